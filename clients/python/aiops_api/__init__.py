@@ -1,0 +1,1 @@
+"""Generated aiops.v1 messages and gRPC stubs."""

@@ -1,0 +1,1 @@
+"""Generated from protos/aiops/v1 by scripts/gen: do not edit."""

@@ -1,0 +1,61 @@
+from aiops_api.v1 import data_source_pb2 as _data_source_pb2
+from google.api import client_pb2 as _client_pb2
+from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import resource_pb2 as _resource_pb2
+from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateDataSourceRequest(_message.Message):
+    __slots__ = ("data_source", "data_source_id")
+    DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DATA_SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    data_source: _data_source_pb2.DataSource
+    data_source_id: str
+    def __init__(self, data_source: _Optional[_Union[_data_source_pb2.DataSource, _Mapping]] = ..., data_source_id: _Optional[str] = ...) -> None: ...
+
+class GetDataSourceRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ListDataSourcesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "filter")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListDataSourcesResponse(_message.Message):
+    __slots__ = ("data_sources", "next_page_token")
+    DATA_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    data_sources: _containers.RepeatedCompositeFieldContainer[_data_source_pb2.DataSource]
+    next_page_token: str
+    def __init__(self, data_sources: _Optional[_Iterable[_Union[_data_source_pb2.DataSource, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class UpdateDataSourceRequest(_message.Message):
+    __slots__ = ("data_source", "update_mask")
+    DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    data_source: _data_source_pb2.DataSource
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, data_source: _Optional[_Union[_data_source_pb2.DataSource, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteDataSourceRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...

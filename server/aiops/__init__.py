@@ -1,0 +1,1 @@
+"""aiops: anomaly detection over Prometheus and Loki, pushed to clients over gRPC."""
