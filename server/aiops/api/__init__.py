@@ -1,0 +1,1 @@
+"""Thin gRPC servicers: validate the request, call the store, map rows to messages."""

@@ -1,0 +1,332 @@
+"""DetectorService: detectors, their lifecycle, and the anomalies they find."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import grpc
+from aiops_api.v1 import (
+    anomaly_pb2,
+    detector_pb2,
+    detector_service_pb2,
+    detector_service_pb2_grpc,
+)
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.empty_pb2 import Empty
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiops.api import validation
+from aiops.api.field_masks import copy_fields, resolve_update_mask
+from aiops.api.filtering import FilterField, enum_value, parse_filter
+from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
+from aiops.api.resources import algorithm_json, anomaly_message, detector_message
+from aiops.api.validation import Violations, invalid
+from aiops.errors import InvalidArgument, NotFound
+from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
+from aiops.store.repository import check_etag, fetch_page, get_row, insert_row
+
+Detector = detector_pb2.Detector
+Anomaly = anomaly_pb2.Anomaly
+pb = detector_service_pb2
+
+COLLECTION = "detectors"
+MAX_QUERY_BYTES = 16 * 1024
+MAX_STEP_SECONDS = 86_400
+MAX_WINDOW = 100_000
+DEFAULT_STEP = Duration(seconds=60)
+DEFAULT_WINDOW = 60
+DEFAULT_WARNING = 0.95
+DEFAULT_CRITICAL = 0.99
+
+UPDATABLE = frozenset(
+    {"display_name", "description", "data_source", "query", "step", "robust_z_score", "thresholds"}
+)
+IMMUTABLE = frozenset({"name"})
+OUTPUT_ONLY = frozenset({"state", "state_reason", "create_time", "update_time"})
+FILTER_FIELDS = {
+    "state": FilterField(DetectorRow.state, enum_value(Detector.State, "STATE_")),
+    "data_source": FilterField(
+        DetectorRow.data_source_id,
+        lambda name: validation.parse_name(name, "dataSources", "filter"),
+    ),
+    "display_name": FilterField(DetectorRow.display_name),
+}
+
+ANOMALY_UPDATABLE = frozenset({"state"})
+ANOMALY_OUTPUT_ONLY = frozenset(
+    {
+        "series_labels",
+        "start_time",
+        "end_time",
+        "peak_score",
+        "peak_value",
+        "severity",
+        "create_time",
+        "update_time",
+    }
+)
+
+
+def _rfc3339(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("a time needs a zone, such as 2026-01-02T03:04:05Z")
+    return value
+
+
+ANOMALY_FILTER_FIELDS = {
+    "severity": FilterField(AnomalyRow.severity, enum_value(detector_pb2.Severity, "SEVERITY_")),
+    "state": FilterField(AnomalyRow.state, enum_value(Anomaly.State, "STATE_")),
+    "start_time": FilterField(AnomalyRow.start_time, _rfc3339, frozenset({"<", "<=", ">", ">="})),
+}
+
+
+class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def CreateDetector(
+        self, request: pb.CreateDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> detector_pb2.Detector:
+        violations = Violations()
+        validation.check_user_id(request.detector_id, "detector_id", violations)
+        validation.check_output_only_unset(request.detector, OUTPUT_ONLY, "detector", violations)
+        detector = _with_defaults(request.detector)
+        _check_detector(detector, violations)
+        violations.raise_if_any()
+
+        row = DetectorRow(
+            id=request.detector_id or str(uuid.uuid4()),
+            state=Detector.State.Name(Detector.STATE_STOPPED),
+            state_reason="",
+        )
+        _write_row(row, detector)
+        async with self.sessions.begin() as session:
+            await _check_data_source_exists(session, row.data_source_id, detector.data_source)
+            await insert_row(session, row, f"{COLLECTION}/{row.id}")
+        return detector_message(row)
+
+    async def GetDetector(
+        self, request: pb.GetDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> detector_pb2.Detector:
+        key = validation.parse_name(request.name, COLLECTION, "name")
+        async with self.sessions() as session:
+            row = await get_row(session, DetectorRow, key, request.name)
+        return detector_message(row)
+
+    async def ListDetectors(
+        self, request: pb.ListDetectorsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListDetectorsResponse:
+        limit = validation.page_size(request.page_size)
+        conditions = parse_filter(request.filter, FILTER_FIELDS)
+        fingerprint = query_fingerprint(COLLECTION, request.filter)
+        after = decode_page_token(request.page_token, fingerprint)
+        async with self.sessions() as session:
+            rows, last = await fetch_page(
+                session, select(DetectorRow).where(*conditions), [DetectorRow.id], after, limit
+            )
+        return pb.ListDetectorsResponse(
+            detectors=[detector_message(row) for row in rows],
+            next_page_token=encode_page_token(last, fingerprint) if last else "",
+        )
+
+    async def UpdateDetector(
+        self, request: pb.UpdateDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> detector_pb2.Detector:
+        name = request.detector.name
+        key = validation.parse_name(name, COLLECTION, "detector.name")
+        paths = resolve_update_mask(
+            request.update_mask,
+            request.detector,
+            prefix="detector",
+            updatable=UPDATABLE,
+            immutable=IMMUTABLE,
+            output_only=OUTPUT_ONLY,
+        )
+        async with self.sessions.begin() as session:
+            row = await get_row(session, DetectorRow, key, name)
+            check_etag(row, request.detector.etag, name)
+            updated = detector_message(row)
+            copy_fields(request.detector, updated, paths)
+            updated = _with_defaults(updated)
+            violations = Violations()
+            _check_detector(updated, violations)
+            violations.raise_if_any()
+            _write_row(row, updated)
+            await _check_data_source_exists(session, row.data_source_id, updated.data_source)
+        return detector_message(row)
+
+    async def DeleteDetector(
+        self, request: pb.DeleteDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Empty:
+        key = validation.parse_name(request.name, COLLECTION, "name")
+        async with self.sessions.begin() as session:
+            row = await get_row(session, DetectorRow, key, request.name)
+            check_etag(row, request.etag, request.name)
+            await session.delete(row)
+        return Empty()
+
+    async def StartDetector(
+        self, request: pb.StartDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> detector_pb2.Detector:
+        return await self._set_state(request.name, Detector.STATE_RUNNING)
+
+    async def StopDetector(
+        self, request: pb.StopDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> detector_pb2.Detector:
+        return await self._set_state(request.name, Detector.STATE_STOPPED)
+
+    async def _set_state(self, name: str, state: int) -> detector_pb2.Detector:
+        key = validation.parse_name(name, COLLECTION, "name")
+        stopped = Detector.State.Name(Detector.STATE_STOPPED)
+        async with self.sessions.begin() as session:
+            row = await get_row(session, DetectorRow, key, name)
+            # Starting a running (or degraded) detector and stopping a stopped one change nothing.
+            running = row.state != stopped and row.state != Detector.State.Name(
+                Detector.STATE_FAILED
+            )
+            wanted_running = state != Detector.STATE_STOPPED
+            if running != wanted_running:
+                row.state = Detector.State.Name(state)
+                row.state_reason = ""
+        return detector_message(row)
+
+    async def GetAnomaly(
+        self, request: pb.GetAnomalyRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> anomaly_pb2.Anomaly:
+        detector_id, key = validation.parse_anomaly_name(request.name, "name")
+        async with self.sessions() as session:
+            row = await get_row(session, AnomalyRow, key, request.name)
+        if row.detector_id != detector_id:
+            raise NotFound(request.name)
+        return anomaly_message(row)
+
+    async def ListAnomalies(
+        self, request: pb.ListAnomaliesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListAnomaliesResponse:
+        detector_id = (
+            None
+            if request.parent == "detectors/-"
+            else validation.parse_name(request.parent, COLLECTION, "parent")
+        )
+        limit = validation.page_size(request.page_size)
+        conditions = parse_filter(request.filter, ANOMALY_FILTER_FIELDS)
+        fingerprint = query_fingerprint("anomalies", request.parent, request.filter)
+        after = _anomaly_key(decode_page_token(request.page_token, fingerprint))
+        statement = select(AnomalyRow).where(*conditions)
+        async with self.sessions() as session:
+            if detector_id is not None:
+                await get_row(session, DetectorRow, detector_id, request.parent)
+                statement = statement.where(AnomalyRow.detector_id == detector_id)
+            rows, last = await fetch_page(
+                session,
+                statement,
+                [AnomalyRow.start_time, AnomalyRow.id],
+                after,
+                limit,
+                descending=True,
+            )
+        token = encode_page_token([last[0].isoformat(), last[1]], fingerprint) if last else ""
+        return pb.ListAnomaliesResponse(
+            anomalies=[anomaly_message(row) for row in rows], next_page_token=token
+        )
+
+    async def UpdateAnomaly(
+        self, request: pb.UpdateAnomalyRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> anomaly_pb2.Anomaly:
+        name = request.anomaly.name
+        detector_id, key = validation.parse_anomaly_name(name, "anomaly.name")
+        paths = resolve_update_mask(
+            request.update_mask,
+            request.anomaly,
+            prefix="anomaly",
+            updatable=ANOMALY_UPDATABLE,
+            immutable=frozenset({"name"}),
+            output_only=ANOMALY_OUTPUT_ONLY,
+        )
+        if "state" in paths or not request.update_mask.paths:
+            violations = Violations()
+            validation.check_enum(request.anomaly.state, Anomaly.State, "anomaly.state", violations)
+            violations.raise_if_any()
+        async with self.sessions.begin() as session:
+            row = await get_row(session, AnomalyRow, key, name)
+            if row.detector_id != detector_id:
+                raise NotFound(name)
+            check_etag(row, request.anomaly.etag, name)
+            row.state = Anomaly.State.Name(request.anomaly.state)
+        return anomaly_message(row)
+
+
+def _anomaly_key(key: list[Any] | None) -> list[Any] | None:
+    if key is None:
+        return None
+    try:
+        start, anomaly_id = key
+        return [datetime.fromisoformat(start), str(anomaly_id)]
+    except (ValueError, TypeError):
+        raise invalid("page_token", "not a page token returned by this method") from None
+
+
+def _with_defaults(detector: detector_pb2.Detector) -> detector_pb2.Detector:
+    """A copy with every optional setting filled, so that what is stored says what runs."""
+    result = Detector()
+    result.CopyFrom(detector)
+    if not result.HasField("step"):
+        result.step.CopyFrom(DEFAULT_STEP)
+    if result.WhichOneof("algorithm") is None:
+        result.robust_z_score.SetInParent()
+    if result.WhichOneof("algorithm") == "robust_z_score" and result.robust_z_score.window == 0:
+        result.robust_z_score.window = DEFAULT_WINDOW
+    result.thresholds.warning = result.thresholds.warning or DEFAULT_WARNING
+    result.thresholds.critical = result.thresholds.critical or DEFAULT_CRITICAL
+    return result
+
+
+def _check_detector(detector: detector_pb2.Detector, violations: Violations) -> None:
+    validation.check_length(detector.display_name, 200, "detector.display_name", violations)
+    validation.check_length(detector.description, 2000, "detector.description", violations)
+    try:
+        validation.parse_name(detector.data_source, "dataSources", "detector.data_source")
+    except InvalidArgument as e:
+        violations.items.extend(e.violations)
+    if not detector.query.strip():
+        violations.add("detector.query", "required: a PromQL or LogQL query")
+    elif len(detector.query.encode()) > MAX_QUERY_BYTES:
+        violations.add(
+            "detector.query",
+            f"at most {MAX_QUERY_BYTES} bytes, got {len(detector.query.encode())}",
+        )
+    step = detector.step
+    if step.nanos != 0 or not 1 <= step.seconds <= MAX_STEP_SECONDS:
+        violations.add("detector.step", f"whole seconds from 1s to {MAX_STEP_SECONDS}s")
+    window = detector.robust_z_score.window
+    if detector.WhichOneof("algorithm") == "robust_z_score" and not 1 <= window <= MAX_WINDOW:
+        violations.add(
+            "detector.robust_z_score.window", f"must be from 1 to {MAX_WINDOW}, got {window}"
+        )
+    warning, critical = detector.thresholds.warning, detector.thresholds.critical
+    if not 0 < warning <= 1:
+        violations.add("detector.thresholds.warning", f"must be in (0, 1], got {warning}")
+    if not 0 < critical <= 1:
+        violations.add("detector.thresholds.critical", f"must be in (0, 1], got {critical}")
+    elif critical < warning:
+        violations.add("detector.thresholds.critical", "must not be below the warning threshold")
+
+
+async def _check_data_source_exists(session: AsyncSession, key: str, name: str) -> None:
+    if await session.get(DataSourceRow, key) is None:
+        raise invalid("detector.data_source", f"{name} does not exist")
+
+
+def _write_row(row: DetectorRow, detector: detector_pb2.Detector) -> None:
+    row.display_name = detector.display_name
+    row.description = detector.description
+    row.data_source_id = detector.data_source.removeprefix("dataSources/")
+    row.query = detector.query
+    row.step_seconds = detector.step.seconds
+    row.algorithm = algorithm_json(detector)
+    row.warning_threshold = detector.thresholds.warning
+    row.critical_threshold = detector.thresholds.critical

@@ -1,0 +1,149 @@
+"""Every failure leaves as a canonical gRPC status with google.rpc details, never UNKNOWN."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from sqlalchemy.orm.exc import StaleDataError
+
+from aiops.errors import (
+    AiopsError,
+    AlreadyExists,
+    DataSourceInUse,
+    EtagMismatch,
+    InvalidArgument,
+    NotFound,
+)
+
+DOMAIN = "aiops.dev"
+log = logging.getLogger(__name__)
+
+
+def to_status(error: Exception) -> grpc.Status:
+    """The status a client sees: code, message, ErrorInfo and the detail that fits the error."""
+    details: list[Any] = []
+    metadata: dict[str, str] = {}
+    match error:
+        case InvalidArgument():
+            code, reason = code_pb2.INVALID_ARGUMENT, "INVALID_ARGUMENT"
+            details.append(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description
+                        )
+                        for v in error.violations
+                    ]
+                )
+            )
+        case NotFound():
+            code, reason = code_pb2.NOT_FOUND, "RESOURCE_NOT_FOUND"
+            metadata["name"] = error.name
+            details.append(_resource_info(error.name))
+        case AlreadyExists():
+            code, reason = code_pb2.ALREADY_EXISTS, "RESOURCE_ALREADY_EXISTS"
+            metadata["name"] = error.name
+            details.append(_resource_info(error.name))
+        case EtagMismatch():
+            code, reason = code_pb2.ABORTED, "ETAG_MISMATCH"
+            metadata["name"] = error.name
+        case StaleDataError():
+            code, reason = code_pb2.ABORTED, "ETAG_MISMATCH"
+            error = EtagMismatch("the resource")
+        case DataSourceInUse():
+            code, reason = code_pb2.FAILED_PRECONDITION, "DATA_SOURCE_IN_USE"
+            metadata["name"] = error.name
+            details.append(
+                error_details_pb2.PreconditionFailure(
+                    violations=[
+                        error_details_pb2.PreconditionFailure.Violation(
+                            type="DATA_SOURCE_IN_USE",
+                            subject=detector,
+                            description=f"{detector} reads from {error.name}",
+                        )
+                        for detector in error.detectors
+                    ]
+                )
+            )
+        case _:
+            code, reason = code_pb2.INTERNAL, "INTERNAL"
+            error = AiopsError("internal error; the server log has the details")
+    details.insert(0, error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
+    packed = []
+    for detail in details:
+        item = any_pb2.Any()
+        item.Pack(detail)
+        packed.append(item)
+    return rpc_status.to_status(status_pb2.Status(code=code, message=str(error), details=packed))
+
+
+def _resource_info(name: str) -> error_details_pb2.ResourceInfo:
+    collection = name.split("/")[-2] if "/" in name else ""
+    return error_details_pb2.ResourceInfo(resource_type=collection, resource_name=name)
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Turns the domain's errors into statuses, and bugs into INTERNAL without a stack trace."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None:
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                _guard_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _guard_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+async def _abort(
+    context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str
+) -> None:
+    if not isinstance(error, AiopsError | StaleDataError):
+        log.exception("%s failed", method, exc_info=error)
+    status = to_status(error)
+    await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _guard_unary(behaviour: Any, method: str) -> Callable[..., Awaitable[Any]]:
+    async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            return await behaviour(request, context)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            await _abort(context, error, method)
+
+    return guarded
+
+
+def _guard_stream(behaviour: Any, method: str) -> Callable[..., AsyncIterator[Any]]:
+    async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            async for response in behaviour(request, context):
+                yield response
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            await _abort(context, error, method)
+
+    return guarded

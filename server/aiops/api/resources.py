@@ -1,0 +1,89 @@
+"""Mapping between stored rows and aiops.v1 messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiops_api.v1 import anomaly_pb2, data_source_pb2, detector_pb2
+from google.protobuf import json_format
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
+
+DataSource = data_source_pb2.DataSource
+Detector = detector_pb2.Detector
+Anomaly = anomaly_pb2.Anomaly
+
+
+def timestamp(value: datetime) -> Timestamp:
+    result = Timestamp()
+    result.FromDatetime(value)
+    return result
+
+
+def data_source_message(row: DataSourceRow) -> data_source_pb2.DataSource:
+    timeout = Duration()
+    timeout.FromNanoseconds(round(row.timeout_seconds * 1e9))
+    return DataSource(
+        name=f"dataSources/{row.id}",
+        display_name=row.display_name,
+        kind=row.kind,
+        urls=row.urls,
+        timeout=timeout,
+        has_authorization=bool(row.authorization),
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+        etag=row.etag,
+    )
+
+
+def detector_message(row: DetectorRow) -> detector_pb2.Detector:
+    detector = Detector(
+        name=f"detectors/{row.id}",
+        display_name=row.display_name,
+        description=row.description,
+        data_source=f"dataSources/{row.data_source_id}",
+        query=row.query,
+        step=Duration(seconds=row.step_seconds),
+        thresholds=detector_pb2.SeverityThresholds(
+            warning=row.warning_threshold, critical=row.critical_threshold
+        ),
+        state=row.state,
+        state_reason=row.state_reason,
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+        etag=row.etag,
+    )
+    json_format.ParseDict(row.algorithm, detector)
+    return detector
+
+
+def algorithm_json(detector: detector_pb2.Detector) -> dict[str, object]:
+    """The chosen member of the algorithm `oneof` as {field name: config}, as rows keep it."""
+    which = detector.WhichOneof("algorithm")
+    assert which is not None, "defaults fill the algorithm before it is stored"
+    config = json_format.MessageToDict(
+        getattr(detector, which),
+        preserving_proto_field_name=True,
+        always_print_fields_with_no_presence=True,
+    )
+    return {which: config}
+
+
+def anomaly_message(row: AnomalyRow) -> anomaly_pb2.Anomaly:
+    anomaly = Anomaly(
+        name=f"detectors/{row.detector_id}/anomalies/{row.id}",
+        series_labels=row.series_labels,
+        start_time=timestamp(row.start_time),
+        peak_score=row.peak_score,
+        peak_value=row.peak_value,
+        severity=row.severity,
+        state=row.state,
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+        etag=row.etag,
+    )
+    if row.end_time is not None:
+        anomaly.end_time.CopyFrom(timestamp(row.end_time))
+    return anomaly

@@ -1,0 +1,85 @@
+"""Builds the grpc.aio server: the aiops services, health, reflection and the error interceptor."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import grpc
+from aiops_api.v1 import (
+    data_source_service_pb2,
+    data_source_service_pb2_grpc,
+    detector_service_pb2,
+    detector_service_pb2_grpc,
+    event_service_pb2,
+    event_service_pb2_grpc,
+)
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aiops.api.data_sources import DataSourceServicer
+from aiops.api.detectors import DetectorServicer
+from aiops.api.errors import ErrorInterceptor
+from aiops.api.events import EventServicer
+from aiops.config import Settings
+from aiops.store.database import create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SERVICE_NAMES = (
+    data_source_service_pb2.DESCRIPTOR.services_by_name["DataSourceService"].full_name,
+    detector_service_pb2.DESCRIPTOR.services_by_name["DetectorService"].full_name,
+    event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+)
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    engine: AsyncEngine
+    health: health.aio.HealthServicer
+    address: str
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.engine.dispose()
+
+
+async def start_server(settings: Settings) -> RunningServer:
+    """Starts serving on `settings.grpc_address` (port 0 picks a free port); the schema must be
+    migrated already."""
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    server = grpc.aio.server(
+        interceptors=[ErrorInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    data_source_service_pb2_grpc.add_DataSourceServiceServicer_to_server(
+        DataSourceServicer(sessions), server
+    )
+    detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
+        DetectorServicer(sessions), server
+    )
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(
+        EventServicer(settings.heartbeat_interval), server
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+
+    host, _, _ = settings.grpc_address.rpartition(":")
+    port = server.add_insecure_port(settings.grpc_address)
+    if port == 0:
+        raise OSError(f"cannot listen on {settings.grpc_address}")
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(server, engine, health_servicer, f"{host}:{port}")

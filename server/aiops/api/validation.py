@@ -1,0 +1,118 @@
+"""Request checks shared by the servicers; each problem becomes a field violation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
+
+from aiops.errors import FieldViolation, InvalidArgument
+
+# Ids a client chooses (AIP-122): RFC 1034 labels.
+USER_ID = re.compile(r"[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
+# Ids in names we look up: a client's ids and the server's UUIDs.
+ANY_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+class Violations:
+    """Collects every problem of a request, so that one error names them all."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldViolation] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.items.append(FieldViolation(field, description))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InvalidArgument(list(self.items))
+
+
+def invalid(field: str, description: str) -> InvalidArgument:
+    return InvalidArgument([FieldViolation(field, description)])
+
+
+def parse_name(name: str, collection: str, field: str) -> str:
+    """Returns the id of `{collection}/{id}`, or raises naming the field."""
+    prefix = collection + "/"
+    if not name:
+        raise invalid(field, f"required: a name like {prefix}{{id}}")
+    if not name.startswith(prefix) or not ANY_ID.fullmatch(name[len(prefix) :]):
+        raise invalid(field, f"{shorten(name)!r} is not a name like {prefix}{{id}}")
+    return name[len(prefix) :]
+
+
+def parse_anomaly_name(name: str, field: str) -> tuple[str, str]:
+    """Returns (detector id, anomaly id) of `detectors/{detector}/anomalies/{anomaly}`."""
+    parts = name.split("/")
+    if (
+        len(parts) != 4
+        or parts[0] != "detectors"
+        or parts[2] != "anomalies"
+        or not ANY_ID.fullmatch(parts[1])
+        or not ANY_ID.fullmatch(parts[3])
+    ):
+        what = "required" if not name else f"{shorten(name)!r} is not"
+        raise invalid(field, f"{what} a name like detectors/{{detector}}/anomalies/{{anomaly}}")
+    return parts[1], parts[3]
+
+
+def check_user_id(value: str, field: str, violations: Violations) -> None:
+    if value and not USER_ID.fullmatch(value):
+        violations.add(
+            field,
+            f"{shorten(value)!r} is not a valid id: 1 to 63 lower-case letters, digits and "
+            "hyphens, starting with a letter and not ending with a hyphen",
+        )
+
+
+def check_length(value: str, limit: int, field: str, violations: Violations) -> None:
+    if len(value) > limit:
+        violations.add(field, f"at most {limit} characters, got {len(value)}")
+
+
+def check_output_only_unset(
+    message: Message, output_only: Iterable[str], prefix: str, violations: Violations
+) -> None:
+    """Clients cannot write output-only fields: say so rather than silently drop them."""
+    for field in output_only:
+        descriptor = message.DESCRIPTOR.fields_by_name[field]
+        is_set = (
+            message.HasField(field)
+            if descriptor.message_type is not None
+            else getattr(message, field) != descriptor.default_value
+        )
+        if is_set:
+            violations.add(f"{prefix}.{field}", "output only: the server sets it")
+
+
+def check_enum(value: int, enum_type: type, field: str, violations: Violations) -> None:
+    """Unknown numbers are kept by proto3 parsers; refuse them, and the zero value."""
+    names = {number: name for name, number in enum_type.items()}  # type: ignore[attr-defined]
+    if value not in names or value == 0:
+        allowed = ", ".join(name for number, name in sorted(names.items()) if number)
+        violations.add(field, f"must be one of {allowed}")
+
+
+def duration_seconds(value: Duration, field: str, violations: Violations) -> float | None:
+    if value.nanos < 0 or value.nanos >= 1_000_000_000 or value.seconds < 0:
+        violations.add(field, "must be a positive duration")
+        return None
+    return value.seconds + value.nanos / 1e9
+
+
+def page_size(value: int, field: str = "page_size") -> int:
+    """0 means the default; more than the maximum is lowered to it (AIP-158)."""
+    if value < 0:
+        raise invalid(field, f"must not be negative, got {value}")
+    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """Echoes client input in errors without echoing a megabyte of it."""
+    return text if len(text) <= limit else text[:limit] + "..."

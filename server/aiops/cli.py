@@ -1,0 +1,84 @@
+"""The `aiops` command: serve, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiops.config import Settings, load_settings
+
+log = logging.getLogger("aiops")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="aiops", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML file of settings (or AIOPS_CONFIG)")
+    parser.add_argument(
+        "--database-url",
+        help=f"SQLAlchemy async URL (AIOPS_DATABASE_URL; default {Settings.database_url})",
+    )
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (AIOPS_LOG_LEVEL)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database, then serve gRPC")
+    serve.add_argument(
+        "--grpc-address",
+        help=f"host:port to listen on, port 0 for any (AIOPS_GRPC_ADDRESS; "
+        f"default {Settings.grpc_address})",
+    )
+    serve.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        help="seconds between heartbeat events on every stream (AIOPS_HEARTBEAT_INTERVAL; "
+        f"default {Settings.heartbeat_interval})",
+    )
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    args = parser.parse_args(argv)
+    flags = {
+        "database_url": args.database_url,
+        "log_level": args.log_level,
+        "grpc_address": getattr(args, "grpc_address", None),
+        "heartbeat_interval": getattr(args, "heartbeat_interval", None),
+    }
+    try:
+        settings = load_settings(flags, config_file=args.config)
+    except (ValueError, OSError) as e:
+        parser.error(str(e))
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
+
+    from aiops.store.database import migrate
+
+    migrate(settings.database_url)
+    if args.command == "migrate":
+        log.info("database schema is up to date")
+        return 0
+    asyncio.run(_serve(settings))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    from aiops.api.server import start_server
+
+    running = await start_server(settings)
+    # Tests and scripts read this line for the port; keep its shape.
+    print(f"aiops: serving on {running.address}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await running.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The failures the domain reports; api/errors.py turns each into a gRPC status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AiopsError(Exception):
+    """Base of the errors a request can end in, as opposed to bugs."""
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request: its path (`detector.query`) and what is wrong with it."""
+
+    field: str
+    description: str
+
+
+class InvalidArgument(AiopsError):
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
+class NotFound(AiopsError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"{name} not found")
+
+
+class AlreadyExists(AiopsError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"{name} already exists")
+
+
+class EtagMismatch(AiopsError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"{name} has changed since it was read: read it again and retry")
+
+
+class DataSourceInUse(AiopsError):
+    def __init__(self, name: str, detectors: list[str]) -> None:
+        self.name = name
+        self.detectors = detectors
+        shown = ", ".join(detectors[:5]) + (", ..." if len(detectors) > 5 else "")
+        super().__init__(f"{name} is used by {len(detectors)} detector(s): {shown}")

@@ -1,0 +1,49 @@
+"""The database engine, sessions and schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+
+def create_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(url, pool_pre_ping=True)
+    if make_url(url).get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # SQLite ignores foreign keys unless asked, per connection.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # WAL lets readers (streams, lists) go on while a detector writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def migrations_dir() -> Path:
+    """The Alembic environment: inside the package when installed from a wheel, else the repo's."""
+    packaged = Path(__file__).resolve().parent.parent / "migrations"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "migrations"
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Brings the schema to `revision`. Synchronous: Alembic runs its own event loop."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, revision)

@@ -1,0 +1,104 @@
+"""SQLAlchemy models: one table per resource, times in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Always timezone-aware UTC in Python, whatever the database keeps (SQLite keeps none)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class Versioned:
+    """A revision bumped on every write: it is the etag, and it stops lost updates."""
+
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    create_time: Mapped[datetime] = mapped_column(default=utcnow)
+    update_time: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.revision}"'
+
+
+class DataSourceRow(Versioned, Base):
+    __tablename__ = "data_sources"
+    __mapper_args__ = {"version_id_col": Versioned.revision}  # noqa: RUF012
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    urls: Mapped[list[str]]
+    authorization: Mapped[str] = mapped_column(Text, default="")
+    timeout_seconds: Mapped[float] = mapped_column(Float)
+
+
+class DetectorRow(Versioned, Base):
+    __tablename__ = "detectors"
+    __mapper_args__ = {"version_id_col": Versioned.revision}  # noqa: RUF012
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    # RESTRICT: a data source cannot go while detectors read from it.
+    data_source_id: Mapped[str] = mapped_column(
+        ForeignKey("data_sources.id", ondelete="RESTRICT"), index=True
+    )
+    query: Mapped[str] = mapped_column(Text)
+    step_seconds: Mapped[int] = mapped_column(Integer)
+    # The algorithm `oneof` as {field name: its config message as JSON}, so that
+    # new algorithms need no migration.
+    algorithm: Mapped[dict[str, Any]]
+    warning_threshold: Mapped[float] = mapped_column(Float)
+    critical_threshold: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class AnomalyRow(Versioned, Base):
+    __tablename__ = "anomalies"
+    __mapper_args__ = {"version_id_col": Versioned.revision}  # noqa: RUF012
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    detector_id: Mapped[str] = mapped_column(
+        ForeignKey("detectors.id", ondelete="CASCADE"), index=True
+    )
+    series_labels: Mapped[dict[str, Any]]
+    start_time: Mapped[datetime] = mapped_column(index=True)
+    end_time: Mapped[datetime | None]
+    peak_score: Mapped[float] = mapped_column(Float)
+    peak_value: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
