@@ -155,8 +155,9 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             violations = Violations()
             _check_detector(updated, violations)
             violations.raise_if_any()
+            data_source_id = updated.data_source.removeprefix("dataSources/")
+            await _check_data_source_exists(session, data_source_id, updated.data_source)
             _write_row(row, updated)
-            await _check_data_source_exists(session, row.data_source_id, updated.data_source)
         return detector_message(row)
 
     async def DeleteDetector(

@@ -59,7 +59,7 @@ class DataSourceRow(Versioned, Base):
 
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
     urls: Mapped[list[str]]
     authorization: Mapped[str] = mapped_column(Text, default="")
     timeout_seconds: Mapped[float] = mapped_column(Float)
@@ -83,7 +83,7 @@ class DetectorRow(Versioned, Base):
     algorithm: Mapped[dict[str, Any]]
     warning_threshold: Mapped[float] = mapped_column(Float)
     critical_threshold: Mapped[float] = mapped_column(Float)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
     state_reason: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -100,5 +100,5 @@ class AnomalyRow(Versioned, Base):
     end_time: Mapped[datetime | None]
     peak_score: Mapped[float] = mapped_column(Float)
     peak_value: Mapped[float] = mapped_column(Float)
-    severity: Mapped[str] = mapped_column(String(16), index=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(32), index=True)
