@@ -2,10 +2,11 @@
 
 import asyncio
 
-from aiops.store.database import create_engine
-from aiops.store.models import Base
 from alembic import context
 from sqlalchemy.engine import Connection
+
+from aiops.store.database import create_engine
+from aiops.store.models import Base
 
 target_metadata = Base.metadata
 

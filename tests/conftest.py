@@ -11,16 +11,16 @@ from pathlib import Path
 
 import grpc
 import pytest
-from aiops_api.v1 import (
-    data_source_service_pb2_grpc,
-    detector_service_pb2_grpc,
-    event_service_pb2_grpc,
-)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.api.server import RunningServer, start_server
 from aiops.config import Settings
 from aiops.store.database import migrate, session_factory
+from aiops_api.v1 import (
+    data_source_service_pb2_grpc,
+    detector_service_pb2_grpc,
+    event_service_pb2_grpc,
+)
 from tests.postgres import PostgresCluster
 
 HEARTBEAT_INTERVAL = 0.2

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from aiops_api.v1 import data_source_pb2, detector_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
+from aiops_api.v1 import data_source_pb2, detector_pb2
 
 
 @dataclass

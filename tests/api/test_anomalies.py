@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from aiops_api.v1 import anomaly_pb2, data_source_service_pb2, detector_pb2
-from aiops_api.v1 import detector_service_pb2 as pb
 from google.protobuf.field_mask_pb2 import FieldMask
 
 from aiops.store.models import AnomalyRow
+from aiops_api.v1 import anomaly_pb2, data_source_service_pb2, detector_pb2
+from aiops_api.v1 import detector_service_pb2 as pb
 from tests.conftest import Api
 from tests.rpc import detector, failure, prometheus
 
@@ -28,9 +28,7 @@ async def detectors(api: Api) -> list[str]:
     names = []
     for detector_id in ("cpu", "latency"):
         created = await api.detectors.CreateDetector(
-            pb.CreateDetectorRequest(
-                detector=detector("dataSources/prom"), detector_id=detector_id
-            )
+            pb.CreateDetectorRequest(detector=detector("dataSources/prom"), detector_id=detector_id)
         )
         names.append(created.name)
     return names
@@ -155,7 +153,12 @@ async def test_list_filters(api: Api, detectors: list[str]) -> None:
             "filter",
             grpc.StatusCode.INVALID_ARGUMENT,
         ),
-        ("detectors/cpu", {"filter": "severity = LOUD"}, "filter", grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            "detectors/cpu",
+            {"filter": "severity = LOUD"},
+            "filter",
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
     ],
 )
 async def test_list_rejects_bad_requests(

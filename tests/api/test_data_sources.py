@@ -6,12 +6,12 @@ import asyncio
 
 import grpc
 import pytest
-from aiops_api.v1 import data_source_pb2
-from aiops_api.v1 import data_source_service_pb2 as pb
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aiops_api.v1 import data_source_pb2
+from aiops_api.v1 import data_source_service_pb2 as pb
 from tests.conftest import Api
 from tests.rpc import detector, failure, prometheus
 
@@ -384,7 +384,9 @@ async def test_delete_removes_the_data_source(api: Api) -> None:
 
     await api.data_sources.DeleteDataSource(pb.DeleteDataSourceRequest(name=created.name))
 
-    error = await failure(api.data_sources.GetDataSource(pb.GetDataSourceRequest(name=created.name)))
+    error = await failure(
+        api.data_sources.GetDataSource(pb.GetDataSourceRequest(name=created.name))
+    )
     assert error.code == grpc.StatusCode.NOT_FOUND
     again = await failure(
         api.data_sources.DeleteDataSource(pb.DeleteDataSourceRequest(name=created.name))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from aiops_api.v1 import data_source_service_pb2, detector_pb2
-from aiops_api.v1 import detector_service_pb2 as pb
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aiops_api.v1 import data_source_service_pb2, detector_pb2
+from aiops_api.v1 import detector_service_pb2 as pb
 from tests.conftest import Api
 from tests.rpc import detector, failure, prometheus
 

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import grpc
-from aiops_api.v1 import data_source_pb2, data_source_service_pb2, data_source_service_pb2_grpc
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +27,7 @@ from aiops.store.repository import (
     get_row,
     insert_row,
 )
+from aiops_api.v1 import data_source_pb2, data_source_service_pb2, data_source_service_pb2_grpc
 
 DataSource = data_source_pb2.DataSource
 pb = data_source_service_pb2

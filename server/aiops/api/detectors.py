@@ -7,12 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import grpc
-from aiops_api.v1 import (
-    anomaly_pb2,
-    detector_pb2,
-    detector_service_pb2,
-    detector_service_pb2_grpc,
-)
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
@@ -27,6 +21,12 @@ from aiops.api.validation import Violations, invalid
 from aiops.errors import InvalidArgument, NotFound
 from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
 from aiops.store.repository import check_etag, fetch_page, get_row, insert_row
+from aiops_api.v1 import (
+    anomaly_pb2,
+    detector_pb2,
+    detector_service_pb2,
+    detector_service_pb2_grpc,
+)
 
 Detector = detector_pb2.Detector
 Anomaly = anomaly_pb2.Anomaly

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-from aiops_api.v1 import detector_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.api import validation
 from aiops.api.validation import Violations
 from aiops.errors import InvalidArgument
+from aiops_api.v1 import detector_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 
 MAX_DETECTORS = 1000
 

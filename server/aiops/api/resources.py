@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiops_api.v1 import anomaly_pb2, data_source_pb2, detector_pb2
 from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
+from aiops_api.v1 import anomaly_pb2, data_source_pb2, detector_pb2
 
 DataSource = data_source_pb2.DataSource
 Detector = detector_pb2.Detector

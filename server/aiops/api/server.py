@@ -6,14 +6,6 @@ import logging
 from dataclasses import dataclass
 
 import grpc
-from aiops_api.v1 import (
-    data_source_service_pb2,
-    data_source_service_pb2_grpc,
-    detector_service_pb2,
-    detector_service_pb2_grpc,
-    event_service_pb2,
-    event_service_pb2_grpc,
-)
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +16,14 @@ from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.config import Settings
 from aiops.store.database import create_engine, session_factory
+from aiops_api.v1 import (
+    data_source_service_pb2,
+    data_source_service_pb2_grpc,
+    detector_service_pb2,
+    detector_service_pb2_grpc,
+    event_service_pb2,
+    event_service_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
