@@ -55,26 +55,34 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from aiops.store.database import migrate
 
-    migrate(settings.database_url)
-    if args.command == "migrate":
-        log.info("database schema is up to date")
-        return 0
-    asyncio.run(_serve(settings))
+    # An operator's mistakes (a wrong URL, a busy port) get one line, not a traceback.
+    try:
+        migrate(settings.database_url)
+        if args.command == "migrate":
+            log.info("database schema is up to date")
+            return 0
+        asyncio.run(_serve(settings))
+    except (OSError, SQLAlchemyError) as e:
+        log.error("%s", e)
+        return 1
     return 0
 
 
 async def _serve(settings: Settings) -> None:
     from aiops.api.server import start_server
 
-    running = await start_server(settings)
-    # Tests and scripts read this line for the port; keep its shape.
-    print(f"aiops: serving on {running.address}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    running = await start_server(settings)
+    # Tests and scripts read this line for the port; keep its shape. Signals are handled
+    # before it appears, so whoever reads it may stop the server at once.
+    print(f"aiops: serving on {running.address}", flush=True)
     await stop.wait()
     log.info("shutting down")
     await running.stop()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "AIOPS_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,6 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
     updated = replace(settings, **changes)
     if updated.heartbeat_interval <= 0:
         raise ValueError(f"setting 'heartbeat_interval' in {origin} must be positive")
+    if updated.log_level.upper() not in LOG_LEVELS:
+        raise ValueError(f"setting 'log_level' in {origin} must be one of {', '.join(LOG_LEVELS)}")
     return updated

@@ -76,8 +76,12 @@ async def start_server(settings: Settings) -> RunningServer:
     )
 
     host, _, _ = settings.grpc_address.rpartition(":")
-    port = server.add_insecure_port(settings.grpc_address)
+    try:
+        port = server.add_insecure_port(settings.grpc_address)
+    except RuntimeError:  # grpcio raises this, not OSError, when it cannot bind
+        port = 0
     if port == 0:
+        await engine.dispose()
         raise OSError(f"cannot listen on {settings.grpc_address}")
     await server.start()
     for name in ("", *SERVICE_NAMES):

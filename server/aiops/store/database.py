@@ -41,9 +41,13 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "migrations"
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Brings the schema to `revision`. Synchronous: Alembic runs its own event loop."""
+def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, revision)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # % is interpolation
+    return config
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Brings the schema to `revision`. Synchronous: Alembic runs its own event loop."""
+    command.upgrade(alembic_config(url), revision)

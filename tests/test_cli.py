@@ -1,0 +1,119 @@
+"""The `aiops` command as an operator runs it: a real process, its output and exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from aiops_api.v1 import detector_service_pb2, detector_service_pb2_grpc
+
+AIOPS = [sys.executable, "-m", "aiops.cli"]
+SERVING_LINE = "aiops: serving on "
+
+
+def run_aiops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*AIOPS, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`aiops serve` on a free port, with the default database file in its working directory."""
+    process = run_aiops("serve", "--grpc-address", "127.0.0.1:0", cwd=tmp_path)
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith(SERVING_LINE), (line, process.stderr and process.stderr.read())
+    yield process, line.removeprefix(SERVING_LINE).strip()
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_serve_migrates_the_default_sqlite_file_and_answers_health_checks(
+    served: tuple[subprocess.Popen[str], str], tmp_path: Path
+) -> None:
+    _, address = served
+    assert (tmp_path / "aiops.db").is_file()
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", "aiops.v1.DetectorService", "aiops.v1.EventService"):
+            response = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+            assert response.status == health_pb2.HealthCheckResponse.SERVING
+        detectors = detector_service_pb2_grpc.DetectorServiceStub(channel)
+        listed = detectors.ListDetectors(detector_service_pb2.ListDetectorsRequest(), timeout=5)
+        assert list(listed.detectors) == []
+
+
+def test_reflection_lists_every_service(served: tuple[subprocess.Popen[str], str]) -> None:
+    _, address = served
+    with grpc.insecure_channel(address) as channel:
+        services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+    assert {
+        "aiops.v1.DataSourceService",
+        "aiops.v1.DetectorService",
+        "aiops.v1.EventService",
+        "grpc.health.v1.Health",
+    } <= services
+
+
+def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -> None:
+    process, _ = served
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    for _ in range(2):
+        process = run_aiops("--database-url", url, "migrate", cwd=tmp_path)
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+        assert "database schema is up to date" in stderr
+
+
+def test_busy_port_is_one_line_and_exit_code_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = run_aiops("serve", "--grpc-address", f"127.0.0.1:{port}", cwd=tmp_path)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["serve", "--heartbeat-interval", "-1"], {}, "must be positive"),
+        (["serve"], {"AIOPS_LOG_LEVEL": "LOUD"}, "must be one of"),
+        (["--database-url", "nosuchdb://x", "migrate"], {}, "nosuchdb"),
+    ],
+)
+def test_bad_settings_fail_without_a_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    process = run_aiops(*args, cwd=tmp_path, env=env)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert message in stderr
+    assert "Traceback" not in stderr
