@@ -73,6 +73,7 @@ async def test_bad_subscriptions_are_invalid_argument(
 
 
 async def test_every_bad_field_is_named_at_once(api: Api) -> None:
-    request = pb.SubscribeRequest(types=[0], detectors=["x"], after_sequence=-5)
+    unspecified = event_pb2.EVENT_TYPE_UNSPECIFIED
+    request = pb.SubscribeRequest(types=[unspecified], detectors=["x"], after_sequence=-5)
     error = await subscribe_failure(api, request)
     assert set(error.violations) == {"types[0]", "detectors[0]", "after_sequence"}
