@@ -50,18 +50,21 @@ class PostgresCluster:
         subprocess.run(
             [*self.as_user, self.bindir / "initdb", "-D", data, "-U", "postgres",
              "--auth=trust", "--no-sync", "--encoding=UTF8"],
-            check=True, capture_output=True,
+            check=True, capture_output=True, timeout=60,
         )  # fmt: skip
+        # The server's log goes to a file: a pipe nobody reads fills up and stalls the server.
+        self.log = (self.directory / "postgres.log").open("wb")
         self.process = subprocess.Popen(
             [*self.as_user, self.bindir / "postgres", "-D", data, "-p", str(self.port),
              "-k", self.directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"postgres exited: {self.process.stderr.read().decode()}")  # type: ignore[union-attr]
+                log = (self.directory / "postgres.log").read_text(errors="replace")
+                raise RuntimeError(f"postgres exited: {log}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return
@@ -74,7 +77,7 @@ class PostgresCluster:
         subprocess.run(
             [self.bindir / "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
              "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
-            check=True, capture_output=True,
+            check=True, capture_output=True, timeout=60,
         )  # fmt: skip
 
     def stop(self) -> None:
@@ -85,4 +88,5 @@ class PostgresCluster:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            self.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)
