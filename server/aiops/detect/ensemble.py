@@ -1,0 +1,283 @@
+"""The default detector: three kinds of evidence on each series, each judged against its own
+recent record, so that what a series does every day stops scoring and what it has not done for
+a long while does.
+
+The evidence (each computed from the points before the current one):
+- rolling: the distance from the median of the last `window` points, in interquartile spreads;
+- seasonal: the distance from the same phase of earlier periods (an exponentially learnt level
+  per slot), in spreads of the seasonal residual;
+- shift: a two-sided CUSUM of deviations from a slow exponentially weighted baseline.
+The rolling and seasonal distances are averaged over the last RECENT points, which lets a short
+burst count more than one lonely spike and noise cancel out.
+
+Each kind keeps a record: a running maximum of its own evidence that fades with `half_life`
+points. Evidence equal to its record scores the default warning threshold (0.95), evidence
+well above it scores near 1. After an alarm every record rises to ALARM_RECORD times its current
+evidence, so one incident does not raise an alarm per kind, and the next REFRACTORY points
+are damped unless their evidence is far above its record. The first WARM_UP points of a
+series score 0: there is no record to judge them by.
+
+Settled on the Numenta Anomaly Benchmark (bench/README.md), where this scores above every
+single kind of evidence and the EWMA distance was left out because it only added false alarms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from aiops.detect import rolling
+from aiops.detect.base import Scored, as_values
+from aiops.detect.ewma import learn
+from aiops.detect.scoring import (
+    DOWN,
+    UP,
+    Scoring,
+    clean,
+    score_of_z,
+    write_point,
+    write_unknown,
+)
+
+# Evidence, by kind: index into the records.
+ROLLING, SEASONAL, SHIFT = 0, 1, 2
+KINDS = 3
+# Points each rolling and seasonal distance is averaged over.
+RECENT = 5
+# Points a series must have shown before the rolling distance, the seasonal residual spread
+# and the CUSUM baseline count.
+MIN_SAMPLES = 10
+# Before any point scores: enough for the records to have seen a series' usual noise.
+WARM_UP = 100
+# An interquartile range of a normal sample divided by this estimates its standard deviation.
+IQR_TO_SIGMA = 1.349
+# No spread is taken below this fraction of the series' typical magnitude: on a constant series
+# a change of 0.1 % counts as one spread, not infinitely many.
+FLOOR_RELATIVE = 1e-3
+MAGNITUDE_ALPHA = 0.01  # of the exponentially weighted mean of |x| that floor scales with
+GLITCH = 1000.0
+SEASONAL_LEARNING = 0.2  # how far a slot's level moves towards each new sample
+RESIDUAL_ALPHA = 0.01  # of the seasonal residuals' exponentially weighted variance
+SHIFT_ALPHA = 0.002  # of the CUSUM's slow baseline
+SHIFT_DRIFT = 0.5  # spreads of deviation the CUSUM forgives per point
+SHIFT_CLIP = 10.0  # spreads: one wild point moves the CUSUM at most this far
+RECORD_GROWTH = 1.5  # a new record is set this far above the evidence that broke the old one
+ALARM_RECORD = 2.0  # after any alarm, every record rises to this multiple of its evidence
+REFRACTORY = 10  # points after an alarm whose score is damped
+REFRACTORY_DAMPING = 0.5
+UNDAMPED = 0.75  # evidence three times its record is news even right after an alarm
+# Evidence equal to its record scores like a deviation of this many spreads: 0.95, the default
+# warning threshold (scoring.z_for_score(0.95)).
+Z_AT_RECORD = 3.92
+
+
+@dataclass
+class EnsembleState:
+    ring: np.ndarray  # [series, window] the rolling window in arrival order
+    ordered: np.ndarray  # [series, window] the same samples, sorted
+    window_count: np.ndarray  # [series] samples in the window
+    head: np.ndarray  # [series] where the ring writes next
+    recent: np.ndarray  # [series, 2, RECENT] the last rolling and seasonal distances
+    recent_sum: np.ndarray  # [series, 2] their sums
+    level: np.ndarray  # [series, period] each slot's level; NaN until the slot is first seen
+    residual_variance: np.ndarray  # [series] of the seasonal residuals
+    residuals: np.ndarray  # [series] seasonal residuals seen
+    baseline: np.ndarray  # [series] the CUSUM's slow mean
+    baseline_variance: np.ndarray  # [series]
+    cusum: np.ndarray  # [series, 2] upward and downward CUSUM
+    magnitude: np.ndarray  # [series] exponentially weighted mean of |x|
+    record: np.ndarray  # [series, KINDS]
+    refractory: np.ndarray  # [series] damped points left after an alarm
+    count: np.ndarray  # [series] samples seen
+
+    def nbytes_per_series(self) -> int:
+        return sum(array.nbytes for array in vars(self).values()) // max(len(self.count), 1)
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    window: int = 200  # points of the rolling median and quartiles
+    period: int = 1440  # steps in a season (a day at 1m steps); 0 for no seasonal evidence
+    half_life: int = 2000  # points after which a record has faded to half
+
+    def new_state(self, series: int) -> EnsembleState:
+        return EnsembleState(
+            ring=np.zeros((series, self.window)),
+            ordered=np.zeros((series, self.window)),
+            window_count=np.zeros(series, dtype=np.int64),
+            head=np.zeros(series, dtype=np.int64),
+            recent=np.zeros((series, 2, RECENT)),
+            recent_sum=np.zeros((series, 2)),
+            level=np.full((series, self.period), np.nan),
+            residual_variance=np.zeros(series),
+            residuals=np.zeros(series, dtype=np.int64),
+            baseline=np.zeros(series),
+            baseline_variance=np.zeros(series),
+            cusum=np.zeros((series, 2)),
+            magnitude=np.zeros(series),
+            record=np.zeros((series, KINDS)),
+            refractory=np.zeros(series, dtype=np.int64),
+            count=np.zeros(series, dtype=np.int64),
+        )
+
+    def update(
+        self, values: np.ndarray, state: EnsembleState, first_step: int, scoring: Scoring
+    ) -> Scored:
+        values = as_values(values)
+        out = Scored.empty(values.shape)
+        _ensemble(
+            values, first_step, 0.5 ** (1.0 / self.half_life),
+            state.ring, state.ordered, state.window_count, state.head,
+            state.recent, state.recent_sum, state.level, state.residual_variance,
+            state.residuals, state.baseline, state.baseline_variance, state.cusum,
+            state.magnitude, state.record, state.refractory, state.count,
+            scoring.direction, scoring.min_deviation, scoring.band_z,
+            out.scores, out.expected, out.lower, out.upper,
+        )  # fmt: skip
+        return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _directed(value: float, direction: int) -> float:
+    """A signed distance as evidence in the watched direction (0 or more)."""
+    if direction == UP:
+        return max(value, 0.0)
+    if direction == DOWN:
+        return max(-value, 0.0)
+    return abs(value)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _distance(x: float, expected: float, spread: float, min_deviation: float) -> float:
+    deviation = x - expected
+    if abs(deviation) < min_deviation:
+        return 0.0
+    return deviation / spread
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _ensemble(
+    values, first_step, fade,
+    ring, ordered, window_count, head, recent, recent_sum, level, residual_variance,
+    residuals, baseline, baseline_variance, cusum, magnitude, record, refractory, count,
+    direction, min_deviation, band_z,
+    scores, expected, lower, upper,
+):  # fmt: skip
+    series, times = values.shape
+    period = level.shape[1]
+    evidence = np.zeros((series, KINDS))
+    for s in prange(series):
+        for t in range(times):
+            x = clean(values[s, t])
+            floor = FLOOR_RELATIVE * (magnitude[s] + 1e-9)
+
+            # What the window and the season expect; the tighter of the two is drawn.
+            n = window_count[s]
+            center, spread = math.nan, math.inf
+            if n >= MIN_SAMPLES:
+                center = rolling.median(ordered[s], n)
+                quartiles = ordered[s, (3 * n) // 4] - ordered[s, n // 4]
+                spread = max(quartiles / IQR_TO_SIGMA, floor)
+            slot = (first_step + t) % period if period > 0 else -1
+            seasonal_level, seasonal_spread = math.nan, math.inf
+            if slot >= 0 and level[s, slot] == level[s, slot]:
+                seasonal_level = level[s, slot]
+                if residuals[s] >= MIN_SAMPLES:
+                    seasonal_spread = math.sqrt(residual_variance[s] + floor * floor)
+            if seasonal_spread < spread:
+                write_point(s, t, 0.0, seasonal_level, seasonal_spread, band_z, min_deviation,
+                            scores, expected, lower, upper)  # fmt: skip
+            elif n >= MIN_SAMPLES:
+                write_point(s, t, 0.0, center, spread, band_z, min_deviation,
+                            scores, expected, lower, upper)  # fmt: skip
+            else:
+                write_unknown(s, t, scores, expected, lower, upper)
+            if x != x:  # a missing sample changes nothing
+                continue
+
+            if count[s] == 0:
+                baseline[s] = x
+                magnitude[s] = abs(x)
+
+            # Rolling and seasonal distances, averaged over the last RECENT points.
+            rolling_distance = 0.0
+            if n >= MIN_SAMPLES:
+                rolling_distance = _distance(x, center, spread, min_deviation)
+            seasonal_distance = 0.0
+            if seasonal_level == seasonal_level:
+                residual = x - seasonal_level
+                if residuals[s] >= MIN_SAMPLES:
+                    seasonal_distance = _distance(x, seasonal_level, seasonal_spread, min_deviation)
+                if residuals[s] > 0:
+                    residual_variance[s] += RESIDUAL_ALPHA * (residual**2 - residual_variance[s])
+                else:
+                    residual_variance[s] = residual**2
+                residuals[s] += 1
+                level[s, slot] += SEASONAL_LEARNING * residual
+            elif slot >= 0:
+                level[s, slot] = x
+            for kind in (ROLLING, SEASONAL):
+                distance = rolling_distance if kind == ROLLING else seasonal_distance
+                j = count[s] % RECENT
+                recent_sum[s, kind] += distance - recent[s, kind, j]
+                recent[s, kind, j] = distance
+                average = recent_sum[s, kind] / min(count[s] + 1, RECENT)
+                evidence[s, kind] = _directed(average, direction)
+
+            # The CUSUM of deviations from the slow baseline.
+            if count[s] >= MIN_SAMPLES:
+                deviation = _distance(
+                    x, baseline[s], math.sqrt(baseline_variance[s] + floor * floor), min_deviation
+                )
+                deviation = min(max(deviation, -SHIFT_CLIP), SHIFT_CLIP)
+                cusum[s, 0] = max(0.0, cusum[s, 0] + deviation - SHIFT_DRIFT)
+                cusum[s, 1] = max(0.0, cusum[s, 1] - deviation - SHIFT_DRIFT)
+            if direction == UP:
+                evidence[s, SHIFT] = cusum[s, 0]
+            elif direction == DOWN:
+                evidence[s, SHIFT] = cusum[s, 1]
+            else:
+                evidence[s, SHIFT] = max(cusum[s, 0], cusum[s, 1])
+
+            # Each kind of evidence against its record; the strongest decides.
+            strongest = 0.0
+            for kind in range(KINDS):
+                e = evidence[s, kind]
+                strongest = max(strongest, e / (e + record[s, kind] + 1e-12))
+            alarm = strongest >= 0.5
+            if refractory[s] > 0:
+                if strongest < UNDAMPED:
+                    strongest *= REFRACTORY_DAMPING
+                refractory[s] -= 1
+            elif alarm:
+                refractory[s] = REFRACTORY
+            if count[s] >= WARM_UP:
+                # strongest / (1 - strongest) is the evidence in units of its record.
+                if strongest >= 1.0:
+                    scores[s, t] = 1.0
+                else:
+                    scores[s, t] = score_of_z(Z_AT_RECORD * strongest / (1.0 - strongest))
+            for kind in range(KINDS):
+                e = evidence[s, kind]
+                if e >= record[s, kind]:
+                    record[s, kind] = RECORD_GROWTH * e
+                else:
+                    record[s, kind] = max(record[s, kind] * fade, e)
+                    if alarm:
+                        record[s, kind] = max(record[s, kind], ALARM_RECORD * e)
+
+            # Learn the sample.
+            learn(x, SHIFT_ALPHA, baseline, baseline_variance, s)
+            # A glitch (1e300) would blind the floor for thousands of points: it counts as at
+            # most GLITCH times the typical or the window's largest magnitude.
+            size = abs(x)
+            if n >= MIN_SAMPLES:
+                largest = max(abs(ordered[s, 0]), abs(ordered[s, n - 1]), magnitude[s])
+                size = min(size, GLITCH * largest)
+            magnitude[s] += MAGNITUDE_ALPHA * (size - magnitude[s])
+            window_count[s] = rolling.push(ring[s], ordered[s], n, head[s], x)
+            head[s] = (head[s] + 1) % ring.shape[1]
+            count[s] += 1
