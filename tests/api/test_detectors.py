@@ -40,8 +40,13 @@ async def test_create_fills_defaults_and_starts_stopped(api: Api, source: str) -
     assert created.data_source == source
     assert created.state == Detector.STATE_STOPPED
     assert created.step.ToSeconds() == 60
-    assert created.WhichOneof("algorithm") == "robust_z_score"
-    assert created.robust_z_score.window == 60
+    # The ensemble, with its parameters filled: what is stored says what runs.
+    assert created.WhichOneof("algorithm") == "ensemble"
+    assert created.ensemble.window == 200
+    assert created.ensemble.period.ToSeconds() == 86_400
+    assert created.ensemble.half_life == 2000
+    assert created.direction == detector_pb2.DIRECTION_BOTH
+    assert created.min_deviation == 0
     assert created.thresholds.warning == pytest.approx(0.95)
     assert created.thresholds.critical == pytest.approx(0.99)
     assert created.etag and created.create_time.seconds > 0

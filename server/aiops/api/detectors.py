@@ -12,7 +12,7 @@ from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api import validation
+from aiops.api import algorithms, backtest, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
@@ -35,14 +35,22 @@ pb = detector_service_pb2
 COLLECTION = "detectors"
 MAX_QUERY_BYTES = 16 * 1024
 MAX_STEP_SECONDS = 86_400
-MAX_WINDOW = 100_000
 DEFAULT_STEP = Duration(seconds=60)
-DEFAULT_WINDOW = 60
 DEFAULT_WARNING = 0.95
 DEFAULT_CRITICAL = 0.99
 
 UPDATABLE = frozenset(
-    {"display_name", "description", "data_source", "query", "step", "robust_z_score", "thresholds"}
+    {
+        "display_name",
+        "description",
+        "data_source",
+        "query",
+        "step",
+        *algorithms.ALGORITHMS,
+        "direction",
+        "min_deviation",
+        "thresholds",
+    }
 )
 IMMUTABLE = frozenset({"name"})
 OUTPUT_ONLY = frozenset({"state", "state_reason", "create_time", "update_time"})
@@ -260,6 +268,18 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             row.state = Anomaly.State.Name(request.anomaly.state)
         return anomaly_message(row)
 
+    async def BacktestDetector(
+        self, request: pb.BacktestDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.BacktestDetectorResponse:
+        violations = Violations()
+        if not request.HasField("detector"):
+            violations.add("detector", "required: the settings to try")
+        detector = _with_defaults(request.detector)
+        _check_scoring(detector, violations)
+        backtest.check_series(request, detector.step.seconds, violations)
+        violations.raise_if_any()
+        return await backtest.run(detector, request)
+
 
 def _anomaly_key(key: list[Any] | None) -> list[Any] | None:
     if key is None:
@@ -277,16 +297,19 @@ def _with_defaults(detector: detector_pb2.Detector) -> detector_pb2.Detector:
     result.CopyFrom(detector)
     if not result.HasField("step"):
         result.step.CopyFrom(DEFAULT_STEP)
-    if result.WhichOneof("algorithm") is None:
-        result.robust_z_score.SetInParent()
-    if result.WhichOneof("algorithm") == "robust_z_score" and result.robust_z_score.window == 0:
-        result.robust_z_score.window = DEFAULT_WINDOW
+    algorithms.fill_defaults(result)
     result.thresholds.warning = result.thresholds.warning or DEFAULT_WARNING
     result.thresholds.critical = result.thresholds.critical or DEFAULT_CRITICAL
     return result
 
 
 def _check_detector(detector: detector_pb2.Detector, violations: Violations) -> None:
+    _check_target(detector, violations)
+    _check_scoring(detector, violations)
+
+
+def _check_target(detector: detector_pb2.Detector, violations: Violations) -> None:
+    """What the detector reads and how people know it."""
     validation.check_length(detector.display_name, 200, "detector.display_name", violations)
     validation.check_length(detector.description, 2000, "detector.description", violations)
     try:
@@ -300,14 +323,14 @@ def _check_detector(detector: detector_pb2.Detector, violations: Violations) -> 
             "detector.query",
             f"at most {MAX_QUERY_BYTES} bytes, got {len(detector.query.encode())}",
         )
+
+
+def _check_scoring(detector: detector_pb2.Detector, violations: Violations) -> None:
+    """How the detector scores: all that a backtest uses."""
     step = detector.step
     if step.nanos != 0 or not 1 <= step.seconds <= MAX_STEP_SECONDS:
         violations.add("detector.step", f"whole seconds from 1s to {MAX_STEP_SECONDS}s")
-    window = detector.robust_z_score.window
-    if detector.WhichOneof("algorithm") == "robust_z_score" and not 1 <= window <= MAX_WINDOW:
-        violations.add(
-            "detector.robust_z_score.window", f"must be from 1 to {MAX_WINDOW}, got {window}"
-        )
+    algorithms.check(detector, violations)
     warning, critical = detector.thresholds.warning, detector.thresholds.critical
     if not 0 < warning <= 1:
         violations.add("detector.thresholds.warning", f"must be in (0, 1], got {warning}")
@@ -329,5 +352,7 @@ def _write_row(row: DetectorRow, detector: detector_pb2.Detector) -> None:
     row.query = detector.query
     row.step_seconds = detector.step.seconds
     row.algorithm = algorithm_json(detector)
+    row.direction = detector_pb2.Direction.Name(detector.direction)
+    row.min_deviation = detector.min_deviation
     row.warning_threshold = detector.thresholds.warning
     row.critical_threshold = detector.thresholds.critical

@@ -46,6 +46,8 @@ def detector_message(row: DetectorRow) -> detector_pb2.Detector:
         data_source=f"dataSources/{row.data_source_id}",
         query=row.query,
         step=Duration(seconds=row.step_seconds),
+        direction=row.direction,
+        min_deviation=row.min_deviation,
         thresholds=detector_pb2.SeverityThresholds(
             warning=row.warning_threshold, critical=row.critical_threshold
         ),

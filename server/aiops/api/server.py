@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.config import Settings
+from aiops.detect.warmup import warm_up
 from aiops.store.database import create_engine, session_factory
 from aiops_api.v1 import (
     data_source_service_pb2,
@@ -51,6 +53,8 @@ class RunningServer:
 async def start_server(settings: Settings) -> RunningServer:
     """Starts serving on `settings.grpc_address` (port 0 picks a free port); the schema must be
     migrated already."""
+    # Compiled kernels (or ones loaded from numba's cache) before the first request, off the loop.
+    await asyncio.to_thread(warm_up)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     server = grpc.aio.server(

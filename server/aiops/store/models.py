@@ -81,6 +81,8 @@ class DetectorRow(Versioned, Base):
     # The algorithm `oneof` as {field name: its config message as JSON}, so that
     # new algorithms need no migration.
     algorithm: Mapped[dict[str, Any]]
+    direction: Mapped[str] = mapped_column(String(32), server_default="DIRECTION_BOTH")
+    min_deviation: Mapped[float] = mapped_column(Float, server_default="0")
     warning_threshold: Mapped[float] = mapped_column(Float)
     critical_threshold: Mapped[float] = mapped_column(Float)
     state: Mapped[str] = mapped_column(String(32), index=True)

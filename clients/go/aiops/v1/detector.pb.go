@@ -24,6 +24,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Which deviations from the expected value a detector scores.
+type Direction int32
+
+const (
+	Direction_DIRECTION_UNSPECIFIED Direction = 0
+	// Values above and below the expected one.
+	Direction_DIRECTION_BOTH Direction = 1
+	// Only values above the expected one (latency, error rates).
+	Direction_DIRECTION_UP Direction = 2
+	// Only values below the expected one (throughput, free space).
+	Direction_DIRECTION_DOWN Direction = 3
+)
+
+// Enum value maps for Direction.
+var (
+	Direction_name = map[int32]string{
+		0: "DIRECTION_UNSPECIFIED",
+		1: "DIRECTION_BOTH",
+		2: "DIRECTION_UP",
+		3: "DIRECTION_DOWN",
+	}
+	Direction_value = map[string]int32{
+		"DIRECTION_UNSPECIFIED": 0,
+		"DIRECTION_BOTH":        1,
+		"DIRECTION_UP":          2,
+		"DIRECTION_DOWN":        3,
+	}
+)
+
+func (x Direction) Enum() *Direction {
+	p := new(Direction)
+	*p = x
+	return p
+}
+
+func (x Direction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Direction) Descriptor() protoreflect.EnumDescriptor {
+	return file_aiops_v1_detector_proto_enumTypes[0].Descriptor()
+}
+
+func (Direction) Type() protoreflect.EnumType {
+	return &file_aiops_v1_detector_proto_enumTypes[0]
+}
+
+func (x Direction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Direction.Descriptor instead.
+func (Direction) EnumDescriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{0}
+}
+
 // How bad an anomaly is.
 type Severity int32
 
@@ -60,11 +116,11 @@ func (x Severity) String() string {
 }
 
 func (Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_aiops_v1_detector_proto_enumTypes[0].Descriptor()
+	return file_aiops_v1_detector_proto_enumTypes[1].Descriptor()
 }
 
 func (Severity) Type() protoreflect.EnumType {
-	return &file_aiops_v1_detector_proto_enumTypes[0]
+	return &file_aiops_v1_detector_proto_enumTypes[1]
 }
 
 func (x Severity) Number() protoreflect.EnumNumber {
@@ -73,7 +129,7 @@ func (x Severity) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Severity.Descriptor instead.
 func (Severity) EnumDescriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{0}
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{1}
 }
 
 // Where a detector is in its life.
@@ -124,11 +180,11 @@ func (x Detector_State) String() string {
 }
 
 func (Detector_State) Descriptor() protoreflect.EnumDescriptor {
-	return file_aiops_v1_detector_proto_enumTypes[1].Descriptor()
+	return file_aiops_v1_detector_proto_enumTypes[2].Descriptor()
 }
 
 func (Detector_State) Type() protoreflect.EnumType {
-	return &file_aiops_v1_detector_proto_enumTypes[1]
+	return &file_aiops_v1_detector_proto_enumTypes[2]
 }
 
 func (x Detector_State) Number() protoreflect.EnumNumber {
@@ -157,12 +213,22 @@ type Detector struct {
 	// Time between two points: the query's resolution and how often the
 	// detector runs. Whole seconds from 1s to 1d; 60s when unset.
 	Step *durationpb.Duration `protobuf:"bytes,6,opt,name=step,proto3" json:"step,omitempty"`
-	// How points are scored. A robust z-score with its defaults when unset.
+	// How points are scored. The ensemble with its defaults when unset.
 	//
 	// Types that are valid to be assigned to Algorithm:
 	//
 	//	*Detector_RobustZScore
+	//	*Detector_Ewma
+	//	*Detector_SeasonalBaseline
+	//	*Detector_ChangePoint
+	//	*Detector_Ensemble
 	Algorithm isDetector_Algorithm `protobuf_oneof:"algorithm"`
+	// Which deviations count: both ways when unset.
+	Direction Direction `protobuf:"varint,18,opt,name=direction,proto3,enum=aiops.v1.Direction" json:"direction,omitempty"`
+	// Deviations from the expected value smaller than this, in the series' own
+	// unit, never score: the floor under which a change does not matter however
+	// unusual it is. Zero or more; 0 when unset.
+	MinDeviation float64 `protobuf:"fixed64,19,opt,name=min_deviation,json=minDeviation,proto3" json:"min_deviation,omitempty"`
 	// Score thresholds that raise anomalies. Defaults when unset.
 	Thresholds *SeverityThresholds `protobuf:"bytes,8,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
 	// Where the detector is in its life.
@@ -268,6 +334,56 @@ func (x *Detector) GetRobustZScore() *RobustZScore {
 	return nil
 }
 
+func (x *Detector) GetEwma() *Ewma {
+	if x != nil {
+		if x, ok := x.Algorithm.(*Detector_Ewma); ok {
+			return x.Ewma
+		}
+	}
+	return nil
+}
+
+func (x *Detector) GetSeasonalBaseline() *SeasonalBaseline {
+	if x != nil {
+		if x, ok := x.Algorithm.(*Detector_SeasonalBaseline); ok {
+			return x.SeasonalBaseline
+		}
+	}
+	return nil
+}
+
+func (x *Detector) GetChangePoint() *ChangePoint {
+	if x != nil {
+		if x, ok := x.Algorithm.(*Detector_ChangePoint); ok {
+			return x.ChangePoint
+		}
+	}
+	return nil
+}
+
+func (x *Detector) GetEnsemble() *Ensemble {
+	if x != nil {
+		if x, ok := x.Algorithm.(*Detector_Ensemble); ok {
+			return x.Ensemble
+		}
+	}
+	return nil
+}
+
+func (x *Detector) GetDirection() Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return Direction_DIRECTION_UNSPECIFIED
+}
+
+func (x *Detector) GetMinDeviation() float64 {
+	if x != nil {
+		return x.MinDeviation
+	}
+	return 0
+}
+
 func (x *Detector) GetThresholds() *SeverityThresholds {
 	if x != nil {
 		return x.Thresholds
@@ -319,7 +435,35 @@ type Detector_RobustZScore struct {
 	RobustZScore *RobustZScore `protobuf:"bytes,7,opt,name=robust_z_score,json=robustZScore,proto3,oneof"`
 }
 
+type Detector_Ewma struct {
+	// Distance from an exponentially weighted mean, in weighted deviations.
+	Ewma *Ewma `protobuf:"bytes,14,opt,name=ewma,proto3,oneof"`
+}
+
+type Detector_SeasonalBaseline struct {
+	// Distance from the same phase of earlier periods (a day, a week).
+	SeasonalBaseline *SeasonalBaseline `protobuf:"bytes,15,opt,name=seasonal_baseline,json=seasonalBaseline,proto3,oneof"`
+}
+
+type Detector_ChangePoint struct {
+	// Level shifts, by a two-sided CUSUM.
+	ChangePoint *ChangePoint `protobuf:"bytes,16,opt,name=change_point,json=changePoint,proto3,oneof"`
+}
+
+type Detector_Ensemble struct {
+	// Rolling, seasonal and level-shift evidence combined: the default.
+	Ensemble *Ensemble `protobuf:"bytes,17,opt,name=ensemble,proto3,oneof"`
+}
+
 func (*Detector_RobustZScore) isDetector_Algorithm() {}
+
+func (*Detector_Ewma) isDetector_Algorithm() {}
+
+func (*Detector_SeasonalBaseline) isDetector_Algorithm() {}
+
+func (*Detector_ChangePoint) isDetector_Algorithm() {}
+
+func (*Detector_Ensemble) isDetector_Algorithm() {}
 
 // Scores each point by its distance from the median of the previous `window`
 // points, in units of their median absolute deviation (MAD).
@@ -368,6 +512,252 @@ func (x *RobustZScore) GetWindow() int32 {
 	return 0
 }
 
+// Scores each point by its distance from an exponentially weighted moving
+// average, in units of the exponentially weighted standard deviation.
+type Ewma struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decay as pandas' `ewm(span=...)`: alpha = 2 / (span + 1). 1 to
+	// 100000 points; 60 when 0.
+	Span          int32 `protobuf:"varint,1,opt,name=span,proto3" json:"span,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ewma) Reset() {
+	*x = Ewma{}
+	mi := &file_aiops_v1_detector_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ewma) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ewma) ProtoMessage() {}
+
+func (x *Ewma) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ewma.ProtoReflect.Descriptor instead.
+func (*Ewma) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Ewma) GetSpan() int32 {
+	if x != nil {
+		return x.Span
+	}
+	return 0
+}
+
+// Scores each point against the same phase of earlier periods: each slot of
+// the period keeps its own level and spread, so a daily peak is expected at
+// its hour. Gaps leave their slots as they were.
+type SeasonalBaseline struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The season: a whole number of steps, 2 to 10080 of them (a week at 1m
+	// steps), so that two seasons fit in the history a detector fetches. One
+	// day when unset.
+	Period *durationpb.Duration `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	// How many recent seasons dominate a slot's level: 1 to 1000; 4 when 0.
+	Seasons       int32 `protobuf:"varint,2,opt,name=seasons,proto3" json:"seasons,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeasonalBaseline) Reset() {
+	*x = SeasonalBaseline{}
+	mi := &file_aiops_v1_detector_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeasonalBaseline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeasonalBaseline) ProtoMessage() {}
+
+func (x *SeasonalBaseline) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeasonalBaseline.ProtoReflect.Descriptor instead.
+func (*SeasonalBaseline) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *SeasonalBaseline) GetPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *SeasonalBaseline) GetSeasons() int32 {
+	if x != nil {
+		return x.Seasons
+	}
+	return 0
+}
+
+// Detects level shifts with a two-sided CUSUM of standardised deviations
+// from a slow EWMA baseline, which restarts at the new level after each shift.
+type ChangePoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The baseline's EWMA span in points: 1 to 100000; 120 when 0.
+	Span int32 `protobuf:"varint,1,opt,name=span,proto3" json:"span,omitempty"`
+	// Deviations smaller than this many standard deviations do not accumulate:
+	// (0, 10]; 0.5 when 0.
+	Drift float64 `protobuf:"fixed64,2,opt,name=drift,proto3" json:"drift,omitempty"`
+	// The accumulated deviation, in standard deviations, that is a shift:
+	// (0, 1000]; 5 when 0.
+	Threshold     float64 `protobuf:"fixed64,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePoint) Reset() {
+	*x = ChangePoint{}
+	mi := &file_aiops_v1_detector_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePoint) ProtoMessage() {}
+
+func (x *ChangePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePoint.ProtoReflect.Descriptor instead.
+func (*ChangePoint) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ChangePoint) GetSpan() int32 {
+	if x != nil {
+		return x.Span
+	}
+	return 0
+}
+
+func (x *ChangePoint) GetDrift() float64 {
+	if x != nil {
+		return x.Drift
+	}
+	return 0
+}
+
+func (x *ChangePoint) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+// The default: rolling, seasonal and level-shift evidence on each series,
+// each judged against its own recent record (a running maximum that fades),
+// so that a series' everyday noise stops scoring and what it has not done
+// for a long while scores high. Tuned on the Numenta Anomaly Benchmark; its
+// defaults are meant to be left alone.
+type Ensemble struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Past points whose median and quartiles the rolling evidence measures
+	// against: 10 to 100000; 200 when 0.
+	Window int32 `protobuf:"varint,1,opt,name=window,proto3" json:"window,omitempty"`
+	// The season of the seasonal evidence: a whole number of steps, 2 to 10080
+	// of them. When unset, a day if a day is such a number of steps, else none.
+	// A zero duration turns the seasonal evidence off.
+	Period *durationpb.Duration `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Points after which a record has faded to half: how long a detector
+	// remembers a series' worst noise. 10 to 1000000; 2000 when 0.
+	HalfLife      int32 `protobuf:"varint,3,opt,name=half_life,json=halfLife,proto3" json:"half_life,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Ensemble) Reset() {
+	*x = Ensemble{}
+	mi := &file_aiops_v1_detector_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Ensemble) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Ensemble) ProtoMessage() {}
+
+func (x *Ensemble) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Ensemble.ProtoReflect.Descriptor instead.
+func (*Ensemble) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Ensemble) GetWindow() int32 {
+	if x != nil {
+		return x.Window
+	}
+	return 0
+}
+
+func (x *Ensemble) GetPeriod() *durationpb.Duration {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *Ensemble) GetHalfLife() int32 {
+	if x != nil {
+		return x.HalfLife
+	}
+	return 0
+}
+
 // Anomaly scores run from 0 (normal) to 1 (certainly anomalous). A point whose
 // score reaches `warning` opens an anomaly; `critical` makes it critical.
 type SeverityThresholds struct {
@@ -382,7 +772,7 @@ type SeverityThresholds struct {
 
 func (x *SeverityThresholds) Reset() {
 	*x = SeverityThresholds{}
-	mi := &file_aiops_v1_detector_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +784,7 @@ func (x *SeverityThresholds) String() string {
 func (*SeverityThresholds) ProtoMessage() {}
 
 func (x *SeverityThresholds) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +797,7 @@ func (x *SeverityThresholds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeverityThresholds.ProtoReflect.Descriptor instead.
 func (*SeverityThresholds) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SeverityThresholds) GetWarning() float64 {
@@ -428,7 +818,7 @@ var File_aiops_v1_detector_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\n" +
-	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x06\n" +
+	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\t\n" +
 	"\bDetector\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12'\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\vdisplayName\x12&\n" +
@@ -438,7 +828,13 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"dataSource\x12\x1a\n" +
 	"\x05query\x18\x05 \x01(\tB\x04\xe2A\x01\x02R\x05query\x123\n" +
 	"\x04step\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\x04\xe2A\x01\x01R\x04step\x12>\n" +
-	"\x0erobust_z_score\x18\a \x01(\v2\x16.aiops.v1.RobustZScoreH\x00R\frobustZScore\x12B\n" +
+	"\x0erobust_z_score\x18\a \x01(\v2\x16.aiops.v1.RobustZScoreH\x00R\frobustZScore\x12$\n" +
+	"\x04ewma\x18\x0e \x01(\v2\x0e.aiops.v1.EwmaH\x00R\x04ewma\x12I\n" +
+	"\x11seasonal_baseline\x18\x0f \x01(\v2\x1a.aiops.v1.SeasonalBaselineH\x00R\x10seasonalBaseline\x12:\n" +
+	"\fchange_point\x18\x10 \x01(\v2\x15.aiops.v1.ChangePointH\x00R\vchangePoint\x120\n" +
+	"\bensemble\x18\x11 \x01(\v2\x12.aiops.v1.EnsembleH\x00R\bensemble\x127\n" +
+	"\tdirection\x18\x12 \x01(\x0e2\x13.aiops.v1.DirectionB\x04\xe2A\x01\x01R\tdirection\x12)\n" +
+	"\rmin_deviation\x18\x13 \x01(\x01B\x04\xe2A\x01\x01R\fminDeviation\x12B\n" +
 	"\n" +
 	"thresholds\x18\b \x01(\v2\x1c.aiops.v1.SeverityThresholdsB\x04\xe2A\x01\x01R\n" +
 	"thresholds\x124\n" +
@@ -460,10 +856,28 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\x12aiops.dev/Detector\x12\x14detectors/{detector}*\tdetectors2\bdetectorB\v\n" +
 	"\talgorithm\",\n" +
 	"\fRobustZScore\x12\x1c\n" +
-	"\x06window\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\x06window\"V\n" +
+	"\x06window\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\x06window\" \n" +
+	"\x04Ewma\x12\x18\n" +
+	"\x04span\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\x04span\"k\n" +
+	"\x10SeasonalBaseline\x127\n" +
+	"\x06period\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x04\xe2A\x01\x01R\x06period\x12\x1e\n" +
+	"\aseasons\x18\x02 \x01(\x05B\x04\xe2A\x01\x01R\aseasons\"g\n" +
+	"\vChangePoint\x12\x18\n" +
+	"\x04span\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\x04span\x12\x1a\n" +
+	"\x05drift\x18\x02 \x01(\x01B\x04\xe2A\x01\x01R\x05drift\x12\"\n" +
+	"\tthreshold\x18\x03 \x01(\x01B\x04\xe2A\x01\x01R\tthreshold\"\x84\x01\n" +
+	"\bEnsemble\x12\x1c\n" +
+	"\x06window\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\x06window\x127\n" +
+	"\x06period\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x04\xe2A\x01\x01R\x06period\x12!\n" +
+	"\thalf_life\x18\x03 \x01(\x05B\x04\xe2A\x01\x01R\bhalfLife\"V\n" +
 	"\x12SeverityThresholds\x12\x1e\n" +
 	"\awarning\x18\x01 \x01(\x01B\x04\xe2A\x01\x01R\awarning\x12 \n" +
-	"\bcritical\x18\x02 \x01(\x01B\x04\xe2A\x01\x01R\bcritical*Q\n" +
+	"\bcritical\x18\x02 \x01(\x01B\x04\xe2A\x01\x01R\bcritical*`\n" +
+	"\tDirection\x12\x19\n" +
+	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eDIRECTION_BOTH\x10\x01\x12\x10\n" +
+	"\fDIRECTION_UP\x10\x02\x12\x12\n" +
+	"\x0eDIRECTION_DOWN\x10\x03*Q\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10SEVERITY_WARNING\x10\x01\x12\x15\n" +
@@ -481,29 +895,41 @@ func file_aiops_v1_detector_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_proto_rawDescData
 }
 
-var file_aiops_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_aiops_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_aiops_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_aiops_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_aiops_v1_detector_proto_goTypes = []any{
-	(Severity)(0),                 // 0: aiops.v1.Severity
-	(Detector_State)(0),           // 1: aiops.v1.Detector.State
-	(*Detector)(nil),              // 2: aiops.v1.Detector
-	(*RobustZScore)(nil),          // 3: aiops.v1.RobustZScore
-	(*SeverityThresholds)(nil),    // 4: aiops.v1.SeverityThresholds
-	(*durationpb.Duration)(nil),   // 5: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(Direction)(0),                // 0: aiops.v1.Direction
+	(Severity)(0),                 // 1: aiops.v1.Severity
+	(Detector_State)(0),           // 2: aiops.v1.Detector.State
+	(*Detector)(nil),              // 3: aiops.v1.Detector
+	(*RobustZScore)(nil),          // 4: aiops.v1.RobustZScore
+	(*Ewma)(nil),                  // 5: aiops.v1.Ewma
+	(*SeasonalBaseline)(nil),      // 6: aiops.v1.SeasonalBaseline
+	(*ChangePoint)(nil),           // 7: aiops.v1.ChangePoint
+	(*Ensemble)(nil),              // 8: aiops.v1.Ensemble
+	(*SeverityThresholds)(nil),    // 9: aiops.v1.SeverityThresholds
+	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_aiops_v1_detector_proto_depIdxs = []int32{
-	5, // 0: aiops.v1.Detector.step:type_name -> google.protobuf.Duration
-	3, // 1: aiops.v1.Detector.robust_z_score:type_name -> aiops.v1.RobustZScore
-	4, // 2: aiops.v1.Detector.thresholds:type_name -> aiops.v1.SeverityThresholds
-	1, // 3: aiops.v1.Detector.state:type_name -> aiops.v1.Detector.State
-	6, // 4: aiops.v1.Detector.create_time:type_name -> google.protobuf.Timestamp
-	6, // 5: aiops.v1.Detector.update_time:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	10, // 0: aiops.v1.Detector.step:type_name -> google.protobuf.Duration
+	4,  // 1: aiops.v1.Detector.robust_z_score:type_name -> aiops.v1.RobustZScore
+	5,  // 2: aiops.v1.Detector.ewma:type_name -> aiops.v1.Ewma
+	6,  // 3: aiops.v1.Detector.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
+	7,  // 4: aiops.v1.Detector.change_point:type_name -> aiops.v1.ChangePoint
+	8,  // 5: aiops.v1.Detector.ensemble:type_name -> aiops.v1.Ensemble
+	0,  // 6: aiops.v1.Detector.direction:type_name -> aiops.v1.Direction
+	9,  // 7: aiops.v1.Detector.thresholds:type_name -> aiops.v1.SeverityThresholds
+	2,  // 8: aiops.v1.Detector.state:type_name -> aiops.v1.Detector.State
+	11, // 9: aiops.v1.Detector.create_time:type_name -> google.protobuf.Timestamp
+	11, // 10: aiops.v1.Detector.update_time:type_name -> google.protobuf.Timestamp
+	10, // 11: aiops.v1.SeasonalBaseline.period:type_name -> google.protobuf.Duration
+	10, // 12: aiops.v1.Ensemble.period:type_name -> google.protobuf.Duration
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_proto_init() }
@@ -513,14 +939,18 @@ func file_aiops_v1_detector_proto_init() {
 	}
 	file_aiops_v1_detector_proto_msgTypes[0].OneofWrappers = []any{
 		(*Detector_RobustZScore)(nil),
+		(*Detector_Ewma)(nil),
+		(*Detector_SeasonalBaseline)(nil),
+		(*Detector_ChangePoint)(nil),
+		(*Detector_Ensemble)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_proto_rawDesc), len(file_aiops_v1_detector_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   3,
+			NumEnums:      3,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

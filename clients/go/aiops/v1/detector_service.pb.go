@@ -12,6 +12,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -23,6 +24,274 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Request message for DetectorService.BacktestDetector.
+type BacktestDetectorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The settings to try: algorithm, step, direction, minimum deviation and
+	// thresholds. Its name, data source and query are not used.
+	Detector *Detector `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
+	// The series to score, 1 to 1000 of them, at most 100000 points in all.
+	Series        []*BacktestSeries `protobuf:"bytes,2,rep,name=series,proto3" json:"series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BacktestDetectorRequest) Reset() {
+	*x = BacktestDetectorRequest{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BacktestDetectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BacktestDetectorRequest) ProtoMessage() {}
+
+func (x *BacktestDetectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BacktestDetectorRequest.ProtoReflect.Descriptor instead.
+func (*BacktestDetectorRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *BacktestDetectorRequest) GetDetector() *Detector {
+	if x != nil {
+		return x.Detector
+	}
+	return nil
+}
+
+func (x *BacktestDetectorRequest) GetSeries() []*BacktestSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+// A series to backtest: its points one detector step apart.
+type BacktestSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What identifies the series, as a Prometheus label set.
+	Labels map[string]string `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The time of the first value; a whole number of steps since the epoch, so
+	// that seasonal slots match those of a live detector.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The values, NaN where a sample is missing.
+	Values        []float64 `protobuf:"fixed64,3,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BacktestSeries) Reset() {
+	*x = BacktestSeries{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BacktestSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BacktestSeries) ProtoMessage() {}
+
+func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BacktestSeries.ProtoReflect.Descriptor instead.
+func (*BacktestSeries) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BacktestSeries) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *BacktestSeries) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *BacktestSeries) GetValues() []float64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// Response message for DetectorService.BacktestDetector.
+type BacktestDetectorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per series of the request, in its order: the scored points.
+	Series []*ScoredSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
+	// The anomalies the detector would have raised, oldest first; not saved, so
+	// without names.
+	Anomalies     []*Anomaly `protobuf:"bytes,2,rep,name=anomalies,proto3" json:"anomalies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BacktestDetectorResponse) Reset() {
+	*x = BacktestDetectorResponse{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BacktestDetectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BacktestDetectorResponse) ProtoMessage() {}
+
+func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BacktestDetectorResponse.ProtoReflect.Descriptor instead.
+func (*BacktestDetectorResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BacktestDetectorResponse) GetSeries() []*ScoredSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *BacktestDetectorResponse) GetAnomalies() []*Anomaly {
+	if x != nil {
+		return x.Anomalies
+	}
+	return nil
+}
+
+// A series with, per point, what the detector made of it.
+type ScoredSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The series' labels.
+	Labels map[string]string `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The time of the first point; the others follow one step apart.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Per point: the anomaly score in [0, 1].
+	Scores []float64 `protobuf:"fixed64,3,rep,packed,name=scores,proto3" json:"scores,omitempty"`
+	// Per point: the value the detector expected, NaN while it is warming up.
+	Expected []float64 `protobuf:"fixed64,4,rep,packed,name=expected,proto3" json:"expected,omitempty"`
+	// Per point: the lower edge of the normal band, NaN while warming up.
+	Lower []float64 `protobuf:"fixed64,5,rep,packed,name=lower,proto3" json:"lower,omitempty"`
+	// Per point: the upper edge of the normal band, NaN while warming up.
+	Upper         []float64 `protobuf:"fixed64,6,rep,packed,name=upper,proto3" json:"upper,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScoredSeries) Reset() {
+	*x = ScoredSeries{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoredSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoredSeries) ProtoMessage() {}
+
+func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoredSeries.ProtoReflect.Descriptor instead.
+func (*ScoredSeries) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ScoredSeries) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *ScoredSeries) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ScoredSeries) GetScores() []float64 {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *ScoredSeries) GetExpected() []float64 {
+	if x != nil {
+		return x.Expected
+	}
+	return nil
+}
+
+func (x *ScoredSeries) GetLower() []float64 {
+	if x != nil {
+		return x.Lower
+	}
+	return nil
+}
+
+func (x *ScoredSeries) GetUpper() []float64 {
+	if x != nil {
+		return x.Upper
+	}
+	return nil
+}
 
 type CreateDetectorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -38,7 +307,7 @@ type CreateDetectorRequest struct {
 
 func (x *CreateDetectorRequest) Reset() {
 	*x = CreateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -50,7 +319,7 @@ func (x *CreateDetectorRequest) String() string {
 func (*CreateDetectorRequest) ProtoMessage() {}
 
 func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -63,7 +332,7 @@ func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*CreateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{0}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateDetectorRequest) GetDetector() *Detector {
@@ -90,7 +359,7 @@ type GetDetectorRequest struct {
 
 func (x *GetDetectorRequest) Reset() {
 	*x = GetDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -102,7 +371,7 @@ func (x *GetDetectorRequest) String() string {
 func (*GetDetectorRequest) ProtoMessage() {}
 
 func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -115,7 +384,7 @@ func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDetectorRequest.ProtoReflect.Descriptor instead.
 func (*GetDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetDetectorRequest) GetName() string {
@@ -141,7 +410,7 @@ type ListDetectorsRequest struct {
 
 func (x *ListDetectorsRequest) Reset() {
 	*x = ListDetectorsRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -153,7 +422,7 @@ func (x *ListDetectorsRequest) String() string {
 func (*ListDetectorsRequest) ProtoMessage() {}
 
 func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -166,7 +435,7 @@ func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListDetectorsRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListDetectorsRequest) GetPageSize() int32 {
@@ -202,7 +471,7 @@ type ListDetectorsResponse struct {
 
 func (x *ListDetectorsResponse) Reset() {
 	*x = ListDetectorsResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -214,7 +483,7 @@ func (x *ListDetectorsResponse) String() string {
 func (*ListDetectorsResponse) ProtoMessage() {}
 
 func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -227,7 +496,7 @@ func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListDetectorsResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListDetectorsResponse) GetDetectors() []*Detector {
@@ -257,7 +526,7 @@ type UpdateDetectorRequest struct {
 
 func (x *UpdateDetectorRequest) Reset() {
 	*x = UpdateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +538,7 @@ func (x *UpdateDetectorRequest) String() string {
 func (*UpdateDetectorRequest) ProtoMessage() {}
 
 func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +551,7 @@ func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdateDetectorRequest) GetDetector() *Detector {
@@ -311,7 +580,7 @@ type DeleteDetectorRequest struct {
 
 func (x *DeleteDetectorRequest) Reset() {
 	*x = DeleteDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +592,7 @@ func (x *DeleteDetectorRequest) String() string {
 func (*DeleteDetectorRequest) ProtoMessage() {}
 
 func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +605,7 @@ func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDetectorRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteDetectorRequest) GetName() string {
@@ -363,7 +632,7 @@ type StartDetectorRequest struct {
 
 func (x *StartDetectorRequest) Reset() {
 	*x = StartDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +644,7 @@ func (x *StartDetectorRequest) String() string {
 func (*StartDetectorRequest) ProtoMessage() {}
 
 func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +657,7 @@ func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StartDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StartDetectorRequest) GetName() string {
@@ -408,7 +677,7 @@ type StopDetectorRequest struct {
 
 func (x *StopDetectorRequest) Reset() {
 	*x = StopDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -420,7 +689,7 @@ func (x *StopDetectorRequest) String() string {
 func (*StopDetectorRequest) ProtoMessage() {}
 
 func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -433,7 +702,7 @@ func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StopDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StopDetectorRequest) GetName() string {
@@ -453,7 +722,7 @@ type GetAnomalyRequest struct {
 
 func (x *GetAnomalyRequest) Reset() {
 	*x = GetAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +734,7 @@ func (x *GetAnomalyRequest) String() string {
 func (*GetAnomalyRequest) ProtoMessage() {}
 
 func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +747,7 @@ func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*GetAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAnomalyRequest) GetName() string {
@@ -507,7 +776,7 @@ type ListAnomaliesRequest struct {
 
 func (x *ListAnomaliesRequest) Reset() {
 	*x = ListAnomaliesRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +788,7 @@ func (x *ListAnomaliesRequest) String() string {
 func (*ListAnomaliesRequest) ProtoMessage() {}
 
 func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +801,7 @@ func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAnomaliesRequest) GetParent() string {
@@ -575,7 +844,7 @@ type ListAnomaliesResponse struct {
 
 func (x *ListAnomaliesResponse) Reset() {
 	*x = ListAnomaliesResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +856,7 @@ func (x *ListAnomaliesResponse) String() string {
 func (*ListAnomaliesResponse) ProtoMessage() {}
 
 func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +869,7 @@ func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAnomaliesResponse) GetAnomalies() []*Anomaly {
@@ -629,7 +898,7 @@ type UpdateAnomalyRequest struct {
 
 func (x *UpdateAnomalyRequest) Reset() {
 	*x = UpdateAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +910,7 @@ func (x *UpdateAnomalyRequest) String() string {
 func (*UpdateAnomalyRequest) ProtoMessage() {}
 
 func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +923,7 @@ func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateAnomalyRequest) GetAnomaly() *Anomaly {
@@ -675,7 +944,32 @@ var File_aiops_v1_detector_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"t\n" +
+	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n" +
+	"\x17BacktestDetectorRequest\x124\n" +
+	"\bdetector\x18\x01 \x01(\v2\x12.aiops.v1.DetectorB\x04\xe2A\x01\x02R\bdetector\x126\n" +
+	"\x06series\x18\x02 \x03(\v2\x18.aiops.v1.BacktestSeriesB\x04\xe2A\x01\x02R\x06series\"\xee\x01\n" +
+	"\x0eBacktestSeries\x12B\n" +
+	"\x06labels\x18\x01 \x03(\v2$.aiops.v1.BacktestSeries.LabelsEntryB\x04\xe2A\x01\x01R\x06labels\x12?\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\tstartTime\x12\x1c\n" +
+	"\x06values\x18\x03 \x03(\x01B\x04\xe2A\x01\x02R\x06values\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
+	"\x18BacktestDetectorResponse\x12.\n" +
+	"\x06series\x18\x01 \x03(\v2\x16.aiops.v1.ScoredSeriesR\x06series\x12/\n" +
+	"\tanomalies\x18\x02 \x03(\v2\x11.aiops.v1.AnomalyR\tanomalies\"\xa0\x02\n" +
+	"\fScoredSeries\x12:\n" +
+	"\x06labels\x18\x01 \x03(\v2\".aiops.v1.ScoredSeries.LabelsEntryR\x06labels\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x16\n" +
+	"\x06scores\x18\x03 \x03(\x01R\x06scores\x12\x1a\n" +
+	"\bexpected\x18\x04 \x03(\x01R\bexpected\x12\x14\n" +
+	"\x05lower\x18\x05 \x03(\x01R\x05lower\x12\x14\n" +
+	"\x05upper\x18\x06 \x03(\x01R\x05upper\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"t\n" +
 	"\x15CreateDetectorRequest\x124\n" +
 	"\bdetector\x18\x01 \x01(\v2\x12.aiops.v1.DetectorB\x04\xe2A\x01\x02R\bdetector\x12%\n" +
 	"\vdetector_id\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\n" +
@@ -720,7 +1014,7 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\x14UpdateAnomalyRequest\x121\n" +
 	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyB\x04\xe2A\x01\x02R\aanomaly\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
-	"updateMask2\xe0\x06\n" +
+	"updateMask2\xbb\a\n" +
 	"\x0fDetectorService\x12^\n" +
 	"\x0eCreateDetector\x12\x1f.aiops.v1.CreateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xdaA\x14detector,detector_id\x12H\n" +
 	"\vGetDetector\x12\x1c.aiops.v1.GetDetectorRequest\x1a\x12.aiops.v1.Detector\"\a\xdaA\x04name\x12U\n" +
@@ -732,7 +1026,8 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\n" +
 	"GetAnomaly\x12\x1b.aiops.v1.GetAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\a\xdaA\x04name\x12[\n" +
 	"\rListAnomalies\x12\x1e.aiops.v1.ListAnomaliesRequest\x1a\x1f.aiops.v1.ListAnomaliesResponse\"\t\xdaA\x06parent\x12Z\n" +
-	"\rUpdateAnomaly\x12\x1e.aiops.v1.UpdateAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x16\xdaA\x13anomaly,update_maskB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\rUpdateAnomaly\x12\x1e.aiops.v1.UpdateAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x16\xdaA\x13anomaly,update_mask\x12Y\n" +
+	"\x10BacktestDetector\x12!.aiops.v1.BacktestDetectorRequest\x1a\".aiops.v1.BacktestDetectorResponseB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_detector_service_proto_rawDescOnce sync.Once
@@ -746,58 +1041,75 @@ func file_aiops_v1_detector_service_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_service_proto_rawDescData
 }
 
-var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_aiops_v1_detector_service_proto_goTypes = []any{
-	(*CreateDetectorRequest)(nil), // 0: aiops.v1.CreateDetectorRequest
-	(*GetDetectorRequest)(nil),    // 1: aiops.v1.GetDetectorRequest
-	(*ListDetectorsRequest)(nil),  // 2: aiops.v1.ListDetectorsRequest
-	(*ListDetectorsResponse)(nil), // 3: aiops.v1.ListDetectorsResponse
-	(*UpdateDetectorRequest)(nil), // 4: aiops.v1.UpdateDetectorRequest
-	(*DeleteDetectorRequest)(nil), // 5: aiops.v1.DeleteDetectorRequest
-	(*StartDetectorRequest)(nil),  // 6: aiops.v1.StartDetectorRequest
-	(*StopDetectorRequest)(nil),   // 7: aiops.v1.StopDetectorRequest
-	(*GetAnomalyRequest)(nil),     // 8: aiops.v1.GetAnomalyRequest
-	(*ListAnomaliesRequest)(nil),  // 9: aiops.v1.ListAnomaliesRequest
-	(*ListAnomaliesResponse)(nil), // 10: aiops.v1.ListAnomaliesResponse
-	(*UpdateAnomalyRequest)(nil),  // 11: aiops.v1.UpdateAnomalyRequest
-	(*Detector)(nil),              // 12: aiops.v1.Detector
-	(*fieldmaskpb.FieldMask)(nil), // 13: google.protobuf.FieldMask
-	(*Anomaly)(nil),               // 14: aiops.v1.Anomaly
-	(*emptypb.Empty)(nil),         // 15: google.protobuf.Empty
+	(*BacktestDetectorRequest)(nil),  // 0: aiops.v1.BacktestDetectorRequest
+	(*BacktestSeries)(nil),           // 1: aiops.v1.BacktestSeries
+	(*BacktestDetectorResponse)(nil), // 2: aiops.v1.BacktestDetectorResponse
+	(*ScoredSeries)(nil),             // 3: aiops.v1.ScoredSeries
+	(*CreateDetectorRequest)(nil),    // 4: aiops.v1.CreateDetectorRequest
+	(*GetDetectorRequest)(nil),       // 5: aiops.v1.GetDetectorRequest
+	(*ListDetectorsRequest)(nil),     // 6: aiops.v1.ListDetectorsRequest
+	(*ListDetectorsResponse)(nil),    // 7: aiops.v1.ListDetectorsResponse
+	(*UpdateDetectorRequest)(nil),    // 8: aiops.v1.UpdateDetectorRequest
+	(*DeleteDetectorRequest)(nil),    // 9: aiops.v1.DeleteDetectorRequest
+	(*StartDetectorRequest)(nil),     // 10: aiops.v1.StartDetectorRequest
+	(*StopDetectorRequest)(nil),      // 11: aiops.v1.StopDetectorRequest
+	(*GetAnomalyRequest)(nil),        // 12: aiops.v1.GetAnomalyRequest
+	(*ListAnomaliesRequest)(nil),     // 13: aiops.v1.ListAnomaliesRequest
+	(*ListAnomaliesResponse)(nil),    // 14: aiops.v1.ListAnomaliesResponse
+	(*UpdateAnomalyRequest)(nil),     // 15: aiops.v1.UpdateAnomalyRequest
+	nil,                              // 16: aiops.v1.BacktestSeries.LabelsEntry
+	nil,                              // 17: aiops.v1.ScoredSeries.LabelsEntry
+	(*Detector)(nil),                 // 18: aiops.v1.Detector
+	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
+	(*Anomaly)(nil),                  // 20: aiops.v1.Anomaly
+	(*fieldmaskpb.FieldMask)(nil),    // 21: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),            // 22: google.protobuf.Empty
 }
 var file_aiops_v1_detector_service_proto_depIdxs = []int32{
-	12, // 0: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	12, // 1: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
-	12, // 2: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	13, // 3: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 4: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
-	14, // 5: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
-	13, // 6: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0,  // 7: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
-	1,  // 8: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
-	2,  // 9: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
-	4,  // 10: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
-	5,  // 11: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
-	6,  // 12: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
-	7,  // 13: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
-	8,  // 14: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
-	9,  // 15: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
-	11, // 16: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
-	12, // 17: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
-	12, // 18: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
-	3,  // 19: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
-	12, // 20: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
-	15, // 21: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
-	12, // 22: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
-	12, // 23: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
-	14, // 24: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
-	10, // 25: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
-	14, // 26: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
-	17, // [17:27] is the sub-list for method output_type
-	7,  // [7:17] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	18, // 0: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
+	1,  // 1: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
+	16, // 2: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
+	19, // 3: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
+	3,  // 4: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
+	20, // 5: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
+	17, // 6: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
+	19, // 7: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
+	18, // 8: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	18, // 9: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
+	18, // 10: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	21, // 11: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 12: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
+	20, // 13: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
+	21, // 14: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 15: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
+	5,  // 16: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
+	6,  // 17: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
+	8,  // 18: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
+	9,  // 19: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
+	10, // 20: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
+	11, // 21: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
+	12, // 22: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
+	13, // 23: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
+	15, // 24: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
+	0,  // 25: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
+	18, // 26: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
+	18, // 27: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
+	7,  // 28: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
+	18, // 29: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
+	22, // 30: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
+	18, // 31: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
+	18, // 32: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
+	20, // 33: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
+	14, // 34: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
+	20, // 35: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
+	2,  // 36: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
+	26, // [26:37] is the sub-list for method output_type
+	15, // [15:26] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_service_proto_init() }
@@ -813,7 +1125,7 @@ func file_aiops_v1_detector_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_service_proto_rawDesc), len(file_aiops_v1_detector_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,16 +20,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DetectorService_CreateDetector_FullMethodName = "/aiops.v1.DetectorService/CreateDetector"
-	DetectorService_GetDetector_FullMethodName    = "/aiops.v1.DetectorService/GetDetector"
-	DetectorService_ListDetectors_FullMethodName  = "/aiops.v1.DetectorService/ListDetectors"
-	DetectorService_UpdateDetector_FullMethodName = "/aiops.v1.DetectorService/UpdateDetector"
-	DetectorService_DeleteDetector_FullMethodName = "/aiops.v1.DetectorService/DeleteDetector"
-	DetectorService_StartDetector_FullMethodName  = "/aiops.v1.DetectorService/StartDetector"
-	DetectorService_StopDetector_FullMethodName   = "/aiops.v1.DetectorService/StopDetector"
-	DetectorService_GetAnomaly_FullMethodName     = "/aiops.v1.DetectorService/GetAnomaly"
-	DetectorService_ListAnomalies_FullMethodName  = "/aiops.v1.DetectorService/ListAnomalies"
-	DetectorService_UpdateAnomaly_FullMethodName  = "/aiops.v1.DetectorService/UpdateAnomaly"
+	DetectorService_CreateDetector_FullMethodName   = "/aiops.v1.DetectorService/CreateDetector"
+	DetectorService_GetDetector_FullMethodName      = "/aiops.v1.DetectorService/GetDetector"
+	DetectorService_ListDetectors_FullMethodName    = "/aiops.v1.DetectorService/ListDetectors"
+	DetectorService_UpdateDetector_FullMethodName   = "/aiops.v1.DetectorService/UpdateDetector"
+	DetectorService_DeleteDetector_FullMethodName   = "/aiops.v1.DetectorService/DeleteDetector"
+	DetectorService_StartDetector_FullMethodName    = "/aiops.v1.DetectorService/StartDetector"
+	DetectorService_StopDetector_FullMethodName     = "/aiops.v1.DetectorService/StopDetector"
+	DetectorService_GetAnomaly_FullMethodName       = "/aiops.v1.DetectorService/GetAnomaly"
+	DetectorService_ListAnomalies_FullMethodName    = "/aiops.v1.DetectorService/ListAnomalies"
+	DetectorService_UpdateAnomaly_FullMethodName    = "/aiops.v1.DetectorService/UpdateAnomaly"
+	DetectorService_BacktestDetector_FullMethodName = "/aiops.v1.DetectorService/BacktestDetector"
 )
 
 // DetectorServiceClient is the client API for DetectorService service.
@@ -61,6 +62,10 @@ type DetectorServiceClient interface {
 	// Updates the state of an anomaly: acknowledge it or mark it a false
 	// positive. See https://google.aip.dev/134.
 	UpdateAnomaly(ctx context.Context, in *UpdateAnomalyRequest, opts ...grpc.CallOption) (*Anomaly, error)
+	// Scores series given in the request with a detector's settings, without
+	// saving anything: each point's score, expected value and band, and the
+	// anomalies the detector would raise. See https://google.aip.dev/136.
+	BacktestDetector(ctx context.Context, in *BacktestDetectorRequest, opts ...grpc.CallOption) (*BacktestDetectorResponse, error)
 }
 
 type detectorServiceClient struct {
@@ -171,6 +176,16 @@ func (c *detectorServiceClient) UpdateAnomaly(ctx context.Context, in *UpdateAno
 	return out, nil
 }
 
+func (c *detectorServiceClient) BacktestDetector(ctx context.Context, in *BacktestDetectorRequest, opts ...grpc.CallOption) (*BacktestDetectorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BacktestDetectorResponse)
+	err := c.cc.Invoke(ctx, DetectorService_BacktestDetector_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DetectorServiceServer is the server API for DetectorService service.
 // All implementations must embed UnimplementedDetectorServiceServer
 // for forward compatibility.
@@ -200,6 +215,10 @@ type DetectorServiceServer interface {
 	// Updates the state of an anomaly: acknowledge it or mark it a false
 	// positive. See https://google.aip.dev/134.
 	UpdateAnomaly(context.Context, *UpdateAnomalyRequest) (*Anomaly, error)
+	// Scores series given in the request with a detector's settings, without
+	// saving anything: each point's score, expected value and band, and the
+	// anomalies the detector would raise. See https://google.aip.dev/136.
+	BacktestDetector(context.Context, *BacktestDetectorRequest) (*BacktestDetectorResponse, error)
 	mustEmbedUnimplementedDetectorServiceServer()
 }
 
@@ -239,6 +258,9 @@ func (UnimplementedDetectorServiceServer) ListAnomalies(context.Context, *ListAn
 }
 func (UnimplementedDetectorServiceServer) UpdateAnomaly(context.Context, *UpdateAnomalyRequest) (*Anomaly, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateAnomaly not implemented")
+}
+func (UnimplementedDetectorServiceServer) BacktestDetector(context.Context, *BacktestDetectorRequest) (*BacktestDetectorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BacktestDetector not implemented")
 }
 func (UnimplementedDetectorServiceServer) mustEmbedUnimplementedDetectorServiceServer() {}
 func (UnimplementedDetectorServiceServer) testEmbeddedByValue()                         {}
@@ -441,6 +463,24 @@ func _DetectorService_UpdateAnomaly_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DetectorService_BacktestDetector_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BacktestDetectorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DetectorServiceServer).BacktestDetector(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DetectorService_BacktestDetector_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DetectorServiceServer).BacktestDetector(ctx, req.(*BacktestDetectorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DetectorService_ServiceDesc is the grpc.ServiceDesc for DetectorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -487,6 +527,10 @@ var DetectorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateAnomaly",
 			Handler:    _DetectorService_UpdateAnomaly_Handler,
+		},
+		{
+			MethodName: "BacktestDetector",
+			Handler:    _DetectorService_BacktestDetector_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

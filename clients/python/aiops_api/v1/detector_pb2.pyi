@@ -12,17 +12,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DIRECTION_UNSPECIFIED: _ClassVar[Direction]
+    DIRECTION_BOTH: _ClassVar[Direction]
+    DIRECTION_UP: _ClassVar[Direction]
+    DIRECTION_DOWN: _ClassVar[Direction]
+
 class Severity(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SEVERITY_UNSPECIFIED: _ClassVar[Severity]
     SEVERITY_WARNING: _ClassVar[Severity]
     SEVERITY_CRITICAL: _ClassVar[Severity]
+DIRECTION_UNSPECIFIED: Direction
+DIRECTION_BOTH: Direction
+DIRECTION_UP: Direction
+DIRECTION_DOWN: Direction
 SEVERITY_UNSPECIFIED: Severity
 SEVERITY_WARNING: Severity
 SEVERITY_CRITICAL: Severity
 
 class Detector(_message.Message):
-    __slots__ = ("name", "display_name", "description", "data_source", "query", "step", "robust_z_score", "thresholds", "state", "state_reason", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "description", "data_source", "query", "step", "robust_z_score", "ewma", "seasonal_baseline", "change_point", "ensemble", "direction", "min_deviation", "thresholds", "state", "state_reason", "create_time", "update_time", "etag")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Detector.State]
@@ -44,6 +55,12 @@ class Detector(_message.Message):
     QUERY_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     ROBUST_Z_SCORE_FIELD_NUMBER: _ClassVar[int]
+    EWMA_FIELD_NUMBER: _ClassVar[int]
+    SEASONAL_BASELINE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_POINT_FIELD_NUMBER: _ClassVar[int]
+    ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    MIN_DEVIATION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -57,19 +74,59 @@ class Detector(_message.Message):
     query: str
     step: _duration_pb2.Duration
     robust_z_score: RobustZScore
+    ewma: Ewma
+    seasonal_baseline: SeasonalBaseline
+    change_point: ChangePoint
+    ensemble: Ensemble
+    direction: Direction
+    min_deviation: float
     thresholds: SeverityThresholds
     state: Detector.State
     state_reason: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., data_source: _Optional[str] = ..., query: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., thresholds: _Optional[_Union[SeverityThresholds, _Mapping]] = ..., state: _Optional[_Union[Detector.State, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., data_source: _Optional[str] = ..., query: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ..., direction: _Optional[_Union[Direction, str]] = ..., min_deviation: _Optional[float] = ..., thresholds: _Optional[_Union[SeverityThresholds, _Mapping]] = ..., state: _Optional[_Union[Detector.State, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RobustZScore(_message.Message):
     __slots__ = ("window",)
     WINDOW_FIELD_NUMBER: _ClassVar[int]
     window: int
     def __init__(self, window: _Optional[int] = ...) -> None: ...
+
+class Ewma(_message.Message):
+    __slots__ = ("span",)
+    SPAN_FIELD_NUMBER: _ClassVar[int]
+    span: int
+    def __init__(self, span: _Optional[int] = ...) -> None: ...
+
+class SeasonalBaseline(_message.Message):
+    __slots__ = ("period", "seasons")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    SEASONS_FIELD_NUMBER: _ClassVar[int]
+    period: _duration_pb2.Duration
+    seasons: int
+    def __init__(self, period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., seasons: _Optional[int] = ...) -> None: ...
+
+class ChangePoint(_message.Message):
+    __slots__ = ("span", "drift", "threshold")
+    SPAN_FIELD_NUMBER: _ClassVar[int]
+    DRIFT_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    span: int
+    drift: float
+    threshold: float
+    def __init__(self, span: _Optional[int] = ..., drift: _Optional[float] = ..., threshold: _Optional[float] = ...) -> None: ...
+
+class Ensemble(_message.Message):
+    __slots__ = ("window", "period", "half_life")
+    WINDOW_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    HALF_LIFE_FIELD_NUMBER: _ClassVar[int]
+    window: int
+    period: _duration_pb2.Duration
+    half_life: int
+    def __init__(self, window: _Optional[int] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., half_life: _Optional[int] = ...) -> None: ...
 
 class SeverityThresholds(_message.Message):
     __slots__ = ("warning", "critical")

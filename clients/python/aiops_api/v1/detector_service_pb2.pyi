@@ -1,3 +1,5 @@
+import datetime
+
 from aiops_api.v1 import anomaly_pb2 as _anomaly_pb2
 from aiops_api.v1 import detector_pb2 as _detector_pb2
 from google.api import client_pb2 as _client_pb2
@@ -5,6 +7,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -12,6 +15,62 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class BacktestDetectorRequest(_message.Message):
+    __slots__ = ("detector", "series")
+    DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    detector: _detector_pb2.Detector
+    series: _containers.RepeatedCompositeFieldContainer[BacktestSeries]
+    def __init__(self, detector: _Optional[_Union[_detector_pb2.Detector, _Mapping]] = ..., series: _Optional[_Iterable[_Union[BacktestSeries, _Mapping]]] = ...) -> None: ...
+
+class BacktestSeries(_message.Message):
+    __slots__ = ("labels", "start_time", "values")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.ScalarMap[str, str]
+    start_time: _timestamp_pb2.Timestamp
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class BacktestDetectorResponse(_message.Message):
+    __slots__ = ("series", "anomalies")
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    series: _containers.RepeatedCompositeFieldContainer[ScoredSeries]
+    anomalies: _containers.RepeatedCompositeFieldContainer[_anomaly_pb2.Anomaly]
+    def __init__(self, series: _Optional[_Iterable[_Union[ScoredSeries, _Mapping]]] = ..., anomalies: _Optional[_Iterable[_Union[_anomaly_pb2.Anomaly, _Mapping]]] = ...) -> None: ...
+
+class ScoredSeries(_message.Message):
+    __slots__ = ("labels", "start_time", "scores", "expected", "lower", "upper")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.ScalarMap[str, str]
+    start_time: _timestamp_pb2.Timestamp
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    expected: _containers.RepeatedScalarFieldContainer[float]
+    lower: _containers.RepeatedScalarFieldContainer[float]
+    upper: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scores: _Optional[_Iterable[float]] = ..., expected: _Optional[_Iterable[float]] = ..., lower: _Optional[_Iterable[float]] = ..., upper: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class CreateDetectorRequest(_message.Message):
     __slots__ = ("detector", "detector_id")

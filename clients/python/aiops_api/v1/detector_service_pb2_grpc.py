@@ -88,6 +88,11 @@ class DetectorServiceStub:
                 request_serializer=aiops_dot_v1_dot_detector__service__pb2.UpdateAnomalyRequest.SerializeToString,
                 response_deserializer=aiops_dot_v1_dot_anomaly__pb2.Anomaly.FromString,
                 _registered_method=True)
+        self.BacktestDetector = channel.unary_unary(
+                '/aiops.v1.DetectorService/BacktestDetector',
+                request_serializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorResponse.FromString,
+                _registered_method=True)
 
 
 class DetectorServiceServicer:
@@ -167,6 +172,15 @@ class DetectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BacktestDetector(self, request, context):
+        """Scores series given in the request with a detector's settings, without
+        saving anything: each point's score, expected value and band, and the
+        anomalies the detector would raise. See https://google.aip.dev/136.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DetectorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -219,6 +233,11 @@ def add_DetectorServiceServicer_to_server(servicer, server):
                     servicer.UpdateAnomaly,
                     request_deserializer=aiops_dot_v1_dot_detector__service__pb2.UpdateAnomalyRequest.FromString,
                     response_serializer=aiops_dot_v1_dot_anomaly__pb2.Anomaly.SerializeToString,
+            ),
+            'BacktestDetector': grpc.unary_unary_rpc_method_handler(
+                    servicer.BacktestDetector,
+                    request_deserializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -492,6 +511,33 @@ class DetectorService:
             '/aiops.v1.DetectorService/UpdateAnomaly',
             aiops_dot_v1_dot_detector__service__pb2.UpdateAnomalyRequest.SerializeToString,
             aiops_dot_v1_dot_anomaly__pb2.Anomaly.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BacktestDetector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DetectorService/BacktestDetector',
+            aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorRequest.SerializeToString,
+            aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorResponse.FromString,
             options,
             channel_credentials,
             insecure,

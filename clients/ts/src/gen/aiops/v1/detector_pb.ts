@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/detector.proto.
  */
 export const file_aiops_v1_detector: GenFile = /*@__PURE__*/
-  fileDesc("ChdhaW9wcy92MS9kZXRlY3Rvci5wcm90bxIIYWlvcHMudjEi2QUKCERldGVjdG9yEhIKBG5hbWUYASABKAlCBOJBAQgSGgoMZGlzcGxheV9uYW1lGAIgASgJQgTiQQEBEhkKC2Rlc2NyaXB0aW9uGAMgASgJQgTiQQEBEjIKC2RhdGFfc291cmNlGAQgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgFIAEoCUIE4kEBAhItCgRzdGVwGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAcgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASNgoKdGhyZXNob2xkcxgIIAEoCzIcLmFpb3BzLnYxLlNldmVyaXR5VGhyZXNob2xkc0IE4kEBARItCgVzdGF0ZRgJIAEoDjIYLmFpb3BzLnYxLkRldGVjdG9yLlN0YXRlQgTiQQEDEhoKDHN0YXRlX3JlYXNvbhgKIAEoCUIE4kEBAxI1CgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNQoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEhIKBGV0YWcYDSABKAlCBOJBAQEigQEKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASEQoNU1RBVEVfU1RPUFBFRBABEhUKEVNUQVRFX0JBQ0tGSUxMSU5HEAISEQoNU1RBVEVfUlVOTklORxADEhIKDlNUQVRFX0RFR1JBREVEEAQSEAoMU1RBVEVfRkFJTEVEEAU6QupBPwoSYWlvcHMuZGV2L0RldGVjdG9yEhRkZXRlY3RvcnMve2RldGVjdG9yfSoJZGV0ZWN0b3JzMghkZXRlY3RvckILCglhbGdvcml0aG0iJAoMUm9idXN0WlNjb3JlEhQKBndpbmRvdxgBIAEoBUIE4kEBASJDChJTZXZlcml0eVRocmVzaG9sZHMSFQoHd2FybmluZxgBIAEoAUIE4kEBARIWCghjcml0aWNhbBgCIAEoAUIE4kEBASpRCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhQKEFNFVkVSSVRZX1dBUk5JTkcQARIVChFTRVZFUklUWV9DUklUSUNBTBACQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdhaW9wcy92MS9kZXRlY3Rvci5wcm90bxIIYWlvcHMudjEi1AcKCERldGVjdG9yEhIKBG5hbWUYASABKAlCBOJBAQgSGgoMZGlzcGxheV9uYW1lGAIgASgJQgTiQQEBEhkKC2Rlc2NyaXB0aW9uGAMgASgJQgTiQQEBEjIKC2RhdGFfc291cmNlGAQgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgFIAEoCUIE4kEBAhItCgRzdGVwGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAcgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASHgoEZXdtYRgOIAEoCzIOLmFpb3BzLnYxLkV3bWFIABI3ChFzZWFzb25hbF9iYXNlbGluZRgPIAEoCzIaLmFpb3BzLnYxLlNlYXNvbmFsQmFzZWxpbmVIABItCgxjaGFuZ2VfcG9pbnQYECABKAsyFS5haW9wcy52MS5DaGFuZ2VQb2ludEgAEiYKCGVuc2VtYmxlGBEgASgLMhIuYWlvcHMudjEuRW5zZW1ibGVIABIsCglkaXJlY3Rpb24YEiABKA4yEy5haW9wcy52MS5EaXJlY3Rpb25CBOJBAQESGwoNbWluX2RldmlhdGlvbhgTIAEoAUIE4kEBARI2Cgp0aHJlc2hvbGRzGAggASgLMhwuYWlvcHMudjEuU2V2ZXJpdHlUaHJlc2hvbGRzQgTiQQEBEi0KBXN0YXRlGAkgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGVCBOJBAQMSGgoMc3RhdGVfcmVhc29uGAogASgJQgTiQQEDEjUKC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxI1Cgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSEgoEZXRhZxgNIAEoCUIE4kEBASKBAQoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABIRCg1TVEFURV9TVE9QUEVEEAESFQoRU1RBVEVfQkFDS0ZJTExJTkcQAhIRCg1TVEFURV9SVU5OSU5HEAMSEgoOU1RBVEVfREVHUkFERUQQBBIQCgxTVEFURV9GQUlMRUQQBTpC6kE/ChJhaW9wcy5kZXYvRGV0ZWN0b3ISFGRldGVjdG9ycy97ZGV0ZWN0b3J9KglkZXRlY3RvcnMyCGRldGVjdG9yQgsKCWFsZ29yaXRobSIkCgxSb2J1c3RaU2NvcmUSFAoGd2luZG93GAEgASgFQgTiQQEBIhoKBEV3bWESEgoEc3BhbhgBIAEoBUIE4kEBASJaChBTZWFzb25hbEJhc2VsaW5lEi8KBnBlcmlvZBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIE4kEBARIVCgdzZWFzb25zGAIgASgFQgTiQQEBIk8KC0NoYW5nZVBvaW50EhIKBHNwYW4YASABKAVCBOJBAQESEwoFZHJpZnQYAiABKAFCBOJBAQESFwoJdGhyZXNob2xkGAMgASgBQgTiQQEBImoKCEVuc2VtYmxlEhQKBndpbmRvdxgBIAEoBUIE4kEBARIvCgZwZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQESFwoJaGFsZl9saWZlGAMgASgFQgTiQQEBIkMKElNldmVyaXR5VGhyZXNob2xkcxIVCgd3YXJuaW5nGAEgASgBQgTiQQEBEhYKCGNyaXRpY2FsGAIgASgBQgTiQQEBKmAKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABISCg5ESVJFQ1RJT05fQk9USBABEhAKDERJUkVDVElPTl9VUBACEhIKDkRJUkVDVElPTl9ET1dOEAMqUQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIUChBTRVZFUklUWV9XQVJOSU5HEAESFQoRU0VWRVJJVFlfQ1JJVElDQUwQAkI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A query on a data source, scored continuously by one algorithm. A PromQL
@@ -67,7 +67,7 @@ export type Detector = Message<"aiops.v1.Detector"> & {
   step?: Duration | undefined;
 
   /**
-   * How points are scored. A robust z-score with its defaults when unset.
+   * How points are scored. The ensemble with its defaults when unset.
    *
    * @generated from oneof aiops.v1.Detector.algorithm
    */
@@ -79,7 +79,55 @@ export type Detector = Message<"aiops.v1.Detector"> & {
      */
     value: RobustZScore;
     case: "robustZScore";
+  } | {
+    /**
+     * Distance from an exponentially weighted mean, in weighted deviations.
+     *
+     * @generated from field: aiops.v1.Ewma ewma = 14;
+     */
+    value: Ewma;
+    case: "ewma";
+  } | {
+    /**
+     * Distance from the same phase of earlier periods (a day, a week).
+     *
+     * @generated from field: aiops.v1.SeasonalBaseline seasonal_baseline = 15;
+     */
+    value: SeasonalBaseline;
+    case: "seasonalBaseline";
+  } | {
+    /**
+     * Level shifts, by a two-sided CUSUM.
+     *
+     * @generated from field: aiops.v1.ChangePoint change_point = 16;
+     */
+    value: ChangePoint;
+    case: "changePoint";
+  } | {
+    /**
+     * Rolling, seasonal and level-shift evidence combined: the default.
+     *
+     * @generated from field: aiops.v1.Ensemble ensemble = 17;
+     */
+    value: Ensemble;
+    case: "ensemble";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * Which deviations count: both ways when unset.
+   *
+   * @generated from field: aiops.v1.Direction direction = 18;
+   */
+  direction: Direction;
+
+  /**
+   * Deviations from the expected value smaller than this, in the series' own
+   * unit, never score: the floor under which a change does not matter however
+   * unusual it is. Zero or more; 0 when unset.
+   *
+   * @generated from field: double min_deviation = 19;
+   */
+  minDeviation: number;
 
   /**
    * Score thresholds that raise anomalies. Defaults when unset.
@@ -208,6 +256,142 @@ export const RobustZScoreSchema: GenMessage<RobustZScore> = /*@__PURE__*/
   messageDesc(file_aiops_v1_detector, 1);
 
 /**
+ * Scores each point by its distance from an exponentially weighted moving
+ * average, in units of the exponentially weighted standard deviation.
+ *
+ * @generated from message aiops.v1.Ewma
+ */
+export type Ewma = Message<"aiops.v1.Ewma"> & {
+  /**
+   * The decay as pandas' `ewm(span=...)`: alpha = 2 / (span + 1). 1 to
+   * 100000 points; 60 when 0.
+   *
+   * @generated from field: int32 span = 1;
+   */
+  span: number;
+};
+
+/**
+ * Describes the message aiops.v1.Ewma.
+ * Use `create(EwmaSchema)` to create a new message.
+ */
+export const EwmaSchema: GenMessage<Ewma> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector, 2);
+
+/**
+ * Scores each point against the same phase of earlier periods: each slot of
+ * the period keeps its own level and spread, so a daily peak is expected at
+ * its hour. Gaps leave their slots as they were.
+ *
+ * @generated from message aiops.v1.SeasonalBaseline
+ */
+export type SeasonalBaseline = Message<"aiops.v1.SeasonalBaseline"> & {
+  /**
+   * The season: a whole number of steps, 2 to 10080 of them (a week at 1m
+   * steps), so that two seasons fit in the history a detector fetches. One
+   * day when unset.
+   *
+   * @generated from field: google.protobuf.Duration period = 1;
+   */
+  period?: Duration | undefined;
+
+  /**
+   * How many recent seasons dominate a slot's level: 1 to 1000; 4 when 0.
+   *
+   * @generated from field: int32 seasons = 2;
+   */
+  seasons: number;
+};
+
+/**
+ * Describes the message aiops.v1.SeasonalBaseline.
+ * Use `create(SeasonalBaselineSchema)` to create a new message.
+ */
+export const SeasonalBaselineSchema: GenMessage<SeasonalBaseline> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector, 3);
+
+/**
+ * Detects level shifts with a two-sided CUSUM of standardised deviations
+ * from a slow EWMA baseline, which restarts at the new level after each shift.
+ *
+ * @generated from message aiops.v1.ChangePoint
+ */
+export type ChangePoint = Message<"aiops.v1.ChangePoint"> & {
+  /**
+   * The baseline's EWMA span in points: 1 to 100000; 120 when 0.
+   *
+   * @generated from field: int32 span = 1;
+   */
+  span: number;
+
+  /**
+   * Deviations smaller than this many standard deviations do not accumulate:
+   * (0, 10]; 0.5 when 0.
+   *
+   * @generated from field: double drift = 2;
+   */
+  drift: number;
+
+  /**
+   * The accumulated deviation, in standard deviations, that is a shift:
+   * (0, 1000]; 5 when 0.
+   *
+   * @generated from field: double threshold = 3;
+   */
+  threshold: number;
+};
+
+/**
+ * Describes the message aiops.v1.ChangePoint.
+ * Use `create(ChangePointSchema)` to create a new message.
+ */
+export const ChangePointSchema: GenMessage<ChangePoint> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector, 4);
+
+/**
+ * The default: rolling, seasonal and level-shift evidence on each series,
+ * each judged against its own recent record (a running maximum that fades),
+ * so that a series' everyday noise stops scoring and what it has not done
+ * for a long while scores high. Tuned on the Numenta Anomaly Benchmark; its
+ * defaults are meant to be left alone.
+ *
+ * @generated from message aiops.v1.Ensemble
+ */
+export type Ensemble = Message<"aiops.v1.Ensemble"> & {
+  /**
+   * Past points whose median and quartiles the rolling evidence measures
+   * against: 10 to 100000; 200 when 0.
+   *
+   * @generated from field: int32 window = 1;
+   */
+  window: number;
+
+  /**
+   * The season of the seasonal evidence: a whole number of steps, 2 to 10080
+   * of them. When unset, a day if a day is such a number of steps, else none.
+   * A zero duration turns the seasonal evidence off.
+   *
+   * @generated from field: google.protobuf.Duration period = 2;
+   */
+  period?: Duration | undefined;
+
+  /**
+   * Points after which a record has faded to half: how long a detector
+   * remembers a series' worst noise. 10 to 1000000; 2000 when 0.
+   *
+   * @generated from field: int32 half_life = 3;
+   */
+  halfLife: number;
+};
+
+/**
+ * Describes the message aiops.v1.Ensemble.
+ * Use `create(EnsembleSchema)` to create a new message.
+ */
+export const EnsembleSchema: GenMessage<Ensemble> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector, 5);
+
+/**
  * Anomaly scores run from 0 (normal) to 1 (certainly anomalous). A point whose
  * score reaches `warning` opens an anomaly; `critical` makes it critical.
  *
@@ -234,7 +418,46 @@ export type SeverityThresholds = Message<"aiops.v1.SeverityThresholds"> & {
  * Use `create(SeverityThresholdsSchema)` to create a new message.
  */
 export const SeverityThresholdsSchema: GenMessage<SeverityThresholds> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector, 2);
+  messageDesc(file_aiops_v1_detector, 6);
+
+/**
+ * Which deviations from the expected value a detector scores.
+ *
+ * @generated from enum aiops.v1.Direction
+ */
+export enum Direction {
+  /**
+   * @generated from enum value: DIRECTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Values above and below the expected one.
+   *
+   * @generated from enum value: DIRECTION_BOTH = 1;
+   */
+  BOTH = 1,
+
+  /**
+   * Only values above the expected one (latency, error rates).
+   *
+   * @generated from enum value: DIRECTION_UP = 2;
+   */
+  UP = 2,
+
+  /**
+   * Only values below the expected one (throughput, free space).
+   *
+   * @generated from enum value: DIRECTION_DOWN = 3;
+   */
+  DOWN = 3,
+}
+
+/**
+ * Describes the enum aiops.v1.Direction.
+ */
+export const DirectionSchema: GenEnum<Direction> = /*@__PURE__*/
+  enumDesc(file_aiops_v1_detector, 0);
 
 /**
  * How bad an anomaly is.
@@ -266,5 +489,5 @@ export enum Severity {
  * Describes the enum aiops.v1.Severity.
  */
 export const SeveritySchema: GenEnum<Severity> = /*@__PURE__*/
-  enumDesc(file_aiops_v1_detector, 0);
+  enumDesc(file_aiops_v1_detector, 1);
 

@@ -11,15 +11,165 @@ import { file_aiops_v1_detector } from "./detector_pb";
 import { file_google_api_client } from "../../google/api/client_pb";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import { file_google_api_resource } from "../../google/api/resource_pb";
-import type { EmptySchema, FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_empty, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file aiops/v1/detector_service.proto.
  */
 export const file_aiops_v1_detector_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJeChVDcmVhdGVEZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhIZCgtkZXRlY3Rvcl9pZBgCIAEoCUIE4kEBASI/ChJHZXREZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yIl8KFExpc3REZXRlY3RvcnNSZXF1ZXN0EhcKCXBhZ2Vfc2l6ZRgBIAEoBUIE4kEBARIYCgpwYWdlX3Rva2VuGAIgASgJQgTiQQEBEhQKBmZpbHRlchgDIAEoCUIE4kEBASJXChVMaXN0RGV0ZWN0b3JzUmVzcG9uc2USJQoJZGV0ZWN0b3JzGAEgAygLMhIuYWlvcHMudjEuRGV0ZWN0b3ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInoKFVVwZGF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEjUKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IE4kEBASJWChVEZWxldGVEZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yEhIKBGV0YWcYAiABKAlCBOJBAQEiQQoUU3RhcnREZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yIkAKE1N0b3BEZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yIj0KEUdldEFub21hbHlSZXF1ZXN0EigKBG5hbWUYASABKAlCGuJBAQL6QRMKEWFpb3BzLmRldi9Bbm9tYWx5IosBChRMaXN0QW5vbWFsaWVzUmVxdWVzdBIqCgZwYXJlbnQYASABKAlCGuJBAQL6QRMSEWFpb3BzLmRldi9Bbm9tYWx5EhcKCXBhZ2Vfc2l6ZRgCIAEoBUIE4kEBARIYCgpwYWdlX3Rva2VuGAMgASgJQgTiQQEBEhQKBmZpbHRlchgEIAEoCUIE4kEBASJWChVMaXN0QW5vbWFsaWVzUmVzcG9uc2USJAoJYW5vbWFsaWVzGAEgAygLMhEuYWlvcHMudjEuQW5vbWFseRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidwoUVXBkYXRlQW5vbWFseVJlcXVlc3QSKAoHYW5vbWFseRgBIAEoCzIRLmFpb3BzLnYxLkFub21hbHlCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBMuAGCg9EZXRlY3RvclNlcnZpY2USXgoOQ3JlYXRlRGV0ZWN0b3ISHy5haW9wcy52MS5DcmVhdGVEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIX2kEUZGV0ZWN0b3IsZGV0ZWN0b3JfaWQSSAoLR2V0RGV0ZWN0b3ISHC5haW9wcy52MS5HZXREZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJVCg1MaXN0RGV0ZWN0b3JzEh4uYWlvcHMudjEuTGlzdERldGVjdG9yc1JlcXVlc3QaHy5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVzcG9uc2UiA9pBABJeCg5VcGRhdGVEZXRlY3RvchIfLmFpb3BzLnYxLlVwZGF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3Rvcix1cGRhdGVfbWFzaxJSCg5EZWxldGVEZXRlY3RvchIfLmFpb3BzLnYxLkRlbGV0ZURldGVjdG9yUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIH2kEEbmFtZRJMCg1TdGFydERldGVjdG9yEh4uYWlvcHMudjEuU3RhcnREZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJKCgxTdG9wRGV0ZWN0b3ISHS5haW9wcy52MS5TdG9wRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiB9pBBG5hbWUSRQoKR2V0QW5vbWFseRIbLmFpb3BzLnYxLkdldEFub21hbHlSZXF1ZXN0GhEuYWlvcHMudjEuQW5vbWFseSIH2kEEbmFtZRJbCg1MaXN0QW5vbWFsaWVzEh4uYWlvcHMudjEuTGlzdEFub21hbGllc1JlcXVlc3QaHy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVzcG9uc2UiCdpBBnBhcmVudBJaCg1VcGRhdGVBbm9tYWx5Eh4uYWlvcHMudjEuVXBkYXRlQW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IhbaQRNhbm9tYWx5LHVwZGF0ZV9tYXNrQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_empty, file_google_protobuf_field_mask]);
+  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJ1ChdCYWNrdGVzdERldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEi4KBnNlcmllcxgCIAMoCzIYLmFpb3BzLnYxLkJhY2t0ZXN0U2VyaWVzQgTiQQECIscBCg5CYWNrdGVzdFNlcmllcxI6CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5CYWNrdGVzdFNlcmllcy5MYWJlbHNFbnRyeUIE4kEBARI0CgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIUCgZ2YWx1ZXMYAyADKAFCBOJBAQIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoChhCYWNrdGVzdERldGVjdG9yUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2NvcmVkU2VyaWVzEiQKCWFub21hbGllcxgCIAMoCzIRLmFpb3BzLnYxLkFub21hbHki4QEKDFNjb3JlZFNlcmllcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TY29yZWRTZXJpZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcmVzGAMgAygBEhAKCGV4cGVjdGVkGAQgAygBEg0KBWxvd2VyGAUgAygBEg0KBXVwcGVyGAYgAygBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXgoVQ3JlYXRlRGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISGQoLZGV0ZWN0b3JfaWQYAiABKAlCBOJBAQEiPwoSR2V0RGV0ZWN0b3JSZXF1ZXN0EikKBG5hbWUYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvciJfChRMaXN0RGV0ZWN0b3JzUmVxdWVzdBIXCglwYWdlX3NpemUYASABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgCIAEoCUIE4kEBARIUCgZmaWx0ZXIYAyABKAlCBOJBAQEiVwoVTGlzdERldGVjdG9yc1Jlc3BvbnNlEiUKCWRldGVjdG9ycxgBIAMoCzISLmFpb3BzLnYxLkRldGVjdG9yEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ6ChVVcGRhdGVEZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEiVgoVRGVsZXRlRGV0ZWN0b3JSZXF1ZXN0EikKBG5hbWUYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvchISCgRldGFnGAIgASgJQgTiQQEBIkEKFFN0YXJ0RGV0ZWN0b3JSZXF1ZXN0EikKBG5hbWUYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvciJAChNTdG9wRGV0ZWN0b3JSZXF1ZXN0EikKBG5hbWUYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvciI9ChFHZXRBbm9tYWx5UmVxdWVzdBIoCgRuYW1lGAEgASgJQhriQQEC+kETChFhaW9wcy5kZXYvQW5vbWFseSKLAQoUTGlzdEFub21hbGllc1JlcXVlc3QSKgoGcGFyZW50GAEgASgJQhriQQEC+kETEhFhaW9wcy5kZXYvQW5vbWFseRIXCglwYWdlX3NpemUYAiABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgDIAEoCUIE4kEBARIUCgZmaWx0ZXIYBCABKAlCBOJBAQEiVgoVTGlzdEFub21hbGllc1Jlc3BvbnNlEiQKCWFub21hbGllcxgBIAMoCzIRLmFpb3BzLnYxLkFub21hbHkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIncKFFVwZGF0ZUFub21hbHlSZXF1ZXN0EigKB2Fub21hbHkYASABKAsyES5haW9wcy52MS5Bbm9tYWx5QgTiQQECEjUKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IE4kEBATK7BwoPRGV0ZWN0b3JTZXJ2aWNlEl4KDkNyZWF0ZURldGVjdG9yEh8uYWlvcHMudjEuQ3JlYXRlRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiF9pBFGRldGVjdG9yLGRldGVjdG9yX2lkEkgKC0dldERldGVjdG9yEhwuYWlvcHMudjEuR2V0RGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiB9pBBG5hbWUSVQoNTGlzdERldGVjdG9ycxIeLmFpb3BzLnYxLkxpc3REZXRlY3RvcnNSZXF1ZXN0Gh8uYWlvcHMudjEuTGlzdERldGVjdG9yc1Jlc3BvbnNlIgPaQQASXgoOVXBkYXRlRGV0ZWN0b3ISHy5haW9wcy52MS5VcGRhdGVEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIX2kEUZGV0ZWN0b3IsdXBkYXRlX21hc2sSUgoORGVsZXRlRGV0ZWN0b3ISHy5haW9wcy52MS5EZWxldGVEZXRlY3RvclJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiB9pBBG5hbWUSTAoNU3RhcnREZXRlY3RvchIeLmFpb3BzLnYxLlN0YXJ0RGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiB9pBBG5hbWUSSgoMU3RvcERldGVjdG9yEh0uYWlvcHMudjEuU3RvcERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lEkUKCkdldEFub21hbHkSGy5haW9wcy52MS5HZXRBbm9tYWx5UmVxdWVzdBoRLmFpb3BzLnYxLkFub21hbHkiB9pBBG5hbWUSWwoNTGlzdEFub21hbGllcxIeLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXF1ZXN0Gh8uYWlvcHMudjEuTGlzdEFub21hbGllc1Jlc3BvbnNlIgnaQQZwYXJlbnQSWgoNVXBkYXRlQW5vbWFseRIeLmFpb3BzLnYxLlVwZGF0ZUFub21hbHlSZXF1ZXN0GhEuYWlvcHMudjEuQW5vbWFseSIW2kETYW5vbWFseSx1cGRhdGVfbWFzaxJZChBCYWNrdGVzdERldGVjdG9yEiEuYWlvcHMudjEuQmFja3Rlc3REZXRlY3RvclJlcXVlc3QaIi5haW9wcy52MS5CYWNrdGVzdERldGVjdG9yUmVzcG9uc2VCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+
+/**
+ * Request message for DetectorService.BacktestDetector.
+ *
+ * @generated from message aiops.v1.BacktestDetectorRequest
+ */
+export type BacktestDetectorRequest = Message<"aiops.v1.BacktestDetectorRequest"> & {
+  /**
+   * The settings to try: algorithm, step, direction, minimum deviation and
+   * thresholds. Its name, data source and query are not used.
+   *
+   * @generated from field: aiops.v1.Detector detector = 1;
+   */
+  detector?: Detector | undefined;
+
+  /**
+   * The series to score, 1 to 1000 of them, at most 100000 points in all.
+   *
+   * @generated from field: repeated aiops.v1.BacktestSeries series = 2;
+   */
+  series: BacktestSeries[];
+};
+
+/**
+ * Describes the message aiops.v1.BacktestDetectorRequest.
+ * Use `create(BacktestDetectorRequestSchema)` to create a new message.
+ */
+export const BacktestDetectorRequestSchema: GenMessage<BacktestDetectorRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 0);
+
+/**
+ * A series to backtest: its points one detector step apart.
+ *
+ * @generated from message aiops.v1.BacktestSeries
+ */
+export type BacktestSeries = Message<"aiops.v1.BacktestSeries"> & {
+  /**
+   * What identifies the series, as a Prometheus label set.
+   *
+   * @generated from field: map<string, string> labels = 1;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The time of the first value; a whole number of steps since the epoch, so
+   * that seasonal slots match those of a live detector.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The values, NaN where a sample is missing.
+   *
+   * @generated from field: repeated double values = 3;
+   */
+  values: number[];
+};
+
+/**
+ * Describes the message aiops.v1.BacktestSeries.
+ * Use `create(BacktestSeriesSchema)` to create a new message.
+ */
+export const BacktestSeriesSchema: GenMessage<BacktestSeries> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 1);
+
+/**
+ * Response message for DetectorService.BacktestDetector.
+ *
+ * @generated from message aiops.v1.BacktestDetectorResponse
+ */
+export type BacktestDetectorResponse = Message<"aiops.v1.BacktestDetectorResponse"> & {
+  /**
+   * Per series of the request, in its order: the scored points.
+   *
+   * @generated from field: repeated aiops.v1.ScoredSeries series = 1;
+   */
+  series: ScoredSeries[];
+
+  /**
+   * The anomalies the detector would have raised, oldest first; not saved, so
+   * without names.
+   *
+   * @generated from field: repeated aiops.v1.Anomaly anomalies = 2;
+   */
+  anomalies: Anomaly[];
+};
+
+/**
+ * Describes the message aiops.v1.BacktestDetectorResponse.
+ * Use `create(BacktestDetectorResponseSchema)` to create a new message.
+ */
+export const BacktestDetectorResponseSchema: GenMessage<BacktestDetectorResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 2);
+
+/**
+ * A series with, per point, what the detector made of it.
+ *
+ * @generated from message aiops.v1.ScoredSeries
+ */
+export type ScoredSeries = Message<"aiops.v1.ScoredSeries"> & {
+  /**
+   * The series' labels.
+   *
+   * @generated from field: map<string, string> labels = 1;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The time of the first point; the others follow one step apart.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Per point: the anomaly score in [0, 1].
+   *
+   * @generated from field: repeated double scores = 3;
+   */
+  scores: number[];
+
+  /**
+   * Per point: the value the detector expected, NaN while it is warming up.
+   *
+   * @generated from field: repeated double expected = 4;
+   */
+  expected: number[];
+
+  /**
+   * Per point: the lower edge of the normal band, NaN while warming up.
+   *
+   * @generated from field: repeated double lower = 5;
+   */
+  lower: number[];
+
+  /**
+   * Per point: the upper edge of the normal band, NaN while warming up.
+   *
+   * @generated from field: repeated double upper = 6;
+   */
+  upper: number[];
+};
+
+/**
+ * Describes the message aiops.v1.ScoredSeries.
+ * Use `create(ScoredSeriesSchema)` to create a new message.
+ */
+export const ScoredSeriesSchema: GenMessage<ScoredSeries> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 3);
 
 /**
  * @generated from message aiops.v1.CreateDetectorRequest
@@ -47,7 +197,7 @@ export type CreateDetectorRequest = Message<"aiops.v1.CreateDetectorRequest"> & 
  * Use `create(CreateDetectorRequestSchema)` to create a new message.
  */
 export const CreateDetectorRequestSchema: GenMessage<CreateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 0);
+  messageDesc(file_aiops_v1_detector_service, 4);
 
 /**
  * @generated from message aiops.v1.GetDetectorRequest
@@ -66,7 +216,7 @@ export type GetDetectorRequest = Message<"aiops.v1.GetDetectorRequest"> & {
  * Use `create(GetDetectorRequestSchema)` to create a new message.
  */
 export const GetDetectorRequestSchema: GenMessage<GetDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 1);
+  messageDesc(file_aiops_v1_detector_service, 5);
 
 /**
  * @generated from message aiops.v1.ListDetectorsRequest
@@ -101,7 +251,7 @@ export type ListDetectorsRequest = Message<"aiops.v1.ListDetectorsRequest"> & {
  * Use `create(ListDetectorsRequestSchema)` to create a new message.
  */
 export const ListDetectorsRequestSchema: GenMessage<ListDetectorsRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 2);
+  messageDesc(file_aiops_v1_detector_service, 6);
 
 /**
  * @generated from message aiops.v1.ListDetectorsResponse
@@ -127,7 +277,7 @@ export type ListDetectorsResponse = Message<"aiops.v1.ListDetectorsResponse"> & 
  * Use `create(ListDetectorsResponseSchema)` to create a new message.
  */
 export const ListDetectorsResponseSchema: GenMessage<ListDetectorsResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 3);
+  messageDesc(file_aiops_v1_detector_service, 7);
 
 /**
  * @generated from message aiops.v1.UpdateDetectorRequest
@@ -154,7 +304,7 @@ export type UpdateDetectorRequest = Message<"aiops.v1.UpdateDetectorRequest"> & 
  * Use `create(UpdateDetectorRequestSchema)` to create a new message.
  */
 export const UpdateDetectorRequestSchema: GenMessage<UpdateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 4);
+  messageDesc(file_aiops_v1_detector_service, 8);
 
 /**
  * @generated from message aiops.v1.DeleteDetectorRequest
@@ -180,7 +330,7 @@ export type DeleteDetectorRequest = Message<"aiops.v1.DeleteDetectorRequest"> & 
  * Use `create(DeleteDetectorRequestSchema)` to create a new message.
  */
 export const DeleteDetectorRequestSchema: GenMessage<DeleteDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 5);
+  messageDesc(file_aiops_v1_detector_service, 9);
 
 /**
  * @generated from message aiops.v1.StartDetectorRequest
@@ -199,7 +349,7 @@ export type StartDetectorRequest = Message<"aiops.v1.StartDetectorRequest"> & {
  * Use `create(StartDetectorRequestSchema)` to create a new message.
  */
 export const StartDetectorRequestSchema: GenMessage<StartDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 6);
+  messageDesc(file_aiops_v1_detector_service, 10);
 
 /**
  * @generated from message aiops.v1.StopDetectorRequest
@@ -218,7 +368,7 @@ export type StopDetectorRequest = Message<"aiops.v1.StopDetectorRequest"> & {
  * Use `create(StopDetectorRequestSchema)` to create a new message.
  */
 export const StopDetectorRequestSchema: GenMessage<StopDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 7);
+  messageDesc(file_aiops_v1_detector_service, 11);
 
 /**
  * @generated from message aiops.v1.GetAnomalyRequest
@@ -237,7 +387,7 @@ export type GetAnomalyRequest = Message<"aiops.v1.GetAnomalyRequest"> & {
  * Use `create(GetAnomalyRequestSchema)` to create a new message.
  */
 export const GetAnomalyRequestSchema: GenMessage<GetAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 8);
+  messageDesc(file_aiops_v1_detector_service, 12);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesRequest
@@ -280,7 +430,7 @@ export type ListAnomaliesRequest = Message<"aiops.v1.ListAnomaliesRequest"> & {
  * Use `create(ListAnomaliesRequestSchema)` to create a new message.
  */
 export const ListAnomaliesRequestSchema: GenMessage<ListAnomaliesRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 9);
+  messageDesc(file_aiops_v1_detector_service, 13);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesResponse
@@ -306,7 +456,7 @@ export type ListAnomaliesResponse = Message<"aiops.v1.ListAnomaliesResponse"> & 
  * Use `create(ListAnomaliesResponseSchema)` to create a new message.
  */
 export const ListAnomaliesResponseSchema: GenMessage<ListAnomaliesResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 10);
+  messageDesc(file_aiops_v1_detector_service, 14);
 
 /**
  * @generated from message aiops.v1.UpdateAnomalyRequest
@@ -332,7 +482,7 @@ export type UpdateAnomalyRequest = Message<"aiops.v1.UpdateAnomalyRequest"> & {
  * Use `create(UpdateAnomalyRequestSchema)` to create a new message.
  */
 export const UpdateAnomalyRequestSchema: GenMessage<UpdateAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 11);
+  messageDesc(file_aiops_v1_detector_service, 15);
 
 /**
  * Manages detectors and the anomalies they find.
@@ -442,6 +592,18 @@ export const DetectorService: GenService<{
     methodKind: "unary";
     input: typeof UpdateAnomalyRequestSchema;
     output: typeof AnomalySchema;
+  },
+  /**
+   * Scores series given in the request with a detector's settings, without
+   * saving anything: each point's score, expected value and band, and the
+   * anomalies the detector would raise. See https://google.aip.dev/136.
+   *
+   * @generated from rpc aiops.v1.DetectorService.BacktestDetector
+   */
+  backtestDetector: {
+    methodKind: "unary";
+    input: typeof BacktestDetectorRequestSchema;
+    output: typeof BacktestDetectorResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aiops_v1_detector_service, 0);
