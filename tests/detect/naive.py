@@ -135,3 +135,113 @@ def cusum(values: np.ndarray, span: int, drift: float, threshold: float) -> list
             variance = (1 - alpha) * (variance + difference * alpha * difference)
         count += 1
     return out
+
+
+def ensemble(
+    values: np.ndarray,
+    window: int,
+    period: int,
+    half_life: int,
+    first_step: int = 0,
+    direction: int = BOTH,
+    min_deviation: float = 0.0,
+) -> list[Point]:
+    """The ensemble as detect/ensemble.py's docstring describes it, one sample at a time."""
+    directed = {BOTH: abs, UP: lambda v: max(v, 0.0), DOWN: lambda v: max(-v, 0.0)}[direction]
+
+    def distance(x: float, expected: float, spread: float) -> float:
+        return 0.0 if abs(x - expected) < min_deviation else (x - expected) / spread
+
+    fade = 0.5 ** (1.0 / half_life)
+    seen: list[float] = []  # valid samples, oldest first
+    levels: dict[int, float] = {}  # seasonal slot -> level
+    residual_variance, residuals = 0.0, 0
+    baseline = baseline_variance = magnitude = 0.0
+    upward = downward = 0.0
+    recent = [[0.0] * 5, [0.0] * 5]  # rolling and seasonal distances, a ring of 5
+    records = [0.0, 0.0, 0.0]
+    refractory = 0
+    out: list[Point] = []
+    for t, raw in enumerate(values):
+        x = clean(raw)
+        floor = 1e-3 * (magnitude + 1e-9)
+        window_now = sorted(seen[-window:])
+        n = len(window_now)
+        center, spread = math.nan, math.inf
+        if n >= 10:
+            center = float(np.median(window_now))
+            spread = max((window_now[3 * n // 4] - window_now[n // 4]) / 1.349, floor)
+        slot = (first_step + t) % period if period else -1
+        level, level_spread = levels.get(slot, math.nan), math.inf
+        if slot in levels and residuals >= 10:
+            level_spread = math.sqrt(residual_variance + floor**2)
+        if level_spread < spread:
+            point = [0.0, level, level_spread]
+        elif n >= 10:
+            point = [0.0, center, spread]
+        else:
+            point = [0.0, math.nan, math.nan]
+        if math.isnan(x):
+            out.append((point[0], point[1], point[2]))
+            continue
+        count = len(seen)
+        if count == 0:
+            baseline, magnitude = x, abs(x)
+
+        rolling_distance = distance(x, center, spread) if n >= 10 else 0.0
+        seasonal_distance = 0.0
+        if slot in levels:
+            residual = x - level
+            if residuals >= 10:
+                seasonal_distance = distance(x, level, level_spread)
+            if residuals:
+                residual_variance += 0.01 * (residual**2 - residual_variance)
+            else:
+                residual_variance = residual**2
+            residuals += 1
+            levels[slot] += 0.2 * residual
+        elif period:
+            levels[slot] = x
+        recent[0][count % 5] = rolling_distance
+        recent[1][count % 5] = seasonal_distance
+        evidence = [directed(sum(r) / min(count + 1, 5)) for r in recent]
+
+        if count >= 10:
+            z = distance(x, baseline, math.sqrt(baseline_variance + floor**2))
+            z = min(max(z, -10.0), 10.0)
+            upward = max(0.0, upward + z - 0.5)
+            downward = max(0.0, downward - z - 0.5)
+        evidence.append({BOTH: max(upward, downward), UP: upward, DOWN: downward}[direction])
+
+        strongest = max(e / (e + r + 1e-12) for e, r in zip(evidence, records, strict=True))
+        alarm = strongest >= 0.5
+        if refractory:
+            if strongest < 0.75:
+                strongest *= 0.5
+            refractory -= 1
+        elif alarm:
+            refractory = 10
+        if count >= 100:
+            point[0] = (
+                1.0
+                if strongest >= 1
+                else math.erf(3.92 * strongest / (1 - strongest) / 2.0 / math.sqrt(2.0))
+            )
+        for kind, e in enumerate(evidence):
+            if e >= records[kind]:
+                records[kind] = 1.5 * e
+            else:
+                records[kind] = max(records[kind] * fade, e)
+                if alarm:
+                    records[kind] = max(records[kind], 2.0 * e)
+        out.append((point[0], point[1], point[2]))
+
+        difference = x - baseline
+        baseline += 0.002 * difference
+        baseline_variance = (1 - 0.002) * (baseline_variance + difference * 0.002 * difference)
+        size = abs(x)
+        if n >= 10:
+            size = min(size, 1000.0 * max(abs(window_now[0]), abs(window_now[-1]), magnitude))
+        magnitude += 0.01 * (size - magnitude)
+        seen.append(x)
+    return out

@@ -222,3 +222,24 @@ def test_ranked_window_equals_the_sorted_window_to_the_bit(window: int, name: st
     for field in ("scores", "expected", "upper"):
         joined = np.concatenate([getattr(part, field) for part in single], axis=1)
         np.testing.assert_array_equal(joined, getattr(batch, field))
+
+
+@pytest.mark.parametrize("name", list(INPUTS))
+@pytest.mark.parametrize(
+    ("window", "period", "first_step"), [(20, 0, 0), (30, 12, 5), (200, 24, 7)]
+)
+@pytest.mark.parametrize("direction", [BOTH, UP, DOWN])
+def test_ensemble_matches_reference(
+    name: str, window: int, period: int, first_step: int, direction: int
+) -> None:
+    values = np.tile(INPUTS[name], 2)  # past the warm-up, with records set and faded
+    scored = run(
+        Ensemble(window=window, period=period, half_life=100),
+        values,
+        first_step,
+        direction=direction,
+        min_deviation=0.05,
+    )
+    for s in range(values.shape[0]):
+        reference = naive.ensemble(values[s], window, period, 100, first_step, direction, 0.05)
+        check_against(reference, scored, s)

@@ -80,8 +80,9 @@ class EnsembleState:
     ordered: np.ndarray  # [series, window] the same samples, sorted
     window_count: np.ndarray  # [series] samples in the window
     head: np.ndarray  # [series] where the ring writes next
-    recent: np.ndarray  # [series, 2, RECENT] the last rolling and seasonal distances
-    recent_sum: np.ndarray  # [series, 2] their sums
+    # [series, 2, RECENT] the last rolling and seasonal distances. Summed afresh each time: a
+    # running sum would keep forever the rounding error of a glitch passing through.
+    recent: np.ndarray
     level: np.ndarray  # [series, period] each slot's level; NaN until the slot is first seen
     residual_variance: np.ndarray  # [series] of the seasonal residuals
     residuals: np.ndarray  # [series] seasonal residuals seen
@@ -92,9 +93,6 @@ class EnsembleState:
     record: np.ndarray  # [series, KINDS]
     refractory: np.ndarray  # [series] damped points left after an alarm
     count: np.ndarray  # [series] samples seen
-
-    def nbytes_per_series(self) -> int:
-        return sum(array.nbytes for array in vars(self).values()) // max(len(self.count), 1)
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,6 @@ class Ensemble:
             window_count=np.zeros(series, dtype=np.int64),
             head=np.zeros(series, dtype=np.int64),
             recent=np.zeros((series, 2, RECENT)),
-            recent_sum=np.zeros((series, 2)),
             level=np.full((series, self.period), np.nan),
             residual_variance=np.zeros(series),
             residuals=np.zeros(series, dtype=np.int64),
@@ -131,7 +128,7 @@ class Ensemble:
         _ensemble(
             values, first_step, 0.5 ** (1.0 / self.half_life),
             state.ring, state.ordered, state.window_count, state.head,
-            state.recent, state.recent_sum, state.level, state.residual_variance,
+            state.recent, state.level, state.residual_variance,
             state.residuals, state.baseline, state.baseline_variance, state.cusum,
             state.magnitude, state.record, state.refractory, state.count,
             scoring.direction, scoring.min_deviation, scoring.band_z,
@@ -161,7 +158,7 @@ def _distance(x: float, expected: float, spread: float, min_deviation: float) ->
 @njit(cache=True, nogil=True, parallel=True)
 def _ensemble(
     values, first_step, fade,
-    ring, ordered, window_count, head, recent, recent_sum, level, residual_variance,
+    ring, ordered, window_count, head, recent, level, residual_variance,
     residuals, baseline, baseline_variance, cusum, magnitude, record, refractory, count,
     direction, min_deviation, band_z,
     scores, expected, lower, upper,
@@ -222,9 +219,8 @@ def _ensemble(
             for kind in (ROLLING, SEASONAL):
                 distance = rolling_distance if kind == ROLLING else seasonal_distance
                 j = count[s] % RECENT
-                recent_sum[s, kind] += distance - recent[s, kind, j]
                 recent[s, kind, j] = distance
-                average = recent_sum[s, kind] / min(count[s] + 1, RECENT)
+                average = recent[s, kind].sum() / min(count[s] + 1, RECENT)
                 evidence[s, kind] = _directed(average, direction)
 
             # The CUSUM of deviations from the slow baseline.
