@@ -225,6 +225,15 @@ async def test_backtest_scores_every_point_and_finds_the_spike(api: Api, algorit
     assert math.isnan(scored.expected[0])  # warming up: no estimate yet
     assert scored.scores[250] == max(scored.scores)
     assert scored.lower[249] < series.values[249] < scored.upper[249]
+    # Each point's severity is what its score reaches under the default thresholds.
+    assert scored.severities[250] == detector_pb2.SEVERITY_CRITICAL
+    for score, severity in zip(scored.scores, scored.severities, strict=True):
+        if score >= 0.99:
+            assert severity == detector_pb2.SEVERITY_CRITICAL
+        elif score >= 0.95:
+            assert severity == detector_pb2.SEVERITY_WARNING
+        else:
+            assert severity == detector_pb2.SEVERITY_UNSPECIFIED
     spike = [a for a in response.anomalies if a.start_time.seconds <= 1_800_000_000 + 250 * 60]
     assert spike, response.anomalies
     peak = max(spike, key=lambda anomaly: anomaly.peak_score)

@@ -9,13 +9,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.api import algorithms
 from aiops.api.validation import Violations, check_length
-from aiops.detect.anomalies import find_spans
+from aiops.detect.anomalies import find_spans, severities
 from aiops_api.v1 import anomaly_pb2, detector_pb2, detector_service_pb2
 
 pb = detector_service_pb2
 
 MAX_SERIES = 1000
-# Four doubles per point come back: 100,000 points keep the answer under the 4 MiB limit.
+# Four doubles and a severity per point come back: 100,000 points keep the answer under the
+# 4 MiB limit.
 MAX_POINTS = 100_000
 MAX_LABELS = 64
 MAX_LABEL_BYTES = 1024
@@ -75,6 +76,7 @@ async def run(
             expected=scored.expected[0],
             lower=scored.lower[0],
             upper=scored.upper[0],
+            severities=severities(scored.scores[0], thresholds.warning, thresholds.critical),
         )
         for span in find_spans(scored.scores, thresholds.warning, thresholds.critical):
             anomalies.append(

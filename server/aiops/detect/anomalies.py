@@ -21,6 +21,11 @@ class Span:
     severity: int
 
 
+def severities(scores: np.ndarray, warning: float, critical: float) -> np.ndarray:
+    """Per point, the severity its score reaches: 0 below `warning`."""
+    return np.where(scores >= critical, CRITICAL, np.where(scores >= warning, WARNING, 0))
+
+
 def find_spans(scores: np.ndarray, warning: float, critical: float) -> list[Span]:
     """Every maximal run of points scoring at least `warning`, per series [series, time]; a run
     is critical when any of its points reaches `critical`. Ordered by start, then series."""

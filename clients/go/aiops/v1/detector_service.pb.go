@@ -216,7 +216,10 @@ type ScoredSeries struct {
 	// Per point: the lower edge of the normal band, NaN while warming up.
 	Lower []float64 `protobuf:"fixed64,5,rep,packed,name=lower,proto3" json:"lower,omitempty"`
 	// Per point: the upper edge of the normal band, NaN while warming up.
-	Upper         []float64 `protobuf:"fixed64,6,rep,packed,name=upper,proto3" json:"upper,omitempty"`
+	Upper []float64 `protobuf:"fixed64,6,rep,packed,name=upper,proto3" json:"upper,omitempty"`
+	// Per point: the severity its score reaches under the detector's
+	// thresholds; SEVERITY_UNSPECIFIED below the warning threshold.
+	Severities    []Severity `protobuf:"varint,7,rep,packed,name=severities,proto3,enum=aiops.v1.Severity" json:"severities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -289,6 +292,13 @@ func (x *ScoredSeries) GetLower() []float64 {
 func (x *ScoredSeries) GetUpper() []float64 {
 	if x != nil {
 		return x.Upper
+	}
+	return nil
+}
+
+func (x *ScoredSeries) GetSeverities() []Severity {
+	if x != nil {
+		return x.Severities
 	}
 	return nil
 }
@@ -958,7 +968,7 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
 	"\x18BacktestDetectorResponse\x12.\n" +
 	"\x06series\x18\x01 \x03(\v2\x16.aiops.v1.ScoredSeriesR\x06series\x12/\n" +
-	"\tanomalies\x18\x02 \x03(\v2\x11.aiops.v1.AnomalyR\tanomalies\"\xa0\x02\n" +
+	"\tanomalies\x18\x02 \x03(\v2\x11.aiops.v1.AnomalyR\tanomalies\"\xd4\x02\n" +
 	"\fScoredSeries\x12:\n" +
 	"\x06labels\x18\x01 \x03(\v2\".aiops.v1.ScoredSeries.LabelsEntryR\x06labels\x129\n" +
 	"\n" +
@@ -966,7 +976,10 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\x06scores\x18\x03 \x03(\x01R\x06scores\x12\x1a\n" +
 	"\bexpected\x18\x04 \x03(\x01R\bexpected\x12\x14\n" +
 	"\x05lower\x18\x05 \x03(\x01R\x05lower\x12\x14\n" +
-	"\x05upper\x18\x06 \x03(\x01R\x05upper\x1a9\n" +
+	"\x05upper\x18\x06 \x03(\x01R\x05upper\x122\n" +
+	"\n" +
+	"severities\x18\a \x03(\x0e2\x12.aiops.v1.SeverityR\n" +
+	"severities\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"t\n" +
@@ -1064,8 +1077,9 @@ var file_aiops_v1_detector_service_proto_goTypes = []any{
 	(*Detector)(nil),                 // 18: aiops.v1.Detector
 	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
 	(*Anomaly)(nil),                  // 20: aiops.v1.Anomaly
-	(*fieldmaskpb.FieldMask)(nil),    // 21: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),            // 22: google.protobuf.Empty
+	(Severity)(0),                    // 21: aiops.v1.Severity
+	(*fieldmaskpb.FieldMask)(nil),    // 22: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),            // 23: google.protobuf.Empty
 }
 var file_aiops_v1_detector_service_proto_depIdxs = []int32{
 	18, // 0: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
@@ -1076,40 +1090,41 @@ var file_aiops_v1_detector_service_proto_depIdxs = []int32{
 	20, // 5: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
 	17, // 6: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
 	19, // 7: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
-	18, // 8: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	18, // 9: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
-	18, // 10: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	21, // 11: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 12: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
-	20, // 13: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
-	21, // 14: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 15: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
-	5,  // 16: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
-	6,  // 17: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
-	8,  // 18: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
-	9,  // 19: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
-	10, // 20: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
-	11, // 21: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
-	12, // 22: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
-	13, // 23: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
-	15, // 24: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
-	0,  // 25: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
-	18, // 26: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
-	18, // 27: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
-	7,  // 28: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
-	18, // 29: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
-	22, // 30: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
-	18, // 31: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
-	18, // 32: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
-	20, // 33: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
-	14, // 34: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
-	20, // 35: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
-	2,  // 36: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
-	26, // [26:37] is the sub-list for method output_type
-	15, // [15:26] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	21, // 8: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
+	18, // 9: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	18, // 10: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
+	18, // 11: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	22, // 12: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 13: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
+	20, // 14: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
+	22, // 15: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 16: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
+	5,  // 17: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
+	6,  // 18: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
+	8,  // 19: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
+	9,  // 20: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
+	10, // 21: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
+	11, // 22: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
+	12, // 23: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
+	13, // 24: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
+	15, // 25: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
+	0,  // 26: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
+	18, // 27: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
+	18, // 28: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
+	7,  // 29: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
+	18, // 30: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
+	23, // 31: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
+	18, // 32: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
+	18, // 33: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
+	20, // 34: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
+	14, // 35: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
+	20, // 36: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
+	2,  // 37: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
+	27, // [27:38] is the sub-list for method output_type
+	16, // [16:27] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_service_proto_init() }

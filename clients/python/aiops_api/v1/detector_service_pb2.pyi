@@ -50,7 +50,7 @@ class BacktestDetectorResponse(_message.Message):
     def __init__(self, series: _Optional[_Iterable[_Union[ScoredSeries, _Mapping]]] = ..., anomalies: _Optional[_Iterable[_Union[_anomaly_pb2.Anomaly, _Mapping]]] = ...) -> None: ...
 
 class ScoredSeries(_message.Message):
-    __slots__ = ("labels", "start_time", "scores", "expected", "lower", "upper")
+    __slots__ = ("labels", "start_time", "scores", "expected", "lower", "upper", "severities")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -64,13 +64,15 @@ class ScoredSeries(_message.Message):
     EXPECTED_FIELD_NUMBER: _ClassVar[int]
     LOWER_FIELD_NUMBER: _ClassVar[int]
     UPPER_FIELD_NUMBER: _ClassVar[int]
+    SEVERITIES_FIELD_NUMBER: _ClassVar[int]
     labels: _containers.ScalarMap[str, str]
     start_time: _timestamp_pb2.Timestamp
     scores: _containers.RepeatedScalarFieldContainer[float]
     expected: _containers.RepeatedScalarFieldContainer[float]
     lower: _containers.RepeatedScalarFieldContainer[float]
     upper: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scores: _Optional[_Iterable[float]] = ..., expected: _Optional[_Iterable[float]] = ..., lower: _Optional[_Iterable[float]] = ..., upper: _Optional[_Iterable[float]] = ...) -> None: ...
+    severities: _containers.RepeatedScalarFieldContainer[_detector_pb2.Severity]
+    def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scores: _Optional[_Iterable[float]] = ..., expected: _Optional[_Iterable[float]] = ..., lower: _Optional[_Iterable[float]] = ..., upper: _Optional[_Iterable[float]] = ..., severities: _Optional[_Iterable[_Union[_detector_pb2.Severity, str]]] = ...) -> None: ...
 
 class CreateDetectorRequest(_message.Message):
     __slots__ = ("detector", "detector_id")
