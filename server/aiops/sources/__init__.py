@@ -1,0 +1,1 @@
+"""Data sources: Prometheus and Loki clients, and their responses as numpy arrays."""
