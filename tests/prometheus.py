@@ -1,0 +1,69 @@
+"""A real Prometheus on loopback for the tests: Debian's binaries, a fresh data directory
+filled from OpenMetrics text by promtool, stopped again at the end."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.postgres import free_port
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"{name} not found: run `make setup` (it installs Debian's prometheus)")
+    return path
+
+
+class PrometheusServer:
+    def __init__(self, openmetrics: str) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="aiops-prometheus-"))
+        (self.directory / "data.om").write_text(openmetrics)
+        subprocess.run(
+            [binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
+            cwd=self.directory,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        (self.directory / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = (self.directory / "prometheus.log").open("wb")
+        self.process = subprocess.Popen(
+            [
+                binary("prometheus"),
+                "--config.file=prometheus.yml",
+                "--storage.tsdb.path=tsdb",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            cwd=self.directory,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        log = (self.directory / "prometheus.log").read_text(errors="replace")[-2000:]
+        self.stop()
+        raise RuntimeError(f"Prometheus did not start:\n{log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.log.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,190 @@
+"""The Prometheus client against a real Prometheus (Debian's), and against servers that
+misbehave in the ways real ones do: down, silent, speaking HTML, answering without end."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+
+import numpy as np
+import pytest
+
+from aiops.sources.prometheus import (
+    Limits,
+    PrometheusClient,
+    QueryError,
+    TooLargeError,
+    UnavailableError,
+)
+from tests.postgres import free_port
+from tests.prometheus import PrometheusServer
+
+# Six hours of minutes, ending an hour ago: old enough to sit in blocks, young enough to be kept.
+BASE = (int(time.time()) // 3600 - 7) * 3600
+MINUTES = 360
+MANY = 100_000
+
+
+def openmetrics() -> str:
+    lines = ["# TYPE demo gauge"]
+    lines += [f'demo{{instance="a"}} {k * 1.5} {BASE + 60 * k}' for k in range(MINUTES)]
+    lines += [f'demo{{instance="b"}} {-k} {BASE + 60 * k}' for k in range(MINUTES // 2)]
+    lines += ["# TYPE many gauge"]
+    lines += [f'many{{i="{i}"}} 1 {BASE}' for i in range(MANY)]
+    return "\n".join([*lines, "# EOF", ""])
+
+
+@pytest.fixture(scope="module")
+def prometheus() -> Iterator[PrometheusServer]:
+    server = PrometheusServer(openmetrics())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def client(prometheus: PrometheusServer) -> AsyncIterator[PrometheusClient]:
+    client = PrometheusClient([prometheus.url])
+    yield client
+    await client.aclose()
+
+
+def by_instance(labels: list[dict[str, str]]) -> dict[str, int]:
+    return {series["instance"]: row for row, series in enumerate(labels)}
+
+
+async def test_a_range_query_returns_each_series_on_the_step_grid(
+    client: PrometheusClient,
+) -> None:
+    matrix = await client.query_range("demo", BASE, BASE + 60 * (MINUTES - 1), 60)
+    rows = by_instance(matrix.labels)
+    assert sorted(matrix.labels, key=str) == [
+        {"__name__": "demo", "instance": "a"},
+        {"__name__": "demo", "instance": "b"},
+    ]
+    assert matrix.values.shape == (2, MINUTES)
+    np.testing.assert_array_equal(matrix.values[rows["a"]], np.arange(MINUTES) * 1.5)
+    half = MINUTES // 2
+    np.testing.assert_array_equal(matrix.values[rows["b"], :half], -np.arange(half))
+    assert np.isnan(matrix.values[rows["b"], half + 5 :]).all()  # past the 5-minute lookback
+
+
+async def test_a_range_longer_than_prometheus_allows_is_fetched_in_chunks(
+    client: PrometheusClient, prometheus: PrometheusServer
+) -> None:
+    end = BASE + 60 * MINUTES - 1  # 21,600 one-second points: two requests
+    matrix = await client.query_range('demo{instance="a"}', BASE, end, 1)
+    assert matrix.values.shape == (1, 21_600)
+    np.testing.assert_array_equal(matrix.values[0, ::60], np.arange(MINUTES) * 1.5)
+    small_chunks = PrometheusClient([prometheus.url], Limits(max_points_per_request=1000))
+    try:
+        stitched = await small_chunks.query_range('demo{instance="a"}', BASE, end, 1)
+    finally:
+        await small_chunks.aclose()
+    np.testing.assert_array_equal(stitched.values, matrix.values)
+
+
+async def test_labels_series_and_build_info(client: PrometheusClient) -> None:
+    assert {"__name__", "instance", "i"} <= set(await client.labels())
+    found = await client.series("demo", BASE, BASE + 3600)
+    assert sorted(s["instance"] for s in found) == ["a", "b"]
+    assert (await client.build_info())["version"].startswith("2.")
+
+
+async def test_bad_promql_is_a_query_error_with_prometheus_message(
+    client: PrometheusClient,
+) -> None:
+    with pytest.raises(QueryError, match="parse error"):
+        await client.query_range("demo[", BASE, BASE + 600, 60)
+
+
+async def test_a_query_returning_100k_series_hits_the_series_limit(
+    client: PrometheusClient,
+) -> None:
+    with pytest.raises(TooLargeError, match="more than 10000 series"):
+        await client.query_range("many", BASE, BASE + 60, 60)
+
+
+async def test_an_unreachable_url_is_unavailable_and_the_next_url_answers(
+    prometheus: PrometheusServer,
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    alone = PrometheusClient([dead])
+    with pytest.raises(UnavailableError, match=dead):
+        await alone.query_range("demo", BASE, BASE + 600, 60)
+    await alone.aclose()
+    failover = PrometheusClient([dead, prometheus.url])
+    matrix = await failover.query_range("demo", BASE, BASE + 600, 60)
+    await failover.aclose()
+    assert len(matrix.labels) == 2
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def http_server(handler: Handler) -> AsyncIterator[str]:
+    """A raw server on loopback that reads the request head and leaves the rest to `handler`."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+
+
+async def html(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    page = b"<html><body>Welcome to nginx!</body></html>"
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(page)}\r\n\r\n"
+    writer.write(head.encode() + page)
+    await writer.drain()
+
+
+async def silence(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(30)
+
+
+async def a_gigabyte(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    writer.write(b"Content-Length: 1073741824\r\n\r\n")
+    chunk = b" " * 2**16
+    for _ in range(2**14):
+        writer.write(chunk)
+        await writer.drain()
+
+
+async def test_a_url_that_answers_html_is_unavailable() -> None:
+    async with http_server(html) as url:
+        client = PrometheusClient([url])
+        with pytest.raises(UnavailableError, match="not Prometheus'"):
+            await client.query_range("demo", BASE, BASE + 600, 60)
+        await client.aclose()
+
+
+async def test_a_server_that_never_answers_times_out() -> None:
+    async with http_server(silence) as url:
+        client = PrometheusClient([url], Limits(read_timeout=0.5))
+        started = time.monotonic()
+        with pytest.raises(UnavailableError, match=r"no answer within 0.5s"):
+            await client.query_range("demo", BASE, BASE + 600, 60)
+        assert time.monotonic() - started < 5
+        await client.aclose()
+
+
+async def test_a_gigabyte_answer_is_cut_off_at_the_limit() -> None:
+    async with http_server(a_gigabyte) as url:
+        client = PrometheusClient([url], Limits(max_response_bytes=4 * 2**20))
+        with pytest.raises(TooLargeError, match="over 4 MiB"):
+            await client.query_range("demo", BASE, BASE + 600, 60)
+        await client.aclose()
