@@ -1,4 +1,5 @@
-"""Fixtures: a real aiops gRPC server on loopback, over SQLite and over PostgreSQL."""
+"""Fixtures: a real aiops gRPC server on loopback, over SQLite and over PostgreSQL, and a real
+Prometheus."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aiops_api.v1 import (
     event_service_pb2_grpc,
 )
 from tests.postgres import PostgresCluster
+from tests.prometheus import PrometheusServer, sample_data
 
 HEARTBEAT_INTERVAL = 0.2
 
@@ -38,6 +40,14 @@ def postgres() -> Iterator[PostgresCluster]:
     cluster.start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus_server() -> Iterator[PrometheusServer]:
+    """Debian's Prometheus over the test data of tests/prometheus.py."""
+    server = PrometheusServer(sample_data())
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

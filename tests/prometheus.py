@@ -13,6 +13,23 @@ import httpx
 
 from tests.postgres import free_port
 
+# The test data: six hours of minutes ending an hour ago (old enough to sit in blocks, young
+# enough to be kept), for two series, and 100,000 series of one sample each.
+BASE = (int(time.time()) // 3600 - 7) * 3600
+MINUTES = 360
+MANY = 100_000
+
+
+def sample_data() -> str:
+    """demo{instance="a"} = 1.5 k at minute k; demo{instance="b"} = -k for the first half;
+    many{i="0".."99999"} = 1 at BASE."""
+    lines = ["# TYPE demo gauge"]
+    lines += [f'demo{{instance="a"}} {k * 1.5} {BASE + 60 * k}' for k in range(MINUTES)]
+    lines += [f'demo{{instance="b"}} {-k} {BASE + 60 * k}' for k in range(MINUTES // 2)]
+    lines += ["# TYPE many gauge"]
+    lines += [f'many{{i="{i}"}} 1 {BASE}' for i in range(MANY)]
+    return "\n".join([*lines, "# EOF", ""])
+
 
 def binary(name: str) -> str:
     path = shutil.which(name)

@@ -47,3 +47,16 @@ class DataSourceInUse(AiopsError):
         self.detectors = detectors
         shown = ", ".join(detectors[:5]) + (", ..." if len(detectors) > 5 else "")
         super().__init__(f"{name} is used by {len(detectors)} detector(s): {shown}")
+
+
+class DataSourceUnavailable(AiopsError):
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        super().__init__(f"{name} did not answer: {reason}")
+
+
+class DataSourceKindUnsupported(AiopsError):
+    def __init__(self, name: str, kind: str, what: str) -> None:
+        self.name = name
+        self.kind = kind
+        super().__init__(f"{name} is a {kind} data source, which cannot {what} yet")

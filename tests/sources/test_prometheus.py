@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import numpy as np
@@ -19,33 +19,12 @@ from aiops.sources.prometheus import (
     UnavailableError,
 )
 from tests.postgres import free_port
-from tests.prometheus import PrometheusServer
-
-# Six hours of minutes, ending an hour ago: old enough to sit in blocks, young enough to be kept.
-BASE = (int(time.time()) // 3600 - 7) * 3600
-MINUTES = 360
-MANY = 100_000
-
-
-def openmetrics() -> str:
-    lines = ["# TYPE demo gauge"]
-    lines += [f'demo{{instance="a"}} {k * 1.5} {BASE + 60 * k}' for k in range(MINUTES)]
-    lines += [f'demo{{instance="b"}} {-k} {BASE + 60 * k}' for k in range(MINUTES // 2)]
-    lines += ["# TYPE many gauge"]
-    lines += [f'many{{i="{i}"}} 1 {BASE}' for i in range(MANY)]
-    return "\n".join([*lines, "# EOF", ""])
-
-
-@pytest.fixture(scope="module")
-def prometheus() -> Iterator[PrometheusServer]:
-    server = PrometheusServer(openmetrics())
-    yield server
-    server.stop()
+from tests.prometheus import BASE, MINUTES, PrometheusServer
 
 
 @pytest.fixture
-async def client(prometheus: PrometheusServer) -> AsyncIterator[PrometheusClient]:
-    client = PrometheusClient([prometheus.url])
+async def client(prometheus_server: PrometheusServer) -> AsyncIterator[PrometheusClient]:
+    client = PrometheusClient([prometheus_server.url])
     yield client
     await client.aclose()
 
@@ -71,13 +50,13 @@ async def test_a_range_query_returns_each_series_on_the_step_grid(
 
 
 async def test_a_range_longer_than_prometheus_allows_is_fetched_in_chunks(
-    client: PrometheusClient, prometheus: PrometheusServer
+    client: PrometheusClient, prometheus_server: PrometheusServer
 ) -> None:
     end = BASE + 60 * MINUTES - 1  # 21,600 one-second points: two requests
     matrix = await client.query_range('demo{instance="a"}', BASE, end, 1)
     assert matrix.values.shape == (1, 21_600)
     np.testing.assert_array_equal(matrix.values[0, ::60], np.arange(MINUTES) * 1.5)
-    small_chunks = PrometheusClient([prometheus.url], Limits(max_points_per_request=1000))
+    small_chunks = PrometheusClient([prometheus_server.url], Limits(max_points_per_request=1000))
     try:
         stitched = await small_chunks.query_range('demo{instance="a"}', BASE, end, 1)
     finally:
@@ -107,14 +86,14 @@ async def test_a_query_returning_100k_series_hits_the_series_limit(
 
 
 async def test_an_unreachable_url_is_unavailable_and_the_next_url_answers(
-    prometheus: PrometheusServer,
+    prometheus_server: PrometheusServer,
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     alone = PrometheusClient([dead])
     with pytest.raises(UnavailableError, match=dead):
         await alone.query_range("demo", BASE, BASE + 600, 60)
     await alone.aclose()
-    failover = PrometheusClient([dead, prometheus.url])
+    failover = PrometheusClient([dead, prometheus_server.url])
     matrix = await failover.query_range("demo", BASE, BASE + 600, 60)
     await failover.aclose()
     assert len(matrix.labels) == 2

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api import validation
+from aiops.api import queries, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
 from aiops.api.resources import data_source_message
 from aiops.api.validation import Violations
-from aiops.errors import DataSourceInUse
+from aiops.errors import DataSourceInUse, InvalidArgument
+from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow
 from aiops.store.repository import (
     check_etag,
@@ -49,8 +50,9 @@ FILTER_FIELDS = {
 
 
 class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients) -> None:
         self.sessions = sessions
+        self.clients = clients
 
     async def CreateDataSource(
         self, request: pb.CreateDataSourceRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -134,6 +136,28 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
             except IntegrityError:  # a detector was created on it meanwhile
                 raise DataSourceInUse(request.name, await detectors_using(session, key)) from None
         return Empty()
+
+    async def CheckDataSource(
+        self, request: pb.CheckDataSourceRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CheckDataSourceResponse:
+        key = validation.parse_name(request.name, COLLECTION, "name")
+        async with self.sessions() as session:
+            row = await get_row(session, DataSourceRow, key, request.name)
+        return await queries.check_data_source(self.clients, row)
+
+    async def QueryMetrics(
+        self, request: pb.QueryMetricsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.QueryMetricsResponse:
+        violations = Violations()
+        try:
+            key = validation.parse_name(request.data_source, COLLECTION, "data_source")
+        except InvalidArgument as error:
+            violations.items.extend(error.violations)
+        step = queries.check_query(request, violations)
+        violations.raise_if_any()
+        async with self.sessions() as session:
+            row = await get_row(session, DataSourceRow, key, request.data_source)
+        return await queries.query_metrics(self.clients, row, request.data_source, request, step)
 
 
 def _check_data_source(data_source: data_source_pb2.DataSource, violations: Violations) -> None:

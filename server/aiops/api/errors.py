@@ -16,6 +16,8 @@ from aiops.errors import (
     AiopsError,
     AlreadyExists,
     DataSourceInUse,
+    DataSourceKindUnsupported,
+    DataSourceUnavailable,
     EtagMismatch,
     InvalidArgument,
     NotFound,
@@ -68,6 +70,23 @@ def to_status(error: Exception) -> grpc.Status:
                             description=f"{detector} reads from {error.name}",
                         )
                         for detector in error.detectors
+                    ]
+                )
+            )
+        case DataSourceUnavailable():
+            code, reason = code_pb2.UNAVAILABLE, "DATA_SOURCE_UNAVAILABLE"
+            metadata["name"] = error.name
+        case DataSourceKindUnsupported():
+            code, reason = code_pb2.FAILED_PRECONDITION, "DATA_SOURCE_KIND_UNSUPPORTED"
+            metadata["name"] = error.name
+            details.append(
+                error_details_pb2.PreconditionFailure(
+                    violations=[
+                        error_details_pb2.PreconditionFailure.Violation(
+                            type="DATA_SOURCE_KIND_UNSUPPORTED",
+                            subject=error.name,
+                            description=str(error),
+                        )
                     ]
                 )
             )

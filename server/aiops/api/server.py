@@ -17,6 +17,7 @@ from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.config import Settings
 from aiops.detect.warmup import warm_up
+from aiops.sources.clients import SourceClients
 from aiops.store.database import create_engine, session_factory
 from aiops_api.v1 import (
     data_source_service_pb2,
@@ -43,10 +44,12 @@ class RunningServer:
     engine: AsyncEngine
     health: health.aio.HealthServicer
     address: str
+    clients: SourceClients
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.clients.aclose()
         await self.engine.dispose()
 
 
@@ -57,6 +60,7 @@ async def start_server(settings: Settings) -> RunningServer:
     await asyncio.to_thread(warm_up)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
+    clients = SourceClients()
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor()],
         options=[
@@ -65,7 +69,7 @@ async def start_server(settings: Settings) -> RunningServer:
         ],
     )
     data_source_service_pb2_grpc.add_DataSourceServiceServicer_to_server(
-        DataSourceServicer(sessions), server
+        DataSourceServicer(sessions, clients), server
     )
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(sessions), server
@@ -90,4 +94,4 @@ async def start_server(settings: Settings) -> RunningServer:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, engine, health_servicer, f"{host}:{port}")
+    return RunningServer(server, engine, health_servicer, f"{host}:{port}", clients)

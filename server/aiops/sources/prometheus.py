@@ -44,14 +44,18 @@ class Limits:
 
 
 class PrometheusClient:
-    def __init__(self, urls: Sequence[str], limits: Limits | None = None) -> None:
+    def __init__(
+        self, urls: Sequence[str], limits: Limits | None = None, authorization: str | None = None
+    ) -> None:
         if not urls:
             raise ValueError("a Prometheus data source needs at least one URL")
         self.urls = [url.rstrip("/") for url in urls]
         self.limits = limits or Limits()
+        self.answered_by = ""  # the URL that answered last
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+            headers={"Authorization": authorization} if authorization else None,
         )
 
     async def aclose(self) -> None:
@@ -158,6 +162,7 @@ class PrometheusClient:
                 message = _error_message(body) or body[:80].decode(errors="replace")
                 failures.append(f"{url}: HTTP {response.status_code} {message}".strip())
                 continue
+            self.answered_by = url
             return body
         raise UnavailableError("; ".join(failures))
 

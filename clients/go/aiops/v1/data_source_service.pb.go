@@ -10,8 +10,10 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -352,11 +354,345 @@ func (x *DeleteDataSourceRequest) GetEtag() string {
 	return ""
 }
 
+type CheckDataSourceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data source to check, `dataSources/{data_source}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckDataSourceRequest) Reset() {
+	*x = CheckDataSourceRequest{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckDataSourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckDataSourceRequest) ProtoMessage() {}
+
+func (x *CheckDataSourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckDataSourceRequest.ProtoReflect.Descriptor instead.
+func (*CheckDataSourceRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CheckDataSourceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type CheckDataSourceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether one of the data source's URLs answered.
+	Reachable bool `protobuf:"varint,1,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	// The URL that answered; empty when none did.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// How long the answer took.
+	Latency *durationpb.Duration `protobuf:"bytes,3,opt,name=latency,proto3" json:"latency,omitempty"`
+	// The server's version, as it reports it.
+	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Why no URL answered, each URL's failure; empty when one did.
+	Error         string `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckDataSourceResponse) Reset() {
+	*x = CheckDataSourceResponse{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckDataSourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckDataSourceResponse) ProtoMessage() {}
+
+func (x *CheckDataSourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckDataSourceResponse.ProtoReflect.Descriptor instead.
+func (*CheckDataSourceResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CheckDataSourceResponse) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *CheckDataSourceResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *CheckDataSourceResponse) GetLatency() *durationpb.Duration {
+	if x != nil {
+		return x.Latency
+	}
+	return nil
+}
+
+func (x *CheckDataSourceResponse) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *CheckDataSourceResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+type QueryMetricsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Prometheus data source to query, `dataSources/{data_source}`.
+	DataSource string `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
+	// A PromQL expression, at most 16 KiB.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// The first point's time, a whole number of seconds since the epoch.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The last point's time at the latest; after `start_time`.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Time between two points: whole seconds from 1s to 1d; 60s when unset.
+	Step          *durationpb.Duration `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryMetricsRequest) Reset() {
+	*x = QueryMetricsRequest{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryMetricsRequest) ProtoMessage() {}
+
+func (x *QueryMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryMetricsRequest.ProtoReflect.Descriptor instead.
+func (*QueryMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *QueryMetricsRequest) GetDataSource() string {
+	if x != nil {
+		return x.DataSource
+	}
+	return ""
+}
+
+func (x *QueryMetricsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *QueryMetricsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *QueryMetricsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *QueryMetricsRequest) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+type QueryMetricsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per label set the query returns.
+	Series []*MetricSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
+	// What Prometheus warned about, such as results cut short.
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryMetricsResponse) Reset() {
+	*x = QueryMetricsResponse{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryMetricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryMetricsResponse) ProtoMessage() {}
+
+func (x *QueryMetricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryMetricsResponse.ProtoReflect.Descriptor instead.
+func (*QueryMetricsResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *QueryMetricsResponse) GetSeries() []*MetricSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *QueryMetricsResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// One series of a query's result, on the query's step grid.
+type MetricSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The series' labels.
+	Labels map[string]string `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The time of the first point; the others follow one step apart.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Time between two points.
+	Step *durationpb.Duration `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
+	// Per point: the value, NaN where the series has no sample.
+	Values        []float64 `protobuf:"fixed64,4,rep,packed,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricSeries) Reset() {
+	*x = MetricSeries{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricSeries) ProtoMessage() {}
+
+func (x *MetricSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricSeries.ProtoReflect.Descriptor instead.
+func (*MetricSeries) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MetricSeries) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *MetricSeries) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *MetricSeries) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+func (x *MetricSeries) GetValues() []float64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 var File_aiops_v1_data_source_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\n" +
-	"\"aiops/v1/data_source_service.proto\x12\baiops.v1\x1a\x1aaiops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"\x82\x01\n" +
+	"\"aiops/v1/data_source_service.proto\x12\baiops.v1\x1a\x1aaiops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n" +
 	"\x17CreateDataSourceRequest\x12;\n" +
 	"\vdata_source\x18\x01 \x01(\v2\x14.aiops.v1.DataSourceB\x04\xe2A\x01\x02R\n" +
 	"dataSource\x12*\n" +
@@ -380,13 +716,45 @@ const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\x17DeleteDataSourceRequest\x121\n" +
 	"\x04name\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
 	"\x14aiops.dev/DataSourceR\x04name\x12\x18\n" +
-	"\x04etag\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\x04etag2\xed\x03\n" +
+	"\x04etag\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\x04etag\"K\n" +
+	"\x16CheckDataSourceRequest\x121\n" +
+	"\x04name\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14aiops.dev/DataSourceR\x04name\"\xae\x01\n" +
+	"\x17CheckDataSourceResponse\x12\x1c\n" +
+	"\treachable\x18\x01 \x01(\bR\treachable\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x123\n" +
+	"\alatency\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\alatency\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x14\n" +
+	"\x05error\x18\x05 \x01(\tR\x05error\"\xa4\x02\n" +
+	"\x13QueryMetricsRequest\x12>\n" +
+	"\vdata_source\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14aiops.dev/DataSourceR\n" +
+	"dataSource\x12\x1a\n" +
+	"\x05query\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05query\x12?\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\tstartTime\x12;\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\aendTime\x123\n" +
+	"\x04step\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x04\xe2A\x01\x01R\x04step\"b\n" +
+	"\x14QueryMetricsResponse\x12.\n" +
+	"\x06series\x18\x01 \x03(\v2\x16.aiops.v1.MetricSeriesR\x06series\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"\x87\x02\n" +
+	"\fMetricSeries\x12:\n" +
+	"\x06labels\x18\x01 \x03(\v2\".aiops.v1.MetricSeries.LabelsEntryR\x06labels\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12-\n" +
+	"\x04step\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04step\x12\x16\n" +
+	"\x06values\x18\x04 \x03(\x01R\x06values\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xc7\x05\n" +
 	"\x11DataSourceService\x12j\n" +
 	"\x10CreateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xdaA\x1adata_source,data_source_id\x12N\n" +
 	"\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\a\xdaA\x04name\x12[\n" +
 	"\x0fListDataSources\x12 .aiops.v1.ListDataSourcesRequest\x1a!.aiops.v1.ListDataSourcesResponse\"\x03\xdaA\x00\x12g\n" +
 	"\x10UpdateDataSource\x12!.aiops.v1.UpdateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1a\xdaA\x17data_source,update_mask\x12V\n" +
-	"\x10DeleteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\a\xdaA\x04nameB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x10DeleteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\a\xdaA\x04name\x12_\n" +
+	"\x0fCheckDataSource\x12 .aiops.v1.CheckDataSourceRequest\x1a!.aiops.v1.CheckDataSourceResponse\"\a\xdaA\x04name\x12w\n" +
+	"\fQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xdaA%data_source,query,start_time,end_timeB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_data_source_service_proto_rawDescOnce sync.Once
@@ -400,7 +768,7 @@ func file_aiops_v1_data_source_service_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_data_source_service_proto_rawDescData
 }
 
-var file_aiops_v1_data_source_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_aiops_v1_data_source_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_aiops_v1_data_source_service_proto_goTypes = []any{
 	(*CreateDataSourceRequest)(nil), // 0: aiops.v1.CreateDataSourceRequest
 	(*GetDataSourceRequest)(nil),    // 1: aiops.v1.GetDataSourceRequest
@@ -408,30 +776,50 @@ var file_aiops_v1_data_source_service_proto_goTypes = []any{
 	(*ListDataSourcesResponse)(nil), // 3: aiops.v1.ListDataSourcesResponse
 	(*UpdateDataSourceRequest)(nil), // 4: aiops.v1.UpdateDataSourceRequest
 	(*DeleteDataSourceRequest)(nil), // 5: aiops.v1.DeleteDataSourceRequest
-	(*DataSource)(nil),              // 6: aiops.v1.DataSource
-	(*fieldmaskpb.FieldMask)(nil),   // 7: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),           // 8: google.protobuf.Empty
+	(*CheckDataSourceRequest)(nil),  // 6: aiops.v1.CheckDataSourceRequest
+	(*CheckDataSourceResponse)(nil), // 7: aiops.v1.CheckDataSourceResponse
+	(*QueryMetricsRequest)(nil),     // 8: aiops.v1.QueryMetricsRequest
+	(*QueryMetricsResponse)(nil),    // 9: aiops.v1.QueryMetricsResponse
+	(*MetricSeries)(nil),            // 10: aiops.v1.MetricSeries
+	nil,                             // 11: aiops.v1.MetricSeries.LabelsEntry
+	(*DataSource)(nil),              // 12: aiops.v1.DataSource
+	(*fieldmaskpb.FieldMask)(nil),   // 13: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),     // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),           // 16: google.protobuf.Empty
 }
 var file_aiops_v1_data_source_service_proto_depIdxs = []int32{
-	6, // 0: aiops.v1.CreateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
-	6, // 1: aiops.v1.ListDataSourcesResponse.data_sources:type_name -> aiops.v1.DataSource
-	6, // 2: aiops.v1.UpdateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
-	7, // 3: aiops.v1.UpdateDataSourceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0, // 4: aiops.v1.DataSourceService.CreateDataSource:input_type -> aiops.v1.CreateDataSourceRequest
-	1, // 5: aiops.v1.DataSourceService.GetDataSource:input_type -> aiops.v1.GetDataSourceRequest
-	2, // 6: aiops.v1.DataSourceService.ListDataSources:input_type -> aiops.v1.ListDataSourcesRequest
-	4, // 7: aiops.v1.DataSourceService.UpdateDataSource:input_type -> aiops.v1.UpdateDataSourceRequest
-	5, // 8: aiops.v1.DataSourceService.DeleteDataSource:input_type -> aiops.v1.DeleteDataSourceRequest
-	6, // 9: aiops.v1.DataSourceService.CreateDataSource:output_type -> aiops.v1.DataSource
-	6, // 10: aiops.v1.DataSourceService.GetDataSource:output_type -> aiops.v1.DataSource
-	3, // 11: aiops.v1.DataSourceService.ListDataSources:output_type -> aiops.v1.ListDataSourcesResponse
-	6, // 12: aiops.v1.DataSourceService.UpdateDataSource:output_type -> aiops.v1.DataSource
-	8, // 13: aiops.v1.DataSourceService.DeleteDataSource:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	12, // 0: aiops.v1.CreateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
+	12, // 1: aiops.v1.ListDataSourcesResponse.data_sources:type_name -> aiops.v1.DataSource
+	12, // 2: aiops.v1.UpdateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
+	13, // 3: aiops.v1.UpdateDataSourceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	14, // 4: aiops.v1.CheckDataSourceResponse.latency:type_name -> google.protobuf.Duration
+	15, // 5: aiops.v1.QueryMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
+	15, // 6: aiops.v1.QueryMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
+	14, // 7: aiops.v1.QueryMetricsRequest.step:type_name -> google.protobuf.Duration
+	10, // 8: aiops.v1.QueryMetricsResponse.series:type_name -> aiops.v1.MetricSeries
+	11, // 9: aiops.v1.MetricSeries.labels:type_name -> aiops.v1.MetricSeries.LabelsEntry
+	15, // 10: aiops.v1.MetricSeries.start_time:type_name -> google.protobuf.Timestamp
+	14, // 11: aiops.v1.MetricSeries.step:type_name -> google.protobuf.Duration
+	0,  // 12: aiops.v1.DataSourceService.CreateDataSource:input_type -> aiops.v1.CreateDataSourceRequest
+	1,  // 13: aiops.v1.DataSourceService.GetDataSource:input_type -> aiops.v1.GetDataSourceRequest
+	2,  // 14: aiops.v1.DataSourceService.ListDataSources:input_type -> aiops.v1.ListDataSourcesRequest
+	4,  // 15: aiops.v1.DataSourceService.UpdateDataSource:input_type -> aiops.v1.UpdateDataSourceRequest
+	5,  // 16: aiops.v1.DataSourceService.DeleteDataSource:input_type -> aiops.v1.DeleteDataSourceRequest
+	6,  // 17: aiops.v1.DataSourceService.CheckDataSource:input_type -> aiops.v1.CheckDataSourceRequest
+	8,  // 18: aiops.v1.DataSourceService.QueryMetrics:input_type -> aiops.v1.QueryMetricsRequest
+	12, // 19: aiops.v1.DataSourceService.CreateDataSource:output_type -> aiops.v1.DataSource
+	12, // 20: aiops.v1.DataSourceService.GetDataSource:output_type -> aiops.v1.DataSource
+	3,  // 21: aiops.v1.DataSourceService.ListDataSources:output_type -> aiops.v1.ListDataSourcesResponse
+	12, // 22: aiops.v1.DataSourceService.UpdateDataSource:output_type -> aiops.v1.DataSource
+	16, // 23: aiops.v1.DataSourceService.DeleteDataSource:output_type -> google.protobuf.Empty
+	7,  // 24: aiops.v1.DataSourceService.CheckDataSource:output_type -> aiops.v1.CheckDataSourceResponse
+	9,  // 25: aiops.v1.DataSourceService.QueryMetrics:output_type -> aiops.v1.QueryMetricsResponse
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_data_source_service_proto_init() }
@@ -446,7 +834,7 @@ func file_aiops_v1_data_source_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_data_source_service_proto_rawDesc), len(file_aiops_v1_data_source_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,8 @@ const (
 	DataSourceService_ListDataSources_FullMethodName  = "/aiops.v1.DataSourceService/ListDataSources"
 	DataSourceService_UpdateDataSource_FullMethodName = "/aiops.v1.DataSourceService/UpdateDataSource"
 	DataSourceService_DeleteDataSource_FullMethodName = "/aiops.v1.DataSourceService/DeleteDataSource"
+	DataSourceService_CheckDataSource_FullMethodName  = "/aiops.v1.DataSourceService/CheckDataSource"
+	DataSourceService_QueryMetrics_FullMethodName     = "/aiops.v1.DataSourceService/QueryMetrics"
 )
 
 // DataSourceServiceClient is the client API for DataSourceService service.
@@ -44,6 +46,14 @@ type DataSourceServiceClient interface {
 	// Deletes a data source. Fails with FAILED_PRECONDITION while detectors use
 	// it. See https://google.aip.dev/135.
 	DeleteDataSource(ctx context.Context, in *DeleteDataSourceRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Asks the data source now whether it answers: which URL did, how fast, and
+	// the server's version. An unreachable data source is an answer here
+	// (`reachable` false, with the reason), not an error.
+	CheckDataSource(ctx context.Context, in *CheckDataSourceRequest, opts ...grpc.CallOption) (*CheckDataSourceResponse, error)
+	// Runs a PromQL range query through a Prometheus data source: Prometheus'
+	// own message comes back as INVALID_ARGUMENT on `query` when the query is
+	// wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+	QueryMetrics(ctx context.Context, in *QueryMetricsRequest, opts ...grpc.CallOption) (*QueryMetricsResponse, error)
 }
 
 type dataSourceServiceClient struct {
@@ -104,6 +114,26 @@ func (c *dataSourceServiceClient) DeleteDataSource(ctx context.Context, in *Dele
 	return out, nil
 }
 
+func (c *dataSourceServiceClient) CheckDataSource(ctx context.Context, in *CheckDataSourceRequest, opts ...grpc.CallOption) (*CheckDataSourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckDataSourceResponse)
+	err := c.cc.Invoke(ctx, DataSourceService_CheckDataSource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSourceServiceClient) QueryMetrics(ctx context.Context, in *QueryMetricsRequest, opts ...grpc.CallOption) (*QueryMetricsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryMetricsResponse)
+	err := c.cc.Invoke(ctx, DataSourceService_QueryMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataSourceServiceServer is the server API for DataSourceService service.
 // All implementations must embed UnimplementedDataSourceServiceServer
 // for forward compatibility.
@@ -121,6 +151,14 @@ type DataSourceServiceServer interface {
 	// Deletes a data source. Fails with FAILED_PRECONDITION while detectors use
 	// it. See https://google.aip.dev/135.
 	DeleteDataSource(context.Context, *DeleteDataSourceRequest) (*emptypb.Empty, error)
+	// Asks the data source now whether it answers: which URL did, how fast, and
+	// the server's version. An unreachable data source is an answer here
+	// (`reachable` false, with the reason), not an error.
+	CheckDataSource(context.Context, *CheckDataSourceRequest) (*CheckDataSourceResponse, error)
+	// Runs a PromQL range query through a Prometheus data source: Prometheus'
+	// own message comes back as INVALID_ARGUMENT on `query` when the query is
+	// wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+	QueryMetrics(context.Context, *QueryMetricsRequest) (*QueryMetricsResponse, error)
 	mustEmbedUnimplementedDataSourceServiceServer()
 }
 
@@ -145,6 +183,12 @@ func (UnimplementedDataSourceServiceServer) UpdateDataSource(context.Context, *U
 }
 func (UnimplementedDataSourceServiceServer) DeleteDataSource(context.Context, *DeleteDataSourceRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteDataSource not implemented")
+}
+func (UnimplementedDataSourceServiceServer) CheckDataSource(context.Context, *CheckDataSourceRequest) (*CheckDataSourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckDataSource not implemented")
+}
+func (UnimplementedDataSourceServiceServer) QueryMetrics(context.Context, *QueryMetricsRequest) (*QueryMetricsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method QueryMetrics not implemented")
 }
 func (UnimplementedDataSourceServiceServer) mustEmbedUnimplementedDataSourceServiceServer() {}
 func (UnimplementedDataSourceServiceServer) testEmbeddedByValue()                           {}
@@ -257,6 +301,42 @@ func _DataSourceService_DeleteDataSource_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataSourceService_CheckDataSource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckDataSourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSourceServiceServer).CheckDataSource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSourceService_CheckDataSource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSourceServiceServer).CheckDataSource(ctx, req.(*CheckDataSourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataSourceService_QueryMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSourceServiceServer).QueryMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSourceService_QueryMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSourceServiceServer).QueryMetrics(ctx, req.(*QueryMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataSourceService_ServiceDesc is the grpc.ServiceDesc for DataSourceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -283,6 +363,14 @@ var DataSourceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteDataSource",
 			Handler:    _DataSourceService_DeleteDataSource_Handler,
+		},
+		{
+			MethodName: "CheckDataSource",
+			Handler:    _DataSourceService_CheckDataSource_Handler,
+		},
+		{
+			MethodName: "QueryMetrics",
+			Handler:    _DataSourceService_QueryMetrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -40,6 +40,10 @@ const (
 	ErrorReason_ERROR_REASON_DATA_SOURCE_IN_USE ErrorReason = 5
 	// The server failed unexpectedly (INTERNAL); its log has the details.
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 6
+	// No URL of the data source answered as its kind of server does (UNAVAILABLE).
+	ErrorReason_ERROR_REASON_DATA_SOURCE_UNAVAILABLE ErrorReason = 7
+	// The data source's kind cannot do what was asked yet (FAILED_PRECONDITION).
+	ErrorReason_ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED ErrorReason = 8
 )
 
 // Enum value maps for ErrorReason.
@@ -52,15 +56,19 @@ var (
 		4: "ERROR_REASON_ETAG_MISMATCH",
 		5: "ERROR_REASON_DATA_SOURCE_IN_USE",
 		6: "ERROR_REASON_INTERNAL",
+		7: "ERROR_REASON_DATA_SOURCE_UNAVAILABLE",
+		8: "ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":             0,
-		"ERROR_REASON_INVALID_ARGUMENT":        1,
-		"ERROR_REASON_RESOURCE_NOT_FOUND":      2,
-		"ERROR_REASON_RESOURCE_ALREADY_EXISTS": 3,
-		"ERROR_REASON_ETAG_MISMATCH":           4,
-		"ERROR_REASON_DATA_SOURCE_IN_USE":      5,
-		"ERROR_REASON_INTERNAL":                6,
+		"ERROR_REASON_UNSPECIFIED":                  0,
+		"ERROR_REASON_INVALID_ARGUMENT":             1,
+		"ERROR_REASON_RESOURCE_NOT_FOUND":           2,
+		"ERROR_REASON_RESOURCE_ALREADY_EXISTS":      3,
+		"ERROR_REASON_ETAG_MISMATCH":                4,
+		"ERROR_REASON_DATA_SOURCE_IN_USE":           5,
+		"ERROR_REASON_INTERNAL":                     6,
+		"ERROR_REASON_DATA_SOURCE_UNAVAILABLE":      7,
+		"ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED": 8,
 	}
 )
 
@@ -95,7 +103,7 @@ var File_aiops_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1baiops/v1/error_reason.proto\x12\baiops.v1*\xfd\x01\n" +
+	"\x1baiops/v1/error_reason.proto\x12\baiops.v1*\xd6\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -103,7 +111,9 @@ const file_aiops_v1_error_reason_proto_rawDesc = "" +
 	"$ERROR_REASON_RESOURCE_ALREADY_EXISTS\x10\x03\x12\x1e\n" +
 	"\x1aERROR_REASON_ETAG_MISMATCH\x10\x04\x12#\n" +
 	"\x1fERROR_REASON_DATA_SOURCE_IN_USE\x10\x05\x12\x19\n" +
-	"\x15ERROR_REASON_INTERNAL\x10\x06B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x15ERROR_REASON_INTERNAL\x10\x06\x12(\n" +
+	"$ERROR_REASON_DATA_SOURCE_UNAVAILABLE\x10\a\x12-\n" +
+	")ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED\x10\bB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_error_reason_proto_rawDescOnce sync.Once

@@ -26,11 +26,13 @@ from aiops_api.v1 import data_source_pb2 as aiops_dot_v1_dot_data__source__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"aiops/v1/data_source_service.proto\x12\x08\x61iops.v1\x1a\x1a\x61iops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"h\n\x17\x43reateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x64\x61ta_source_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"C\n\x14GetDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"a\n\x16ListDataSourcesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"^\n\x17ListDataSourcesResponse\x12*\n\x0c\x64\x61ta_sources\x18\x01 \x03(\x0b\x32\x14.aiops.v1.DataSource\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x17UpdateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"Z\n\x17\x44\x65leteDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x32\xed\x03\n\x11\x44\x61taSourceService\x12j\n\x10\x43reateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xda\x41\x1a\x64\x61ta_source,data_source_id\x12N\n\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x07\xda\x41\x04name\x12[\n\x0fListDataSources\x12 .aiops.v1.ListDataSourcesRequest\x1a!.aiops.v1.ListDataSourcesResponse\"\x03\xda\x41\x00\x12g\n\x10UpdateDataSource\x12!.aiops.v1.UpdateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1a\xda\x41\x17\x64\x61ta_source,update_mask\x12V\n\x10\x44\x65leteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\x07\xda\x41\x04nameB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"aiops/v1/data_source_service.proto\x12\x08\x61iops.v1\x1a\x1a\x61iops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x17\x43reateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x64\x61ta_source_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"C\n\x14GetDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"a\n\x16ListDataSourcesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"^\n\x17ListDataSourcesResponse\x12*\n\x0c\x64\x61ta_sources\x18\x01 \x03(\x0b\x32\x14.aiops.v1.DataSource\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x17UpdateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"Z\n\x17\x44\x65leteDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x16\x43heckDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"\x85\x01\n\x17\x43heckDataSourceResponse\x12\x11\n\treachable\x18\x01 \x01(\x08\x12\x0b\n\x03url\x18\x02 \x01(\t\x12*\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xf7\x01\n\x13QueryMetricsRequest\x12\x32\n\x0b\x64\x61ta_source\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12-\n\x04step\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"P\n\x14QueryMetricsResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.MetricSeries\x12\x10\n\x08warnings\x18\x02 \x03(\t\"\xda\x01\n\x0cMetricSeries\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.MetricSeries.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06values\x18\x04 \x03(\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xc7\x05\n\x11\x44\x61taSourceService\x12j\n\x10\x43reateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xda\x41\x1a\x64\x61ta_source,data_source_id\x12N\n\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x07\xda\x41\x04name\x12[\n\x0fListDataSources\x12 .aiops.v1.ListDataSourcesRequest\x1a!.aiops.v1.ListDataSourcesResponse\"\x03\xda\x41\x00\x12g\n\x10UpdateDataSource\x12!.aiops.v1.UpdateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1a\xda\x41\x17\x64\x61ta_source,update_mask\x12V\n\x10\x44\x65leteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\x07\xda\x41\x04name\x12_\n\x0f\x43heckDataSource\x12 .aiops.v1.CheckDataSourceRequest\x1a!.aiops.v1.CheckDataSourceResponse\"\x07\xda\x41\x04name\x12w\n\x0cQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xda\x41%data_source,query,start_time,end_timeB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,6 +60,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEDATASOURCEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024aiops.dev/DataSource'
   _globals['_DELETEDATASOURCEREQUEST'].fields_by_name['etag']._loaded_options = None
   _globals['_DELETEDATASOURCEREQUEST'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
+  _globals['_CHECKDATASOURCEREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CHECKDATASOURCEREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002\372A\026\n\024aiops.dev/DataSource'
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['data_source']._loaded_options = None
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['data_source']._serialized_options = b'\342A\001\002\372A\026\n\024aiops.dev/DataSource'
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['query']._loaded_options = None
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['query']._serialized_options = b'\342A\001\002'
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['start_time']._loaded_options = None
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['start_time']._serialized_options = b'\342A\001\002'
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['end_time']._loaded_options = None
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['end_time']._serialized_options = b'\342A\001\002'
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['step']._loaded_options = None
+  _globals['_QUERYMETRICSREQUEST'].fields_by_name['step']._serialized_options = b'\342A\001\001'
+  _globals['_METRICSERIES_LABELSENTRY']._loaded_options = None
+  _globals['_METRICSERIES_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_DATASOURCESERVICE'].methods_by_name['CreateDataSource']._loaded_options = None
   _globals['_DATASOURCESERVICE'].methods_by_name['CreateDataSource']._serialized_options = b'\332A\032data_source,data_source_id'
   _globals['_DATASOURCESERVICE'].methods_by_name['GetDataSource']._loaded_options = None
@@ -68,18 +84,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASOURCESERVICE'].methods_by_name['UpdateDataSource']._serialized_options = b'\332A\027data_source,update_mask'
   _globals['_DATASOURCESERVICE'].methods_by_name['DeleteDataSource']._loaded_options = None
   _globals['_DATASOURCESERVICE'].methods_by_name['DeleteDataSource']._serialized_options = b'\332A\004name'
-  _globals['_CREATEDATASOURCEREQUEST']._serialized_start=224
-  _globals['_CREATEDATASOURCEREQUEST']._serialized_end=328
-  _globals['_GETDATASOURCEREQUEST']._serialized_start=330
-  _globals['_GETDATASOURCEREQUEST']._serialized_end=397
-  _globals['_LISTDATASOURCESREQUEST']._serialized_start=399
-  _globals['_LISTDATASOURCESREQUEST']._serialized_end=496
-  _globals['_LISTDATASOURCESRESPONSE']._serialized_start=498
-  _globals['_LISTDATASOURCESRESPONSE']._serialized_end=592
-  _globals['_UPDATEDATASOURCEREQUEST']._serialized_start=595
-  _globals['_UPDATEDATASOURCEREQUEST']._serialized_end=724
-  _globals['_DELETEDATASOURCEREQUEST']._serialized_start=726
-  _globals['_DELETEDATASOURCEREQUEST']._serialized_end=816
-  _globals['_DATASOURCESERVICE']._serialized_start=819
-  _globals['_DATASOURCESERVICE']._serialized_end=1312
+  _globals['_DATASOURCESERVICE'].methods_by_name['CheckDataSource']._loaded_options = None
+  _globals['_DATASOURCESERVICE'].methods_by_name['CheckDataSource']._serialized_options = b'\332A\004name'
+  _globals['_DATASOURCESERVICE'].methods_by_name['QueryMetrics']._loaded_options = None
+  _globals['_DATASOURCESERVICE'].methods_by_name['QueryMetrics']._serialized_options = b'\332A%data_source,query,start_time,end_time'
+  _globals['_CREATEDATASOURCEREQUEST']._serialized_start=289
+  _globals['_CREATEDATASOURCEREQUEST']._serialized_end=393
+  _globals['_GETDATASOURCEREQUEST']._serialized_start=395
+  _globals['_GETDATASOURCEREQUEST']._serialized_end=462
+  _globals['_LISTDATASOURCESREQUEST']._serialized_start=464
+  _globals['_LISTDATASOURCESREQUEST']._serialized_end=561
+  _globals['_LISTDATASOURCESRESPONSE']._serialized_start=563
+  _globals['_LISTDATASOURCESRESPONSE']._serialized_end=657
+  _globals['_UPDATEDATASOURCEREQUEST']._serialized_start=660
+  _globals['_UPDATEDATASOURCEREQUEST']._serialized_end=789
+  _globals['_DELETEDATASOURCEREQUEST']._serialized_start=791
+  _globals['_DELETEDATASOURCEREQUEST']._serialized_end=881
+  _globals['_CHECKDATASOURCEREQUEST']._serialized_start=883
+  _globals['_CHECKDATASOURCEREQUEST']._serialized_end=952
+  _globals['_CHECKDATASOURCERESPONSE']._serialized_start=955
+  _globals['_CHECKDATASOURCERESPONSE']._serialized_end=1088
+  _globals['_QUERYMETRICSREQUEST']._serialized_start=1091
+  _globals['_QUERYMETRICSREQUEST']._serialized_end=1338
+  _globals['_QUERYMETRICSRESPONSE']._serialized_start=1340
+  _globals['_QUERYMETRICSRESPONSE']._serialized_end=1420
+  _globals['_METRICSERIES']._serialized_start=1423
+  _globals['_METRICSERIES']._serialized_end=1641
+  _globals['_METRICSERIES_LABELSENTRY']._serialized_start=1596
+  _globals['_METRICSERIES_LABELSENTRY']._serialized_end=1641
+  _globals['_DATASOURCESERVICE']._serialized_start=1644
+  _globals['_DATASOURCESERVICE']._serialized_end=2355
 # @@protoc_insertion_point(module_scope)

@@ -62,6 +62,16 @@ class DataSourceServiceStub:
                 request_serializer=aiops_dot_v1_dot_data__source__service__pb2.DeleteDataSourceRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.CheckDataSource = channel.unary_unary(
+                '/aiops.v1.DataSourceService/CheckDataSource',
+                request_serializer=aiops_dot_v1_dot_data__source__service__pb2.CheckDataSourceRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_data__source__service__pb2.CheckDataSourceResponse.FromString,
+                _registered_method=True)
+        self.QueryMetrics = channel.unary_unary(
+                '/aiops.v1.DataSourceService/QueryMetrics',
+                request_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsResponse.FromString,
+                _registered_method=True)
 
 
 class DataSourceServiceServicer:
@@ -104,6 +114,24 @@ class DataSourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckDataSource(self, request, context):
+        """Asks the data source now whether it answers: which URL did, how fast, and
+        the server's version. An unreachable data source is an answer here
+        (`reachable` false, with the reason), not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryMetrics(self, request, context):
+        """Runs a PromQL range query through a Prometheus data source: Prometheus'
+        own message comes back as INVALID_ARGUMENT on `query` when the query is
+        wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DataSourceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -131,6 +159,16 @@ def add_DataSourceServiceServicer_to_server(servicer, server):
                     servicer.DeleteDataSource,
                     request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.DeleteDataSourceRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'CheckDataSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckDataSource,
+                    request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.CheckDataSourceRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_data__source__service__pb2.CheckDataSourceResponse.SerializeToString,
+            ),
+            'QueryMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryMetrics,
+                    request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +307,60 @@ class DataSourceService:
             '/aiops.v1.DataSourceService/DeleteDataSource',
             aiops_dot_v1_dot_data__source__service__pb2.DeleteDataSourceRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckDataSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DataSourceService/CheckDataSource',
+            aiops_dot_v1_dot_data__source__service__pb2.CheckDataSourceRequest.SerializeToString,
+            aiops_dot_v1_dot_data__source__service__pb2.CheckDataSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DataSourceService/QueryMetrics',
+            aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsRequest.SerializeToString,
+            aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsResponse.FromString,
             options,
             channel_credentials,
             insecure,

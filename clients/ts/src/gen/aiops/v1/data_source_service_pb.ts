@@ -9,15 +9,15 @@ import { file_aiops_v1_data_source } from "./data_source_pb";
 import { file_google_api_client } from "../../google/api/client_pb";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import { file_google_api_resource } from "../../google/api/resource_pb";
-import type { EmptySchema, FieldMask } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_empty, file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
+import type { Duration, EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file aiops/v1/data_source_service.proto.
  */
 export const file_aiops_v1_data_source_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJhaW9wcy92MS9kYXRhX3NvdXJjZV9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJoChdDcmVhdGVEYXRhU291cmNlUmVxdWVzdBIvCgtkYXRhX3NvdXJjZRgBIAEoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2VCBOJBAQISHAoOZGF0YV9zb3VyY2VfaWQYAiABKAlCBOJBAQEiQwoUR2V0RGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2UiYQoWTGlzdERhdGFTb3VyY2VzUmVxdWVzdBIXCglwYWdlX3NpemUYASABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgCIAEoCUIE4kEBARIUCgZmaWx0ZXIYAyABKAlCBOJBAQEiXgoXTGlzdERhdGFTb3VyY2VzUmVzcG9uc2USKgoMZGF0YV9zb3VyY2VzGAEgAygLMhQuYWlvcHMudjEuRGF0YVNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigQEKF1VwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0Ei8KC2RhdGFfc291cmNlGAEgASgLMhQuYWlvcHMudjEuRGF0YVNvdXJjZUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEiWgoXRGVsZXRlRGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEgoEZXRhZxgCIAEoCUIE4kEBATLtAwoRRGF0YVNvdXJjZVNlcnZpY2USagoQQ3JlYXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLkNyZWF0ZURhdGFTb3VyY2VSZXF1ZXN0GhQuYWlvcHMudjEuRGF0YVNvdXJjZSId2kEaZGF0YV9zb3VyY2UsZGF0YV9zb3VyY2VfaWQSTgoNR2V0RGF0YVNvdXJjZRIeLmFpb3BzLnYxLkdldERhdGFTb3VyY2VSZXF1ZXN0GhQuYWlvcHMudjEuRGF0YVNvdXJjZSIH2kEEbmFtZRJbCg9MaXN0RGF0YVNvdXJjZXMSIC5haW9wcy52MS5MaXN0RGF0YVNvdXJjZXNSZXF1ZXN0GiEuYWlvcHMudjEuTGlzdERhdGFTb3VyY2VzUmVzcG9uc2UiA9pBABJnChBVcGRhdGVEYXRhU291cmNlEiEuYWlvcHMudjEuVXBkYXRlRGF0YVNvdXJjZVJlcXVlc3QaFC5haW9wcy52MS5EYXRhU291cmNlIhraQRdkYXRhX3NvdXJjZSx1cGRhdGVfbWFzaxJWChBEZWxldGVEYXRhU291cmNlEiEuYWlvcHMudjEuRGVsZXRlRGF0YVNvdXJjZVJlcXVlc3QaFi5nb29nbGUucHJvdG9idWYuRW1wdHkiB9pBBG5hbWVCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_data_source, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_empty, file_google_protobuf_field_mask]);
+  fileDesc("CiJhaW9wcy92MS9kYXRhX3NvdXJjZV9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJoChdDcmVhdGVEYXRhU291cmNlUmVxdWVzdBIvCgtkYXRhX3NvdXJjZRgBIAEoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2VCBOJBAQISHAoOZGF0YV9zb3VyY2VfaWQYAiABKAlCBOJBAQEiQwoUR2V0RGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2UiYQoWTGlzdERhdGFTb3VyY2VzUmVxdWVzdBIXCglwYWdlX3NpemUYASABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgCIAEoCUIE4kEBARIUCgZmaWx0ZXIYAyABKAlCBOJBAQEiXgoXTGlzdERhdGFTb3VyY2VzUmVzcG9uc2USKgoMZGF0YV9zb3VyY2VzGAEgAygLMhQuYWlvcHMudjEuRGF0YVNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigQEKF1VwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0Ei8KC2RhdGFfc291cmNlGAEgASgLMhQuYWlvcHMudjEuRGF0YVNvdXJjZUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEiWgoXRGVsZXRlRGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEgoEZXRhZxgCIAEoCUIE4kEBASJFChZDaGVja0RhdGFTb3VyY2VSZXF1ZXN0EisKBG5hbWUYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlIoUBChdDaGVja0RhdGFTb3VyY2VSZXNwb25zZRIRCglyZWFjaGFibGUYASABKAgSCwoDdXJsGAIgASgJEioKB2xhdGVuY3kYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHdmVyc2lvbhgEIAEoCRINCgVlcnJvchgFIAEoCSL3AQoTUXVlcnlNZXRyaWNzUmVxdWVzdBIyCgtkYXRhX3NvdXJjZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEwoFcXVlcnkYAiABKAlCBOJBAQISNAoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEi0KBHN0ZXAYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQEiUAoUUXVlcnlNZXRyaWNzUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuTWV0cmljU2VyaWVzEhAKCHdhcm5pbmdzGAIgAygJItoBCgxNZXRyaWNTZXJpZXMSMgoGbGFiZWxzGAEgAygLMiIuYWlvcHMudjEuTWV0cmljU2VyaWVzLkxhYmVsc0VudHJ5Ei4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBHN0ZXAYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGdmFsdWVzGAQgAygBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEyxwUKEURhdGFTb3VyY2VTZXJ2aWNlEmoKEENyZWF0ZURhdGFTb3VyY2USIS5haW9wcy52MS5DcmVhdGVEYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiHdpBGmRhdGFfc291cmNlLGRhdGFfc291cmNlX2lkEk4KDUdldERhdGFTb3VyY2USHi5haW9wcy52MS5HZXREYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiB9pBBG5hbWUSWwoPTGlzdERhdGFTb3VyY2VzEiAuYWlvcHMudjEuTGlzdERhdGFTb3VyY2VzUmVxdWVzdBohLmFpb3BzLnYxLkxpc3REYXRhU291cmNlc1Jlc3BvbnNlIgPaQQASZwoQVXBkYXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLlVwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0GhQuYWlvcHMudjEuRGF0YVNvdXJjZSIa2kEXZGF0YV9zb3VyY2UsdXBkYXRlX21hc2sSVgoQRGVsZXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLkRlbGV0ZURhdGFTb3VyY2VSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEl8KD0NoZWNrRGF0YVNvdXJjZRIgLmFpb3BzLnYxLkNoZWNrRGF0YVNvdXJjZVJlcXVlc3QaIS5haW9wcy52MS5DaGVja0RhdGFTb3VyY2VSZXNwb25zZSIH2kEEbmFtZRJ3CgxRdWVyeU1ldHJpY3MSHS5haW9wcy52MS5RdWVyeU1ldHJpY3NSZXF1ZXN0Gh4uYWlvcHMudjEuUXVlcnlNZXRyaWNzUmVzcG9uc2UiKNpBJWRhdGFfc291cmNlLHF1ZXJ5LHN0YXJ0X3RpbWUsZW5kX3RpbWVCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_data_source, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message aiops.v1.CreateDataSourceRequest
@@ -180,6 +180,187 @@ export const DeleteDataSourceRequestSchema: GenMessage<DeleteDataSourceRequest> 
   messageDesc(file_aiops_v1_data_source_service, 5);
 
 /**
+ * @generated from message aiops.v1.CheckDataSourceRequest
+ */
+export type CheckDataSourceRequest = Message<"aiops.v1.CheckDataSourceRequest"> & {
+  /**
+   * The data source to check, `dataSources/{data_source}`.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message aiops.v1.CheckDataSourceRequest.
+ * Use `create(CheckDataSourceRequestSchema)` to create a new message.
+ */
+export const CheckDataSourceRequestSchema: GenMessage<CheckDataSourceRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 6);
+
+/**
+ * @generated from message aiops.v1.CheckDataSourceResponse
+ */
+export type CheckDataSourceResponse = Message<"aiops.v1.CheckDataSourceResponse"> & {
+  /**
+   * Whether one of the data source's URLs answered.
+   *
+   * @generated from field: bool reachable = 1;
+   */
+  reachable: boolean;
+
+  /**
+   * The URL that answered; empty when none did.
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * How long the answer took.
+   *
+   * @generated from field: google.protobuf.Duration latency = 3;
+   */
+  latency?: Duration | undefined;
+
+  /**
+   * The server's version, as it reports it.
+   *
+   * @generated from field: string version = 4;
+   */
+  version: string;
+
+  /**
+   * Why no URL answered, each URL's failure; empty when one did.
+   *
+   * @generated from field: string error = 5;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message aiops.v1.CheckDataSourceResponse.
+ * Use `create(CheckDataSourceResponseSchema)` to create a new message.
+ */
+export const CheckDataSourceResponseSchema: GenMessage<CheckDataSourceResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 7);
+
+/**
+ * @generated from message aiops.v1.QueryMetricsRequest
+ */
+export type QueryMetricsRequest = Message<"aiops.v1.QueryMetricsRequest"> & {
+  /**
+   * The Prometheus data source to query, `dataSources/{data_source}`.
+   *
+   * @generated from field: string data_source = 1;
+   */
+  dataSource: string;
+
+  /**
+   * A PromQL expression, at most 16 KiB.
+   *
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * The first point's time, a whole number of seconds since the epoch.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The last point's time at the latest; after `start_time`.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Time between two points: whole seconds from 1s to 1d; 60s when unset.
+   *
+   * @generated from field: google.protobuf.Duration step = 5;
+   */
+  step?: Duration | undefined;
+};
+
+/**
+ * Describes the message aiops.v1.QueryMetricsRequest.
+ * Use `create(QueryMetricsRequestSchema)` to create a new message.
+ */
+export const QueryMetricsRequestSchema: GenMessage<QueryMetricsRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 8);
+
+/**
+ * @generated from message aiops.v1.QueryMetricsResponse
+ */
+export type QueryMetricsResponse = Message<"aiops.v1.QueryMetricsResponse"> & {
+  /**
+   * One per label set the query returns.
+   *
+   * @generated from field: repeated aiops.v1.MetricSeries series = 1;
+   */
+  series: MetricSeries[];
+
+  /**
+   * What Prometheus warned about, such as results cut short.
+   *
+   * @generated from field: repeated string warnings = 2;
+   */
+  warnings: string[];
+};
+
+/**
+ * Describes the message aiops.v1.QueryMetricsResponse.
+ * Use `create(QueryMetricsResponseSchema)` to create a new message.
+ */
+export const QueryMetricsResponseSchema: GenMessage<QueryMetricsResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 9);
+
+/**
+ * One series of a query's result, on the query's step grid.
+ *
+ * @generated from message aiops.v1.MetricSeries
+ */
+export type MetricSeries = Message<"aiops.v1.MetricSeries"> & {
+  /**
+   * The series' labels.
+   *
+   * @generated from field: map<string, string> labels = 1;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The time of the first point; the others follow one step apart.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Time between two points.
+   *
+   * @generated from field: google.protobuf.Duration step = 3;
+   */
+  step?: Duration | undefined;
+
+  /**
+   * Per point: the value, NaN where the series has no sample.
+   *
+   * @generated from field: repeated double values = 4;
+   */
+  values: number[];
+};
+
+/**
+ * Describes the message aiops.v1.MetricSeries.
+ * Use `create(MetricSeriesSchema)` to create a new message.
+ */
+export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 10);
+
+/**
  * Manages the Prometheus and Loki servers that detectors read from.
  *
  * @generated from service aiops.v1.DataSourceService
@@ -235,6 +416,30 @@ export const DataSourceService: GenService<{
     methodKind: "unary";
     input: typeof DeleteDataSourceRequestSchema;
     output: typeof EmptySchema;
+  },
+  /**
+   * Asks the data source now whether it answers: which URL did, how fast, and
+   * the server's version. An unreachable data source is an answer here
+   * (`reachable` false, with the reason), not an error.
+   *
+   * @generated from rpc aiops.v1.DataSourceService.CheckDataSource
+   */
+  checkDataSource: {
+    methodKind: "unary";
+    input: typeof CheckDataSourceRequestSchema;
+    output: typeof CheckDataSourceResponseSchema;
+  },
+  /**
+   * Runs a PromQL range query through a Prometheus data source: Prometheus'
+   * own message comes back as INVALID_ARGUMENT on `query` when the query is
+   * wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+   *
+   * @generated from rpc aiops.v1.DataSourceService.QueryMetrics
+   */
+  queryMetrics: {
+    methodKind: "unary";
+    input: typeof QueryMetricsRequestSchema;
+    output: typeof QueryMetricsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aiops_v1_data_source_service, 0);
