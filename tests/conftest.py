@@ -7,8 +7,10 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -93,20 +95,21 @@ class Api:
     sessions: async_sessionmaker[AsyncSession]  # for arranging rows no RPC creates (anomalies)
 
 
-@pytest.fixture
-async def server(database_url: str) -> AsyncIterator[RunningServer]:
-    settings = Settings(
-        grpc_address="127.0.0.1:0",
-        database_url=database_url,
-        heartbeat_interval=HEARTBEAT_INTERVAL,
+@asynccontextmanager
+async def serving(database_url: str, **settings: Any) -> AsyncIterator[RunningServer]:
+    """The aiops server on a free loopback port, with `settings` over the tests' defaults."""
+    settings.setdefault("heartbeat_interval", HEARTBEAT_INTERVAL)
+    running = await start_server(
+        Settings(grpc_address="127.0.0.1:0", database_url=database_url, **settings)
     )
-    running = await start_server(settings)
-    yield running
-    await running.stop(grace=None)
+    try:
+        yield running
+    finally:
+        await running.stop(grace=None)
 
 
-@pytest.fixture
-async def api(server: RunningServer) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def connected(server: RunningServer) -> AsyncIterator[Api]:
     async with grpc.aio.insecure_channel(server.address) as channel:
         yield Api(
             channel=channel,
@@ -116,3 +119,15 @@ async def api(server: RunningServer) -> AsyncIterator[Api]:
             address=server.address,
             sessions=session_factory(server.engine),
         )
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[RunningServer]:
+    async with serving(database_url) as running:
+        yield running
+
+
+@pytest.fixture
+async def api(server: RunningServer) -> AsyncIterator[Api]:
+    async with connected(server) as stubs:
+        yield stubs

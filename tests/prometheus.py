@@ -49,10 +49,18 @@ class PrometheusServer:
             capture_output=True,
             timeout=120,
         )
-        (self.directory / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = (self.directory / "prometheus.log").open("wb")
+        self.config = "global:\n  scrape_interval: 15s\n"
+        self.log = (self.directory / "prometheus.log").open("ab")
+        self.start()
+
+    def start(self, config: str | None = None) -> None:
+        """Starts Prometheus on the data directory (again, after `kill`), with `config` as its
+        prometheus.yml when given."""
+        if config is not None:
+            self.config = config
+        (self.directory / "prometheus.yml").write_text(self.config)
         self.process = subprocess.Popen(
             [
                 binary("prometheus"),
@@ -78,9 +86,13 @@ class PrometheusServer:
         self.stop()
         raise RuntimeError(f"Prometheus did not start:\n{log}")
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """Stops the process, keeping its data for `start`."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.kill()
             self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.kill()
         self.log.close()
         shutil.rmtree(self.directory, ignore_errors=True)

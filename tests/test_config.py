@@ -42,6 +42,11 @@ def test_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
     assert settings.heartbeat_interval == 7.0
 
 
+@pytest.mark.parametrize(("text", "value"), [("false", False), ("0", False), ("True", True)])
+def test_booleans_read_from_the_environment(text: str, value: bool) -> None:
+    assert load_settings(environ={"AIOPS_RUN_DETECTORS": text}).run_detectors is value
+
+
 def test_flags_left_unset_do_not_override() -> None:
     settings = load_settings({"grpc_address": None}, {"AIOPS_GRPC_ADDRESS": "127.0.0.1:9"})
     assert settings.grpc_address == "127.0.0.1:9"
@@ -54,6 +59,9 @@ def test_flags_left_unset_do_not_override() -> None:
         ("", {"AIOPS_HEARTBEAT_INTERVAL": "often"}, "setting 'heartbeat_interval' in environment"),
         ("heartbeat_interval = 0\n", {}, "must be positive"),
         ("", {"AIOPS_LOG_LEVEL": "LOUD"}, "must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("", {"AIOPS_RUN_DETECTORS": "maybe"}, "'run_detectors' in environment: not a boolean"),
+        ("backfill_points = -5\n", {}, "'backfill_points' in config file .* must be positive"),
+        ("", {"AIOPS_EVALUATION_DELAY": "-1"}, "must not be negative"),
     ],
 )
 def test_bad_settings_name_the_setting_and_where_it_came_from(

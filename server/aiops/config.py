@@ -18,6 +18,12 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///aiops.db"
     heartbeat_interval: float = 5.0  # seconds between heartbeat events on every stream
     log_level: str = "INFO"
+    # The pipeline (aiops.pipeline.runner.PipelineSettings says what each does).
+    evaluation_delay: float = 5.0
+    backfill_points: int = 2880
+    checkpoint_interval: float = 60.0
+    # False serves the API only and runs no detectors.
+    run_detectors: bool = True
 
 
 def load_settings(
@@ -51,12 +57,26 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
             raise ValueError(f"unknown setting {key!r} in {origin}")
         kind = type(getattr(settings, key))
         try:
-            changes[key] = kind(value)
+            changes[key] = _boolean(value) if kind is bool else kind(value)
         except ValueError as e:
             raise ValueError(f"setting {key!r} in {origin}: {e}") from None
     updated = replace(settings, **changes)
-    if updated.heartbeat_interval <= 0:
-        raise ValueError(f"setting 'heartbeat_interval' in {origin} must be positive")
+    for name in ("heartbeat_interval", "backfill_points", "checkpoint_interval"):
+        if getattr(updated, name) <= 0:
+            raise ValueError(f"setting {name!r} in {origin} must be positive")
+    if updated.evaluation_delay < 0:
+        raise ValueError(f"setting 'evaluation_delay' in {origin} must not be negative")
     if updated.log_level.upper() not in LOG_LEVELS:
         raise ValueError(f"setting 'log_level' in {origin} must be one of {', '.join(LOG_LEVELS)}")
     return updated
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")

@@ -181,7 +181,8 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
     async def StartDetector(
         self, request: pb.StartDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> detector_pb2.Detector:
-        return await self._set_state(request.name, Detector.STATE_RUNNING)
+        # The pipeline learns the backfill window, then sets RUNNING.
+        return await self._set_state(request.name, Detector.STATE_BACKFILLING)
 
     async def StopDetector(
         self, request: pb.StopDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -85,6 +85,7 @@ def anomaly_message(row: AnomalyRow) -> anomaly_pb2.Anomaly:
         create_time=timestamp(row.create_time),
         update_time=timestamp(row.update_time),
         etag=row.etag,
+        active=row.active,
     )
     if row.end_time is not None:
         anomaly.end_time.CopyFrom(timestamp(row.end_time))

@@ -17,6 +17,9 @@ from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.config import Settings
 from aiops.detect.warmup import warm_up
+from aiops.events.bus import Bus
+from aiops.pipeline.runner import PipelineSettings
+from aiops.pipeline.scheduler import Scheduler
 from aiops.sources.clients import SourceClients
 from aiops.store.database import create_engine, session_factory
 from aiops_api.v1 import (
@@ -45,10 +48,13 @@ class RunningServer:
     health: health.aio.HealthServicer
     address: str
     clients: SourceClients
+    bus: Bus
+    scheduler: Scheduler
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.scheduler.stop()
         await self.clients.aclose()
         await self.engine.dispose()
 
@@ -94,4 +100,17 @@ async def start_server(settings: Settings) -> RunningServer:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(server, engine, health_servicer, f"{host}:{port}", clients)
+    bus = Bus()
+    scheduler = Scheduler(
+        sessions,
+        clients,
+        bus,
+        PipelineSettings(
+            evaluation_delay=settings.evaluation_delay,
+            backfill_points=settings.backfill_points,
+            checkpoint_interval=settings.checkpoint_interval,
+        ),
+    )
+    if settings.run_detectors:
+        scheduler.start()
+    return RunningServer(server, engine, health_servicer, f"{host}:{port}", clients, bus, scheduler)

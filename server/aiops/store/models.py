@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -104,3 +116,37 @@ class AnomalyRow(Versioned, Base):
     peak_value: Mapped[float] = mapped_column(Float)
     severity: Mapped[str] = mapped_column(String(32), index=True)
     state: Mapped[str] = mapped_column(String(32), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default="0", default=False)
+
+
+class CheckpointRow(Base):
+    """Where a running detector stands: its series, the algorithm state learnt from them and the
+    anomalies still open. The pipeline resumes from here after a restart."""
+
+    __tablename__ = "detector_checkpoints"
+
+    detector_id: Mapped[str] = mapped_column(
+        ForeignKey("detectors.id", ondelete="CASCADE"), primary_key=True
+    )
+    # What the state was learnt under (query, step, algorithm): another one starts afresh.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    last_time: Mapped[int] = mapped_column(BigInteger)  # epoch seconds of the last point learnt
+    series: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    state: Mapped[bytes] = mapped_column(LargeBinary)  # the algorithm's arrays, as .npz
+    open_anomalies: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    update_time: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class EventRow(Base):
+    """The event log: every change, in order, kept for subscribers that reconnect."""
+
+    __tablename__ = "events"
+
+    # BIGINT on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
+    sequence: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    time: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    detector_id: Mapped[str | None] = mapped_column(String(63), index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the aiops.v1.Event, serialized

@@ -88,7 +88,7 @@ type Anomaly struct {
 	SeriesLabels map[string]string `protobuf:"bytes,2,rep,name=series_labels,json=seriesLabels,proto3" json:"series_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Time of the first anomalous point.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// Time of the last anomalous point; unset while the anomaly lasts.
+	// Time of the last anomalous point so far.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// The highest score of its points, in [0, 1].
 	PeakScore float64 `protobuf:"fixed64,5,opt,name=peak_score,json=peakScore,proto3" json:"peak_score,omitempty"`
@@ -103,7 +103,10 @@ type Anomaly struct {
 	// When the anomaly was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Checksum of the stored resource, as on detectors.
-	Etag          string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Whether the series is still anomalous at the detector's latest point:
+	// `end_time` and the peak may still grow.
+	Active        bool `protobuf:"varint,12,opt,name=active,proto3" json:"active,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -215,11 +218,18 @@ func (x *Anomaly) GetEtag() string {
 	return ""
 }
 
+func (x *Anomaly) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
 var File_aiops_v1_anomaly_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"\n" +
-	"\x16aiops/v1/anomaly.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x06\n" +
+	"\x16aiops/v1/anomaly.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x06\n" +
 	"\aAnomaly\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12N\n" +
 	"\rseries_labels\x18\x02 \x03(\v2#.aiops.v1.Anomaly.SeriesLabelsEntryB\x04\xe2A\x01\x03R\fseriesLabels\x12?\n" +
@@ -237,7 +247,8 @@ const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12\x18\n" +
-	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x01R\x04etag\x1a?\n" +
+	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x01R\x04etag\x12\x1c\n" +
+	"\x06active\x18\f \x01(\bB\x04\xe2A\x01\x03R\x06active\x1a?\n" +
 	"\x11SeriesLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"`\n" +

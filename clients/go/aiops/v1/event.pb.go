@@ -95,6 +95,9 @@ type Event struct {
 	// Types that are valid to be assigned to Payload:
 	//
 	//	*Event_Heartbeat
+	//	*Event_DetectorStatus
+	//	*Event_AnomalyChange
+	//	*Event_DataSourceHealth
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -160,6 +163,33 @@ func (x *Event) GetHeartbeat() *Heartbeat {
 	return nil
 }
 
+func (x *Event) GetDetectorStatus() *DetectorStatus {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_DetectorStatus); ok {
+			return x.DetectorStatus
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetAnomalyChange() *AnomalyChange {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_AnomalyChange); ok {
+			return x.AnomalyChange
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDataSourceHealth() *DataSourceHealth {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_DataSourceHealth); ok {
+			return x.DataSourceHealth
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -169,7 +199,211 @@ type Event_Heartbeat struct {
 	Heartbeat *Heartbeat `protobuf:"bytes,3,opt,name=heartbeat,proto3,oneof"`
 }
 
+type Event_DetectorStatus struct {
+	// A detector changed state.
+	DetectorStatus *DetectorStatus `protobuf:"bytes,4,opt,name=detector_status,json=detectorStatus,proto3,oneof"`
+}
+
+type Event_AnomalyChange struct {
+	// An anomaly opened, grew or closed (its `active` says which).
+	AnomalyChange *AnomalyChange `protobuf:"bytes,5,opt,name=anomaly_change,json=anomalyChange,proto3,oneof"`
+}
+
+type Event_DataSourceHealth struct {
+	// A data source became reachable or unreachable.
+	DataSourceHealth *DataSourceHealth `protobuf:"bytes,6,opt,name=data_source_health,json=dataSourceHealth,proto3,oneof"`
+}
+
 func (*Event_Heartbeat) isEvent_Payload() {}
+
+func (*Event_DetectorStatus) isEvent_Payload() {}
+
+func (*Event_AnomalyChange) isEvent_Payload() {}
+
+func (*Event_DataSourceHealth) isEvent_Payload() {}
+
+// A detector's new state.
+type DetectorStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, `detectors/{detector}`.
+	Detector string `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
+	// Its state now.
+	State Detector_State `protobuf:"varint,2,opt,name=state,proto3,enum=aiops.v1.Detector_State" json:"state,omitempty"`
+	// Why, when the state is DEGRADED or FAILED.
+	StateReason   string `protobuf:"bytes,3,opt,name=state_reason,json=stateReason,proto3" json:"state_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetectorStatus) Reset() {
+	*x = DetectorStatus{}
+	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetectorStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetectorStatus) ProtoMessage() {}
+
+func (x *DetectorStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetectorStatus.ProtoReflect.Descriptor instead.
+func (*DetectorStatus) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DetectorStatus) GetDetector() string {
+	if x != nil {
+		return x.Detector
+	}
+	return ""
+}
+
+func (x *DetectorStatus) GetState() Detector_State {
+	if x != nil {
+		return x.State
+	}
+	return Detector_STATE_UNSPECIFIED
+}
+
+func (x *DetectorStatus) GetStateReason() string {
+	if x != nil {
+		return x.StateReason
+	}
+	return ""
+}
+
+// An anomaly as it stands after the change.
+type AnomalyChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The anomaly, whole.
+	Anomaly       *Anomaly `protobuf:"bytes,1,opt,name=anomaly,proto3" json:"anomaly,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnomalyChange) Reset() {
+	*x = AnomalyChange{}
+	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnomalyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnomalyChange) ProtoMessage() {}
+
+func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnomalyChange.ProtoReflect.Descriptor instead.
+func (*AnomalyChange) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AnomalyChange) GetAnomaly() *Anomaly {
+	if x != nil {
+		return x.Anomaly
+	}
+	return nil
+}
+
+// A data source's reachability, as the background probe last saw it.
+type DataSourceHealth struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data source, `dataSources/{data_source}`.
+	DataSource string `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
+	// Whether one of its URLs answered.
+	Reachable bool `protobuf:"varint,2,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	// The URL that answered.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// Why none answered.
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataSourceHealth) Reset() {
+	*x = DataSourceHealth{}
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataSourceHealth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataSourceHealth) ProtoMessage() {}
+
+func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataSourceHealth.ProtoReflect.Descriptor instead.
+func (*DataSourceHealth) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DataSourceHealth) GetDataSource() string {
+	if x != nil {
+		return x.DataSource
+	}
+	return ""
+}
+
+func (x *DataSourceHealth) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *DataSourceHealth) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *DataSourceHealth) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
 
 // Sent at a fixed interval so that clients can tell a quiet stream from a dead one.
 type Heartbeat struct {
@@ -183,7 +417,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -195,7 +429,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -208,7 +442,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Heartbeat) GetIntervalMs() int64 {
@@ -222,12 +456,27 @@ var File_aiops_v1_event_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
+	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x02\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x123\n" +
-	"\theartbeat\x18\x03 \x01(\v2\x13.aiops.v1.HeartbeatH\x00R\theartbeatB\t\n" +
-	"\apayload\",\n" +
+	"\theartbeat\x18\x03 \x01(\v2\x13.aiops.v1.HeartbeatH\x00R\theartbeat\x12C\n" +
+	"\x0fdetector_status\x18\x04 \x01(\v2\x18.aiops.v1.DetectorStatusH\x00R\x0edetectorStatus\x12@\n" +
+	"\x0eanomaly_change\x18\x05 \x01(\v2\x17.aiops.v1.AnomalyChangeH\x00R\ranomalyChange\x12J\n" +
+	"\x12data_source_health\x18\x06 \x01(\v2\x1a.aiops.v1.DataSourceHealthH\x00R\x10dataSourceHealthB\t\n" +
+	"\apayload\"\x7f\n" +
+	"\x0eDetectorStatus\x12\x1a\n" +
+	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x18.aiops.v1.Detector.StateR\x05state\x12!\n" +
+	"\fstate_reason\x18\x03 \x01(\tR\vstateReason\"<\n" +
+	"\rAnomalyChange\x12+\n" +
+	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyR\aanomaly\"y\n" +
+	"\x10DataSourceHealth\x12\x1f\n" +
+	"\vdata_source\x18\x01 \x01(\tR\n" +
+	"dataSource\x12\x1c\n" +
+	"\treachable\x18\x02 \x01(\bR\treachable\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\",\n" +
 	"\tHeartbeat\x12\x1f\n" +
 	"\vinterval_ms\x18\x01 \x01(\x03R\n" +
 	"intervalMs*\x99\x01\n" +
@@ -251,21 +500,31 @@ func file_aiops_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_aiops_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_aiops_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: aiops.v1.EventType
 	(*Event)(nil),                 // 1: aiops.v1.Event
-	(*Heartbeat)(nil),             // 2: aiops.v1.Heartbeat
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
+	(*DetectorStatus)(nil),        // 2: aiops.v1.DetectorStatus
+	(*AnomalyChange)(nil),         // 3: aiops.v1.AnomalyChange
+	(*DataSourceHealth)(nil),      // 4: aiops.v1.DataSourceHealth
+	(*Heartbeat)(nil),             // 5: aiops.v1.Heartbeat
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(Detector_State)(0),           // 7: aiops.v1.Detector.State
+	(*Anomaly)(nil),               // 8: aiops.v1.Anomaly
 }
 var file_aiops_v1_event_proto_depIdxs = []int32{
-	3, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
-	2, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
+	5, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
+	2, // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
+	3, // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
+	4, // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
+	7, // 5: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
+	8, // 6: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_event_proto_init() }
@@ -273,8 +532,13 @@ func file_aiops_v1_event_proto_init() {
 	if File_aiops_v1_event_proto != nil {
 		return
 	}
+	file_aiops_v1_anomaly_proto_init()
+	file_aiops_v1_detector_proto_init()
 	file_aiops_v1_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_Heartbeat)(nil),
+		(*Event_DetectorStatus)(nil),
+		(*Event_AnomalyChange)(nil),
+		(*Event_DataSourceHealth)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -282,7 +546,7 @@ func file_aiops_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_event_proto_rawDesc), len(file_aiops_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   2,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Anomaly(_message.Message):
-    __slots__ = ("name", "series_labels", "start_time", "end_time", "peak_score", "peak_value", "severity", "state", "create_time", "update_time", "etag")
+    __slots__ = ("name", "series_labels", "start_time", "end_time", "peak_score", "peak_value", "severity", "state", "create_time", "update_time", "etag", "active")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Anomaly.State]
@@ -43,6 +43,7 @@ class Anomaly(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
     name: str
     series_labels: _containers.ScalarMap[str, str]
     start_time: _timestamp_pb2.Timestamp
@@ -54,4 +55,5 @@ class Anomaly(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., series_labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_score: _Optional[float] = ..., peak_value: _Optional[float] = ..., severity: _Optional[_Union[_detector_pb2.Severity, str]] = ..., state: _Optional[_Union[Anomaly.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    active: bool
+    def __init__(self, name: _Optional[str] = ..., series_labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_score: _Optional[float] = ..., peak_value: _Optional[float] = ..., severity: _Optional[_Union[_detector_pb2.Severity, str]] = ..., state: _Optional[_Union[Anomaly.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...

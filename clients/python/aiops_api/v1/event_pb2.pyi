@@ -1,5 +1,7 @@
 import datetime
 
+from aiops_api.v1 import anomaly_pb2 as _anomaly_pb2
+from aiops_api.v1 import detector_pb2 as _detector_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -23,14 +25,48 @@ EVENT_TYPE_DATA_SOURCE_HEALTH: EventType
 EVENT_TYPE_SCORES: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "time", "heartbeat")
+    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ANOMALY_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    DATA_SOURCE_HEALTH_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     heartbeat: Heartbeat
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    detector_status: DetectorStatus
+    anomaly_change: AnomalyChange
+    data_source_health: DataSourceHealth
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ...) -> None: ...
+
+class DetectorStatus(_message.Message):
+    __slots__ = ("detector", "state", "state_reason")
+    DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    detector: str
+    state: _detector_pb2.Detector.State
+    state_reason: str
+    def __init__(self, detector: _Optional[str] = ..., state: _Optional[_Union[_detector_pb2.Detector.State, str]] = ..., state_reason: _Optional[str] = ...) -> None: ...
+
+class AnomalyChange(_message.Message):
+    __slots__ = ("anomaly",)
+    ANOMALY_FIELD_NUMBER: _ClassVar[int]
+    anomaly: _anomaly_pb2.Anomaly
+    def __init__(self, anomaly: _Optional[_Union[_anomaly_pb2.Anomaly, _Mapping]] = ...) -> None: ...
+
+class DataSourceHealth(_message.Message):
+    __slots__ = ("data_source", "reachable", "url", "error")
+    DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    data_source: str
+    reachable: bool
+    url: str
+    error: str
+    def __init__(self, data_source: _Optional[str] = ..., reachable: _Optional[bool] = ..., url: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("interval_ms",)

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/anomaly.proto.
  */
 export const file_aiops_v1_anomaly: GenFile = /*@__PURE__*/
-  fileDesc("ChZhaW9wcy92MS9hbm9tYWx5LnByb3RvEghhaW9wcy52MSLGBQoHQW5vbWFseRISCgRuYW1lGAEgASgJQgTiQQEIEkAKDXNlcmllc19sYWJlbHMYAiADKAsyIy5haW9wcy52MS5Bbm9tYWx5LlNlcmllc0xhYmVsc0VudHJ5QgTiQQEDEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIYCgpwZWFrX3Njb3JlGAUgASgBQgTiQQEDEhgKCnBlYWtfdmFsdWUYBiABKAFCBOJBAQMSKgoIc2V2ZXJpdHkYByABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBAxIsCgVzdGF0ZRgIIAEoDjIXLmFpb3BzLnYxLkFub21hbHkuU3RhdGVCBOJBAQESNQoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGAsgASgJQgTiQQEBGjMKEVNlcmllc0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiYAoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABIOCgpTVEFURV9PUEVOEAESFgoSU1RBVEVfQUNLTk9XTEVER0VEEAISGAoUU1RBVEVfRkFMU0VfUE9TSVRJVkUQAzpU6kFRChFhaW9wcy5kZXYvQW5vbWFseRIoZGV0ZWN0b3JzL3tkZXRlY3Rvcn0vYW5vbWFsaWVzL3thbm9tYWx5fSoJYW5vbWFsaWVzMgdhbm9tYWx5QjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_detector, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("ChZhaW9wcy92MS9hbm9tYWx5LnByb3RvEghhaW9wcy52MSLcBQoHQW5vbWFseRISCgRuYW1lGAEgASgJQgTiQQEIEkAKDXNlcmllc19sYWJlbHMYAiADKAsyIy5haW9wcy52MS5Bbm9tYWx5LlNlcmllc0xhYmVsc0VudHJ5QgTiQQEDEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIYCgpwZWFrX3Njb3JlGAUgASgBQgTiQQEDEhgKCnBlYWtfdmFsdWUYBiABKAFCBOJBAQMSKgoIc2V2ZXJpdHkYByABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBAxIsCgVzdGF0ZRgIIAEoDjIXLmFpb3BzLnYxLkFub21hbHkuU3RhdGVCBOJBAQESNQoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGAsgASgJQgTiQQEBEhQKBmFjdGl2ZRgMIAEoCEIE4kEBAxozChFTZXJpZXNMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImAKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASDgoKU1RBVEVfT1BFThABEhYKElNUQVRFX0FDS05PV0xFREdFRBACEhgKFFNUQVRFX0ZBTFNFX1BPU0lUSVZFEAM6VOpBUQoRYWlvcHMuZGV2L0Fub21hbHkSKGRldGVjdG9ycy97ZGV0ZWN0b3J9L2Fub21hbGllcy97YW5vbWFseX0qCWFub21hbGllczIHYW5vbWFseUI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_aiops_v1_detector, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * A run of consecutive anomalous points of one series, found by a detector.
@@ -46,7 +46,7 @@ export type Anomaly = Message<"aiops.v1.Anomaly"> & {
   startTime?: Timestamp | undefined;
 
   /**
-   * Time of the last anomalous point; unset while the anomaly lasts.
+   * Time of the last anomalous point so far.
    *
    * @generated from field: google.protobuf.Timestamp end_time = 4;
    */
@@ -100,6 +100,14 @@ export type Anomaly = Message<"aiops.v1.Anomaly"> & {
    * @generated from field: string etag = 11;
    */
   etag: string;
+
+  /**
+   * Whether the series is still anomalous at the detector's latest point:
+   * `end_time` and the peak may still grow.
+   *
+   * @generated from field: bool active = 12;
+   */
+  active: boolean;
 };
 
 /**

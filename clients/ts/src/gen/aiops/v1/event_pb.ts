@@ -4,6 +4,10 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Anomaly } from "./anomaly_pb";
+import { file_aiops_v1_anomaly } from "./anomaly_pb";
+import type { Detector_State } from "./detector_pb";
+import { file_aiops_v1_detector } from "./detector_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/event.proto.
  */
 export const file_aiops_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEieAoFRXZlbnQSEAoIc2VxdWVuY2UYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoJaGVhcnRiZWF0GAMgASgLMhMuYWlvcHMudjEuSGVhcnRiZWF0SABCCQoHcGF5bG9hZCIgCglIZWFydGJlYXQSEwoLaW50ZXJ2YWxfbXMYASABKAMqmQEKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9TVEFUVVMQARIWChJFVkVOVF9UWVBFX0FOT01BTFkQAhIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0hFQUxUSBADEhUKEUVWRU5UX1RZUEVfU0NPUkVTEARCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEimgIKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAQgkKB3BheWxvYWQiYQoORGV0ZWN0b3JTdGF0dXMSEAoIZGV0ZWN0b3IYASABKAkSJwoFc3RhdGUYAiABKA4yGC5haW9wcy52MS5EZXRlY3Rvci5TdGF0ZRIUCgxzdGF0ZV9yZWFzb24YAyABKAkiMwoNQW5vbWFseUNoYW5nZRIiCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseSJWChBEYXRhU291cmNlSGVhbHRoEhMKC2RhdGFfc291cmNlGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBILCgN1cmwYAyABKAkSDQoFZXJyb3IYBCABKAkiIAoJSGVhcnRiZWF0EhMKC2ludGVydmFsX21zGAEgASgDKpkBCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfREVURUNUT1JfU1RBVFVTEAESFgoSRVZFTlRfVFlQRV9BTk9NQUxZEAISIQodRVZFTlRfVFlQRV9EQVRBX1NPVVJDRV9IRUFMVEgQAxIVChFFVkVOVF9UWVBFX1NDT1JFUxAEQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_protobuf_timestamp]);
 
 /**
  * One change pushed to subscribers, or a heartbeat.
@@ -48,6 +52,30 @@ export type Event = Message<"aiops.v1.Event"> & {
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * A detector changed state.
+     *
+     * @generated from field: aiops.v1.DetectorStatus detector_status = 4;
+     */
+    value: DetectorStatus;
+    case: "detectorStatus";
+  } | {
+    /**
+     * An anomaly opened, grew or closed (its `active` says which).
+     *
+     * @generated from field: aiops.v1.AnomalyChange anomaly_change = 5;
+     */
+    value: AnomalyChange;
+    case: "anomalyChange";
+  } | {
+    /**
+     * A data source became reachable or unreachable.
+     *
+     * @generated from field: aiops.v1.DataSourceHealth data_source_health = 6;
+     */
+    value: DataSourceHealth;
+    case: "dataSourceHealth";
   } | { case: undefined; value?: undefined };
 };
 
@@ -57,6 +85,104 @@ export type Event = Message<"aiops.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_aiops_v1_event, 0);
+
+/**
+ * A detector's new state.
+ *
+ * @generated from message aiops.v1.DetectorStatus
+ */
+export type DetectorStatus = Message<"aiops.v1.DetectorStatus"> & {
+  /**
+   * The detector, `detectors/{detector}`.
+   *
+   * @generated from field: string detector = 1;
+   */
+  detector: string;
+
+  /**
+   * Its state now.
+   *
+   * @generated from field: aiops.v1.Detector.State state = 2;
+   */
+  state: Detector_State;
+
+  /**
+   * Why, when the state is DEGRADED or FAILED.
+   *
+   * @generated from field: string state_reason = 3;
+   */
+  stateReason: string;
+};
+
+/**
+ * Describes the message aiops.v1.DetectorStatus.
+ * Use `create(DetectorStatusSchema)` to create a new message.
+ */
+export const DetectorStatusSchema: GenMessage<DetectorStatus> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 1);
+
+/**
+ * An anomaly as it stands after the change.
+ *
+ * @generated from message aiops.v1.AnomalyChange
+ */
+export type AnomalyChange = Message<"aiops.v1.AnomalyChange"> & {
+  /**
+   * The anomaly, whole.
+   *
+   * @generated from field: aiops.v1.Anomaly anomaly = 1;
+   */
+  anomaly?: Anomaly | undefined;
+};
+
+/**
+ * Describes the message aiops.v1.AnomalyChange.
+ * Use `create(AnomalyChangeSchema)` to create a new message.
+ */
+export const AnomalyChangeSchema: GenMessage<AnomalyChange> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 2);
+
+/**
+ * A data source's reachability, as the background probe last saw it.
+ *
+ * @generated from message aiops.v1.DataSourceHealth
+ */
+export type DataSourceHealth = Message<"aiops.v1.DataSourceHealth"> & {
+  /**
+   * The data source, `dataSources/{data_source}`.
+   *
+   * @generated from field: string data_source = 1;
+   */
+  dataSource: string;
+
+  /**
+   * Whether one of its URLs answered.
+   *
+   * @generated from field: bool reachable = 2;
+   */
+  reachable: boolean;
+
+  /**
+   * The URL that answered.
+   *
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * Why none answered.
+   *
+   * @generated from field: string error = 4;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message aiops.v1.DataSourceHealth.
+ * Use `create(DataSourceHealthSchema)` to create a new message.
+ */
+export const DataSourceHealthSchema: GenMessage<DataSourceHealth> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 3);
 
 /**
  * Sent at a fixed interval so that clients can tell a quiet stream from a dead one.
@@ -78,7 +204,7 @@ export type Heartbeat = Message<"aiops.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 1);
+  messageDesc(file_aiops_v1_event, 4);
 
 /**
  * The kinds of change a subscriber can ask for.

@@ -1,0 +1,324 @@
+"""One detector at work: fetch what is new since its last point, score it in a worker thread,
+store the anomalies, the detector's state and the events in one transaction, then publish.
+
+A runner lives in memory between steps. What it learnt is checkpointed now and then; after a
+restart it resumes from the checkpoint and scores the points since again, which finds the same
+anomalies under the same ids, so nothing is raised twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiops.api import algorithms
+from aiops.api.resources import anomaly_message, detector_message
+from aiops.detect.base import Algorithm
+from aiops.detect.scoring import Scoring
+from aiops.events import log as event_log
+from aiops.events.bus import Bus
+from aiops.pipeline import checkpoint
+from aiops.pipeline.tracking import TrackedAnomaly, track
+from aiops.sources.clients import SourceClients
+from aiops.sources.matrix import Matrix
+from aiops.sources.prometheus import QueryError, SourceError, TooLargeError
+from aiops.store.models import AnomalyRow, CheckpointRow, DataSourceRow, DetectorRow
+from aiops_api.v1 import detector_pb2, event_pb2
+
+log = logging.getLogger(__name__)
+
+Detector = detector_pb2.Detector
+BACKFILLING, RUNNING, DEGRADED, FAILED = (
+    Detector.State.Name(state)
+    for state in (
+        Detector.STATE_BACKFILLING,
+        Detector.STATE_RUNNING,
+        Detector.STATE_DEGRADED,
+        Detector.STATE_FAILED,
+    )
+)
+ACTIVE_STATES = (BACKFILLING, RUNNING, DEGRADED)
+# Seconds between tries of a degraded detector, at most (at least one per step).
+MAX_RETRY_INTERVAL = 15.0
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    # Seconds after a step's time before it is fetched, so that the scrapes of that moment
+    # have landed in Prometheus.
+    evaluation_delay: float = 5.0
+    # Points of history a detector learns from when it starts, and a series when it appears.
+    backfill_points: int = 2880
+    # The longest gap caught up after an outage, in points; older points are skipped.
+    max_catch_up_points: int = 11_000
+    # Seconds between checkpoints of a detector's state (and at every state change).
+    checkpoint_interval: float = 60.0
+
+
+class DetectorStopped(Exception):
+    """The detector is no longer meant to run: stopped, deleted, or failed."""
+
+
+class DetectorRunner:
+    """Runs one detector from its stored settings; `advance` does the work of one tick."""
+
+    def __init__(
+        self,
+        detector_id: str,
+        sessions: async_sessionmaker[AsyncSession],
+        clients: SourceClients,
+        bus: Bus,
+        settings: PipelineSettings,
+    ) -> None:
+        self.detector_id = detector_id
+        self.name = f"detectors/{detector_id}"
+        self.sessions = sessions
+        self.clients = clients
+        self.bus = bus
+        self.settings = settings
+        self.detector = Detector()
+        self.source = DataSourceRow()
+        self.algorithm: Algorithm | None = None
+        self.scoring = Scoring()
+        self.fingerprint = ""
+        self.last_time: int | None = None  # the last point learnt; None before the backfill
+        self.series: list[dict[str, str]] = []
+        self.keys: dict[str, int] = {}  # series key -> row in the state
+        self.state: Any = None
+        self.active: dict[int, TrackedAnomaly] = {}
+        self.saved_at = 0.0  # monotonic time of the last checkpoint
+        self.retry_at = 0.0  # after a failed fetch: when to try again
+
+    @property
+    def step(self) -> int:
+        return self.detector.step.seconds
+
+    async def load(self) -> None:
+        """Reads the detector, and the checkpoint to resume from unless it starts afresh."""
+        async with self.sessions() as session:
+            row = await session.get(DetectorRow, self.detector_id)
+            if row is None or row.state not in ACTIVE_STATES:
+                raise DetectorStopped(self.name)
+            source = await session.get(DataSourceRow, row.data_source_id)
+            assert source is not None, "a data source cannot go while detectors use it"
+            saved = await session.get(CheckpointRow, self.detector_id)
+        self.detector, self.source = detector_message(row), source
+        self.algorithm, self.scoring = algorithms.build(self.detector)
+        self.fingerprint = checkpoint.fingerprint(
+            row.data_source_id, row.query, row.step_seconds, row.algorithm
+        )
+        # Start (BACKFILLING) learns afresh; a restart resumes.
+        if saved is None or saved.fingerprint != self.fingerprint or row.state == BACKFILLING:
+            return
+        try:
+            self.state = checkpoint.state_from_bytes(self.algorithm, saved.state)
+        except ValueError:
+            log.warning("%s: checkpoint unreadable, learning afresh", self.name, exc_info=True)
+            return
+        self.series = list(saved.series)
+        self.keys = {checkpoint.series_key(labels): i for i, labels in enumerate(self.series)}
+        self.active = {
+            anomaly.series: anomaly
+            for anomaly in map(TrackedAnomaly.from_json, saved.open_anomalies)
+        }
+        self.last_time = saved.last_time
+        self.saved_at = time.monotonic()
+
+    def latest_due(self, now: float) -> int:
+        """The time of the latest point that may be fetched at `now`."""
+        return int((now - self.settings.evaluation_delay) // self.step * self.step)
+
+    def next_due(self) -> float:
+        """When the point after the last one learnt may be fetched."""
+        last = self.last_time if self.last_time is not None else 0
+        return max(last + self.step + self.settings.evaluation_delay, self.retry_at)
+
+    async def advance(self, now: float) -> None:
+        """Scores every point due by `now` that has not been scored; the first call learns the
+        backfill window instead. A data source that fails degrades the detector; a query that
+        cannot work fails it (DetectorStopped)."""
+        assert self.algorithm is not None, "load() first"
+        end = self.latest_due(now)
+        if self.last_time is None:
+            start = end - (self.settings.backfill_points - 1) * self.step
+        else:
+            start = max(
+                self.last_time + self.step,
+                end - (self.settings.max_catch_up_points - 1) * self.step,
+            )
+        if start > end:
+            return
+        try:
+            matrix = await self._fetch(start, end)
+            if self.last_time is None:
+                await self._learn_backfill(matrix, end)
+                return
+            new_series = await self._add_new_series(matrix, start)
+        except (QueryError, TooLargeError) as error:
+            await self._set_state(FAILED, f"the query cannot run: {error}")
+            raise DetectorStopped(self.name) from error
+        except SourceError as error:
+            # The client has retried already; the next try comes a step later at most.
+            self.retry_at = now + min(self.step, MAX_RETRY_INTERVAL)
+            await self._set_state(DEGRADED, f"{self.source_name} failed: {error}")
+            return
+        values = np.full((len(self.series), matrix.values.shape[1]), np.nan)
+        values[self._rows(matrix)] = matrix.values
+        scored = await asyncio.to_thread(
+            self.algorithm.update, values, self.state, start // self.step, self.scoring
+        )
+        thresholds = self.detector.thresholds
+        changed = track(
+            self.active,
+            scored.scores,
+            values,
+            start,
+            self.step,
+            self._anomaly_keys(),
+            thresholds.warning,
+            thresholds.critical,
+        )
+        self.last_time = end
+        save = new_series or time.monotonic() - self.saved_at >= self.settings.checkpoint_interval
+        await self._commit(changed, RUNNING, "", save=save)
+
+    @property
+    def source_name(self) -> str:
+        return f"dataSources/{self.source.id}"
+
+    async def save(self) -> None:
+        """Checkpoints the state now (at shutdown)."""
+        if self.last_time is not None:
+            await self._commit([], None, "", save=True)
+
+    async def _fetch(self, start: int, end: int) -> Matrix:
+        client = await self.clients.prometheus(self.source)
+        return await client.query_range(self.detector.query, start, end, self.step)
+
+    async def _learn_backfill(self, matrix: Matrix, end: int) -> None:
+        assert self.algorithm is not None
+        self.series = list(matrix.labels)
+        self.keys = {checkpoint.series_key(labels): i for i, labels in enumerate(self.series)}
+        self.state = self.algorithm.new_state(len(self.series))
+        first_step = matrix.start_ms // 1000 // self.step
+        await asyncio.to_thread(
+            self.algorithm.update, matrix.values, self.state, first_step, self.scoring
+        )
+        self.last_time = end
+        await self._commit([], RUNNING, "", save=True)
+
+    async def _add_new_series(self, matrix: Matrix, start: int) -> bool:
+        """Series seen for the first time learn their history first: no cold start."""
+        assert self.algorithm is not None
+        new = [labels for labels in matrix.labels if checkpoint.series_key(labels) not in self.keys]
+        if not new:
+            return False
+        history_start = start - self.settings.backfill_points * self.step
+        history = await self._fetch(history_start, start - self.step)
+        wanted = {checkpoint.series_key(labels) for labels in new}
+        rows = [
+            i for i, labels in enumerate(history.labels) if checkpoint.series_key(labels) in wanted
+        ]
+        old = len(self.series)
+        for labels in new:
+            self.keys[checkpoint.series_key(labels)] = len(self.series)
+            self.series.append(labels)
+        self.state = checkpoint.with_new_series(self.algorithm, self.state, len(new))
+        values = np.full((len(new), history.values.shape[1]), np.nan)
+        for i in rows:
+            values[self.keys[checkpoint.series_key(history.labels[i])] - old] = history.values[i]
+        # The new series' rows of the state are views into it: learning them learns in place.
+        fresh = type(self.state)(**{name: array[old:] for name, array in vars(self.state).items()})
+        await asyncio.to_thread(
+            self.algorithm.update, values, fresh, history_start // self.step, self.scoring
+        )
+        return True
+
+    def _rows(self, matrix: Matrix) -> list[int]:
+        return [self.keys[checkpoint.series_key(labels)] for labels in matrix.labels]
+
+    def _anomaly_keys(self) -> list[str]:
+        # Ids are per detector: two detectors on one query raise anomalies of their own.
+        return [f"{self.detector_id} {checkpoint.series_key(labels)}" for labels in self.series]
+
+    async def _set_state(self, state: str, reason: str) -> None:
+        await self._commit([], state, reason, save=False)
+
+    async def _commit(
+        self, changed: list[TrackedAnomaly], state: str | None, reason: str, *, save: bool
+    ) -> None:
+        events: list[event_pb2.Event] = []
+        async with self.sessions.begin() as session:
+            row = await session.get(DetectorRow, self.detector_id)
+            if row is None or row.state not in ACTIVE_STATES:
+                raise DetectorStopped(self.name)
+            for anomaly in changed:
+                stored = await self._store_anomaly(session, anomaly)
+                if stored is not None:
+                    change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
+                    events.append(event_pb2.Event(anomaly_change=change))
+            # A reason is written when the state changes: a flapping error message is no news.
+            if state is not None and row.state != state:
+                row.state, row.state_reason = state, reason
+                await session.flush()
+                status = event_pb2.DetectorStatus(
+                    detector=self.name, state=state, state_reason=reason
+                )
+                events.append(event_pb2.Event(detector_status=status))
+            if save:
+                await session.merge(self._checkpoint_row())
+            published = [
+                await event_log.append(session, event, self.detector_id) for event in events
+            ]
+        if save:
+            self.saved_at = time.monotonic()
+        self.bus.publish(published)
+
+    async def _store_anomaly(
+        self, session: AsyncSession, anomaly: TrackedAnomaly
+    ) -> AnomalyRow | None:
+        """Inserts or updates the anomaly's row; the row when it changed, None when a replay
+        found it as it was."""
+        fields = {
+            "end_time": datetime.fromtimestamp(anomaly.end, UTC),
+            "peak_score": anomaly.peak_score,
+            "peak_value": anomaly.peak_value,
+            "severity": detector_pb2.Severity.Name(anomaly.severity),
+            "active": anomaly.active,
+        }
+        row = await session.get(AnomalyRow, anomaly.id)
+        if row is None:
+            row = AnomalyRow(
+                id=anomaly.id,
+                detector_id=self.detector_id,
+                series_labels=self.series[anomaly.series],
+                start_time=datetime.fromtimestamp(anomaly.start, UTC),
+                state="STATE_OPEN",
+                **fields,
+            )
+            session.add(row)
+        elif all(getattr(row, key) == value for key, value in fields.items()):
+            return None
+        else:
+            for key, value in fields.items():
+                setattr(row, key, value)
+        await session.flush()
+        return row
+
+    def _checkpoint_row(self) -> CheckpointRow:
+        assert self.last_time is not None
+        return CheckpointRow(
+            detector_id=self.detector_id,
+            fingerprint=self.fingerprint,
+            last_time=self.last_time,
+            series=self.series,
+            state=checkpoint.state_to_bytes(self.state),
+            open_anomalies=[anomaly.to_json() for anomaly in self.active.values()],
+        )

@@ -1,0 +1,138 @@
+"""The scheduler: one task per detector that should run, each advancing its detector once per
+step; the set of tasks follows the stored detectors (started, stopped, changed, deleted)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiops.events.bus import Bus
+from aiops.pipeline.checkpoint import fingerprint
+from aiops.pipeline.runner import (
+    ACTIVE_STATES,
+    DetectorRunner,
+    DetectorStopped,
+    PipelineSettings,
+)
+from aiops.sources.clients import SourceClients
+from aiops.store.models import DataSourceRow, DetectorRow
+
+log = logging.getLogger(__name__)
+
+# Seconds between looks at the stored detectors: how soon Start and Stop take effect.
+RECONCILE_INTERVAL = 0.5
+# Seconds a runner that failed unexpectedly waits before it is rebuilt from its checkpoint.
+RETRY_AFTER_ERROR = 5.0
+
+
+@dataclass
+class _Task:
+    settings: str  # digest of the detector and data source settings the task runs with
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clients: SourceClients,
+        bus: Bus,
+        settings: PipelineSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions = sessions
+        self.clients = clients
+        self.bus = bus
+        self.settings = settings
+        self.clock = clock
+        self._tasks: dict[str, _Task] = {}
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._reconcile_forever(), name="scheduler")
+
+    async def stop(self) -> None:
+        """Lets every runner finish the step it is on and checkpoint, then returns."""
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+        await asyncio.gather(*(self._end(key) for key in list(self._tasks)))
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            try:
+                await self.reconcile()
+            except Exception:  # the database may be away for a moment: try again
+                log.exception("scheduler: cannot read the detectors")
+            await asyncio.sleep(RECONCILE_INTERVAL)
+
+    async def reconcile(self) -> None:
+        async with self.sessions() as session:
+            result = await session.execute(
+                select(DetectorRow, DataSourceRow)
+                .join(DataSourceRow, DetectorRow.data_source_id == DataSourceRow.id)
+                .where(DetectorRow.state.in_(ACTIVE_STATES))
+            )
+            wanted = {
+                detector.id: fingerprint(
+                    detector.query,
+                    detector.step_seconds,
+                    detector.algorithm,
+                    detector.direction,
+                    detector.min_deviation,
+                    detector.warning_threshold,
+                    detector.critical_threshold,
+                    source.id,
+                    source.revision,
+                    # Start after Stop (or a second Start while backfilling) learns afresh.
+                    detector.state == "STATE_BACKFILLING",
+                )
+                for detector, source in result.all()
+            }
+        for key, task in list(self._tasks.items()):
+            if task.task.done() or wanted.get(key) != task.settings:
+                await self._end(key)
+        for key, settings in wanted.items():
+            if key not in self._tasks:
+                stop = asyncio.Event()
+                run = asyncio.create_task(self._run(key, stop), name=f"detectors/{key}")
+                self._tasks[key] = _Task(settings, stop, run)
+
+    async def _end(self, key: str) -> None:
+        task = self._tasks.pop(key)
+        task.stop.set()
+        await task.task
+
+    async def _run(self, key: str, stop: asyncio.Event) -> None:
+        """Advances the detector until `stop` is set or the detector stops or fails."""
+        runner: DetectorRunner | None = None
+        while not stop.is_set():
+            wait = RETRY_AFTER_ERROR
+            try:
+                if runner is None:
+                    runner = DetectorRunner(
+                        key, self.sessions, self.clients, self.bus, self.settings
+                    )
+                    await runner.load()
+                await runner.advance(self.clock())
+                wait = max(0.0, runner.next_due() - self.clock())
+            except DetectorStopped:
+                return
+            except Exception:
+                # What it learnt may be ahead of what was stored: resume from the checkpoint.
+                log.exception("detectors/%s: step failed; resuming from its checkpoint", key)
+                runner = None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+        if runner is not None:
+            with contextlib.suppress(DetectorStopped):
+                await runner.save()
