@@ -39,19 +39,22 @@ def binary(name: str) -> str:
 
 
 class PrometheusServer:
-    def __init__(self, openmetrics: str) -> None:
+    def __init__(self, openmetrics: str | None = None, config: str | None = None) -> None:
+        """Loads `openmetrics` (history) when given, and starts with `config` as its
+        prometheus.yml (no scrapes by default)."""
         self.directory = Path(tempfile.mkdtemp(prefix="aiops-prometheus-"))
-        (self.directory / "data.om").write_text(openmetrics)
-        subprocess.run(
-            [binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
-            cwd=self.directory,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        if openmetrics is not None:
+            (self.directory / "data.om").write_text(openmetrics)
+            subprocess.run(
+                [binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
+                cwd=self.directory,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = "global:\n  scrape_interval: 15s\n"
+        self.config = config or "global:\n  scrape_interval: 15s\n"
         self.log = (self.directory / "prometheus.log").open("ab")
         self.start()
 
