@@ -45,8 +45,9 @@ class PrometheusServer:
         self.directory = Path(tempfile.mkdtemp(prefix="aiops-prometheus-"))
         if openmetrics is not None:
             (self.directory / "data.om").write_text(openmetrics)
+            command = ["tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"]
             subprocess.run(
-                [binary("promtool"), "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
+                [binary("promtool"), *command],
                 cwd=self.directory,
                 check=True,
                 capture_output=True,
