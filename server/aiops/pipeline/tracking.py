@@ -54,7 +54,8 @@ def track(
     # Only series with an anomalous point or an active anomaly need a look: usually a few.
     anomalous = np.flatnonzero((scores >= warning).any(axis=1))
     for series in set(active) - set(anomalous.tolist()):
-        changed[active[series].id] = replace(active.pop(series), active=False)
+        ended = active.pop(series)
+        changed[ended.id] = replace(ended, active=False)
     last = scores.shape[1] - 1
     for span in find_spans(scores[anomalous], warning, critical):
         series = int(anomalous[span.series])
