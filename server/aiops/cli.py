@@ -8,8 +8,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiops.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from aiops.demo import Demo
 
 log = logging.getLogger("aiops")
 
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per query otherwise
 
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -83,9 +88,33 @@ async def _serve(settings: Settings) -> None:
     # Tests and scripts read this line for the port; keep its shape. Signals are handled
     # before it appears, so whoever reads it may stop the server at once.
     print(f"aiops: serving on {running.address}", flush=True)
+    demo = await _start_demo_or_data_source(settings, running.address)
     await stop.wait()
     log.info("shutting down")
     await running.stop()
+    if demo is not None:
+        await demo.stop()
+
+
+async def _start_demo_or_data_source(settings: Settings, address: str) -> Demo | None:
+    import grpc
+
+    from aiops import demo
+
+    if settings.prometheus_url:
+        async with grpc.aio.insecure_channel(address) as channel:
+            await demo.ensure_data_source(
+                channel, "prometheus", settings.prometheus_url, "Prometheus (AIOPS_PROMETHEUS_URL)"
+            )
+        return None
+    if not settings.demo or not settings.run_detectors:
+        return None
+    if not demo.available():
+        log.info("no Prometheus configured and no prometheus binary found: no demo")
+        return None
+    running = demo.Demo()
+    await running.start(address)
+    return running
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ class Settings:
     checkpoint_interval: float = 60.0
     # False serves the API only and runs no detectors.
     run_detectors: bool = True
+    # A Prometheus to register as dataSources/prometheus at start; with none, `serve` starts
+    # the demo (aiops.demo) where a `prometheus` binary is installed, unless demo is false.
+    prometheus_url: str = ""
+    demo: bool = True
 
 
 def load_settings(
