@@ -1,5 +1,5 @@
 """Fixtures: a real aiops gRPC server on loopback, over SQLite and over PostgreSQL, and a real
-Prometheus."""
+Prometheus and Loki."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from aiops_api.v1 import (
     detector_service_pb2_grpc,
     event_service_pb2_grpc,
 )
+from tests.loki import LokiServer, sample_streams
 from tests.postgres import PostgresCluster
 from tests.prometheus import PrometheusServer, sample_data
 
@@ -48,6 +49,14 @@ def postgres() -> Iterator[PostgresCluster]:
 def prometheus_server() -> Iterator[PrometheusServer]:
     """Debian's Prometheus over the test data of tests/prometheus.py."""
     server = PrometheusServer(sample_data())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def loki_server() -> Iterator[LokiServer]:
+    """The Loki that scripts/install-tools builds, with the log lines of tests/loki.py."""
+    server = LokiServer(sample_streams())
     yield server
     server.stop()
 

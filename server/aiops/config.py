@@ -22,6 +22,7 @@ class Settings:
     evaluation_delay: float = 5.0
     backfill_points: int = 2880
     checkpoint_interval: float = 60.0
+    health_interval: float = 15.0  # seconds between checks of every data source
     # False serves the API only and runs no detectors.
     run_detectors: bool = True
     # A Prometheus to register as dataSources/prometheus at start; with none, `serve` starts
@@ -65,7 +66,7 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         except ValueError as e:
             raise ValueError(f"setting {key!r} in {origin}: {e}") from None
     updated = replace(settings, **changes)
-    for name in ("heartbeat_interval", "backfill_points", "checkpoint_interval"):
+    for name in ("heartbeat_interval", "backfill_points", "checkpoint_interval", "health_interval"):
         if getattr(updated, name) <= 0:
             raise ValueError(f"setting {name!r} in {origin} must be positive")
     if updated.evaluation_delay < 0:

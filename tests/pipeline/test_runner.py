@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
+import grpc
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from aiops_api.v1 import (
 )
 from tests.conftest import Api, connected, serving
 from tests.prometheus import PrometheusServer
-from tests.rpc import detector, prometheus
+from tests.rpc import detector, failure, prometheus
 
 Detector = detector_pb2.Detector
 STEP = 60
@@ -236,3 +237,83 @@ async def test_a_query_prometheus_refuses_fails_the_detector(setup: Setup) -> No
     failed = await state_of(setup.api, setup.detector)
     assert failed.state == Detector.STATE_FAILED
     assert "the query cannot run" in failed.state_reason
+
+
+def backtest_request(**fields: object) -> detector_service_pb2.BacktestDetectorRequest:
+    spec = detector(
+        "dataSources/prom",
+        query="load",
+        step={"seconds": STEP},
+        robust_z_score=detector_pb2.RobustZScore(window=30),
+    )
+    fields.setdefault(
+        "range",
+        detector_service_pb2.TimeRange(
+            start_time={"seconds": minute(BACKFILL_END) - 30},  # rounded up to minute 200
+            end_time={"seconds": minute(POINTS - 1)},
+        ),
+    )
+    return detector_service_pb2.BacktestDetectorRequest(detector=spec, **fields)  # type: ignore[arg-type]
+
+
+async def test_a_backtest_over_the_data_source_finds_what_the_pipeline_finds(setup: Setup) -> None:
+    response = await setup.api.detectors.BacktestDetector(backtest_request())
+
+    assert sorted(s.labels["instance"] for s in response.series) == ["a", "b", "c"]
+    assert {s.start_time.seconds for s in response.series} == {minute(BACKFILL_END)}
+    assert {len(s.scores) for s in response.series} == {POINTS - BACKFILL_END}
+    assert spans(list(response.anomalies)) == [
+        (instance, start, end, False) for instance, start, end, _ in EXPECTED
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        (
+            {"series": [detector_service_pb2.BacktestSeries(values=[1.0])]},
+            "series",
+        ),
+        (
+            {
+                "range": detector_service_pb2.TimeRange(
+                    start_time={"seconds": minute(10)}, end_time={"seconds": minute(5)}
+                )
+            },
+            "range.end_time",
+        ),
+        (
+            {
+                "range": detector_service_pb2.TimeRange(
+                    start_time={"seconds": 0}, end_time={"seconds": minute(5)}
+                )
+            },
+            "range",
+        ),
+        ({"range": detector_service_pb2.TimeRange(start_time={"seconds": 0})}, "range.end_time"),
+    ],
+)
+async def test_a_bad_backtest_range_names_the_field(
+    setup: Setup, fields: dict[str, object], field: str
+) -> None:
+    error = await failure(setup.api.detectors.BacktestDetector(backtest_request(**fields)))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in error.violations, error.violations
+
+
+async def test_a_backtest_of_a_query_prometheus_refuses_passes_its_message_back(
+    setup: Setup,
+) -> None:
+    request = backtest_request()
+    request.detector.query = "load{"
+    error = await failure(setup.api.detectors.BacktestDetector(request))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "parse error" in error.violations["detector.query"]
+
+
+async def test_a_backtest_over_a_missing_data_source_names_it(setup: Setup) -> None:
+    request = backtest_request()
+    request.detector.data_source = "dataSources/nope"
+    error = await failure(setup.api.detectors.BacktestDetector(request))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "detector.data_source" in error.violations

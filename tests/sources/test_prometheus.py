@@ -3,10 +3,8 @@ misbehave in the ways real ones do: down, silent, speaking HTML, answering witho
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from aiops.sources.prometheus import (
 )
 from tests.postgres import free_port
 from tests.prometheus import BASE, MINUTES, PrometheusServer
+from tests.sources.fake_servers import a_gigabyte, html, http_server, silence
 
 
 @pytest.fixture
@@ -99,54 +98,10 @@ async def test_an_unreachable_url_is_unavailable_and_the_next_url_answers(
     assert len(matrix.labels) == 2
 
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@asynccontextmanager
-async def http_server(handler: Handler) -> AsyncIterator[str]:
-    """A raw server on loopback that reads the request head and leaves the rest to `handler`."""
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            await handler(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-
-
-async def html(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    page = b"<html><body>Welcome to nginx!</body></html>"
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {len(page)}\r\n\r\n"
-    writer.write(head.encode() + page)
-    await writer.drain()
-
-
-async def silence(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await asyncio.sleep(30)
-
-
-async def a_gigabyte(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-    writer.write(b"Content-Length: 1073741824\r\n\r\n")
-    chunk = b" " * 2**16
-    for _ in range(2**14):
-        writer.write(chunk)
-        await writer.drain()
-
-
 async def test_a_url_that_answers_html_is_unavailable() -> None:
     async with http_server(html) as url:
         client = PrometheusClient([url])
-        with pytest.raises(UnavailableError, match="not Prometheus'"):
+        with pytest.raises(UnavailableError, match="not Prometheus JSON"):
             await client.query_range("demo", BASE, BASE + 600, 60)
         await client.aclose()
 

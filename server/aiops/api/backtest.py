@@ -1,8 +1,10 @@
-"""BacktestDetector: checks the inline series, scores them off the event loop, maps the result."""
+"""BacktestDetector: checks the series (inline, or a data source's range), scores them off the
+event loop, maps the result."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -10,6 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from aiops.api import algorithms
 from aiops.api.validation import Violations, check_length
 from aiops.detect.anomalies import find_spans, severities
+from aiops.errors import FieldViolation, InvalidArgument
+from aiops.sources.matrix import Matrix
 from aiops_api.v1 import anomaly_pb2, detector_pb2, detector_service_pb2
 
 pb = detector_service_pb2
@@ -53,8 +57,49 @@ def check_series(
             check_length(value, MAX_LABEL_BYTES, f"{path}.labels[{key[:40]!r}]", violations)
 
 
+def check_range(
+    time_range: detector_service_pb2.TimeRange, step_seconds: int, violations: Violations
+) -> None:
+    for field in ("start_time", "end_time"):
+        if not time_range.HasField(field):
+            violations.add(f"range.{field}", "required")
+    if violations.items or step_seconds <= 0:
+        return
+    start, end = range_steps(time_range, step_seconds)
+    if end < start:
+        violations.add("range.end_time", "must be at least one step after start_time")
+    elif end - start + 1 > MAX_POINTS:
+        violations.add("range", f"more than {MAX_POINTS} steps: shorten it or raise the step")
+
+
+def range_steps(time_range: detector_service_pb2.TimeRange, step_seconds: int) -> tuple[int, int]:
+    """The first and last step (time / step) inside the range."""
+    return -(-time_range.start_time.seconds // step_seconds), (
+        time_range.end_time.seconds // step_seconds
+    )
+
+
+def series_of(matrix: Matrix) -> list[pb.BacktestSeries]:
+    """A data source's answer as the series a backtest request could have sent."""
+    if len(matrix.labels) > MAX_SERIES or matrix.values.size > MAX_POINTS:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "range",
+                    f"the query returns {len(matrix.labels)} series of {matrix.values.shape[1]} "
+                    f"points, over {MAX_SERIES} series or {MAX_POINTS} points in all: narrow it",
+                )
+            ]
+        )
+    start = Timestamp(seconds=matrix.start_ms // 1000)
+    return [
+        pb.BacktestSeries(labels=labels, start_time=start, values=values)
+        for labels, values in zip(matrix.labels, matrix.values, strict=True)
+    ]
+
+
 async def run(
-    detector: detector_pb2.Detector, request: pb.BacktestDetectorRequest
+    detector: detector_pb2.Detector, series_list: Sequence[pb.BacktestSeries]
 ) -> pb.BacktestDetectorResponse:
     """Scores each series from a fresh state, as a detector started at its first point would."""
     algorithm, scoring = algorithms.build(detector)
@@ -62,7 +107,7 @@ async def run(
     thresholds = detector.thresholds
     response = pb.BacktestDetectorResponse()
     anomalies = []
-    for series in request.series:
+    for series in series_list:
         values = np.asarray(series.values, dtype=np.float64)[np.newaxis, :]
         first_step = series.start_time.seconds // step
         # Kernels release the GIL: scoring runs beside the server, not in its way.

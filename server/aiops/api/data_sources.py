@@ -157,7 +157,23 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
         violations.raise_if_any()
         async with self.sessions() as session:
             row = await get_row(session, DataSourceRow, key, request.data_source)
-        return await queries.query_metrics(self.clients, row, request.data_source, request, step)
+        return await queries.query_metrics(self.clients, row, request, step)
+
+    async def QueryLogs(
+        self, request: pb.QueryLogsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.QueryLogsResponse:
+        violations = Violations()
+        try:
+            key = validation.parse_name(request.data_source, COLLECTION, "data_source")
+        except InvalidArgument as error:
+            violations.items.extend(error.violations)
+        logs_query = queries.check_logs_query(request, violations)
+        violations.raise_if_any()
+        async with self.sessions() as session:
+            row = await get_row(session, DataSourceRow, key, request.data_source)
+        return await queries.query_logs(
+            self.clients, row, request.data_source, request.query, logs_query
+        )
 
 
 def _check_data_source(data_source: data_source_pb2.DataSource, violations: Violations) -> None:

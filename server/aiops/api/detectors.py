@@ -12,13 +12,14 @@ from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api import algorithms, backtest, validation
+from aiops.api import algorithms, backtest, queries, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
 from aiops.api.resources import algorithm_json, anomaly_message, detector_message
 from aiops.api.validation import Violations, invalid
 from aiops.errors import InvalidArgument, NotFound
+from aiops.sources.clients import SourceClients
 from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
 from aiops.store.repository import check_etag, fetch_page, get_row, insert_row
 from aiops_api.v1 import (
@@ -93,7 +94,8 @@ ANOMALY_FILTER_FIELDS = {
 
 
 class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients) -> None:
+        self.clients = clients
         self.sessions = sessions
 
     async def CreateDetector(
@@ -277,9 +279,33 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             violations.add("detector", "required: the settings to try")
         detector = _with_defaults(request.detector)
         _check_scoring(detector, violations)
-        backtest.check_series(request, detector.step.seconds, violations)
+        if request.HasField("range"):
+            if request.series:
+                violations.add("series", "either series or range, not both")
+            _check_target(detector, violations)
+            backtest.check_range(request.range, detector.step.seconds, violations)
+        else:
+            backtest.check_series(request, detector.step.seconds, violations)
         violations.raise_if_any()
-        return await backtest.run(detector, request)
+        if not request.HasField("range"):
+            return await backtest.run(detector, request.series)
+        step = detector.step.seconds
+        first, last = backtest.range_steps(request.range, step)
+        key = detector.data_source.removeprefix("dataSources/")
+        async with self.sessions() as session:
+            source = await session.get(DataSourceRow, key)
+        if source is None:
+            raise invalid("detector.data_source", f"{detector.data_source} does not exist")
+        matrix = await queries.fetch_matrix(
+            self.clients,
+            source,
+            detector.query,
+            first * step,
+            last * step,
+            step,
+            field="detector.query",
+        )
+        return await backtest.run(detector, backtest.series_of(matrix))
 
 
 def _anomaly_key(key: list[Any] | None) -> list[Any] | None:

@@ -1,8 +1,9 @@
-"""CheckDataSource and QueryMetrics: asking a data source, as opposed to managing it."""
+"""CheckDataSource, QueryMetrics and QueryLogs: asking a data source, as opposed to managing it."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,27 +15,51 @@ from aiops.errors import (
     FieldViolation,
     InvalidArgument,
 )
-from aiops.sources.clients import SourceClients
-from aiops.sources.prometheus import QueryError, SourceError, TooLargeError
+from aiops.sources.clients import SourceClient, SourceClients
+from aiops.sources.http import QueryError, SourceError, TooLargeError
+from aiops.sources.loki import Direction, LokiClient
+from aiops.sources.matrix import Matrix
 from aiops.store.models import DataSourceRow
 from aiops_api.v1 import data_source_service_pb2
 
 pb = data_source_service_pb2
+LogsDirection = pb.QueryLogsRequest.Direction
 
 MAX_QUERY_BYTES = 16 * 1024
 MAX_STEP_SECONDS = 86_400
 DEFAULT_STEP_SECONDS = 60
 # Eight bytes a value: the answer stays under the 4 MiB message limit.
 MAX_VALUES = 400_000
-PROMETHEUS = "KIND_PROMETHEUS"
+DEFAULT_LINES = 1000
+MAX_LINES = 5000
+# The lines' text and labels, counted with some overhead each: the answer stays under 4 MiB.
+MAX_LOG_BYTES = 3 * 2**20
+MAX_NANOSECONDS = 2**63 - 1  # Loki's timestamps are int64 nanoseconds
+DIRECTIONS: dict[int, Direction] = {
+    LogsDirection.DIRECTION_UNSPECIFIED: "backward",
+    LogsDirection.DIRECTION_BACKWARD: "backward",
+    LogsDirection.DIRECTION_FORWARD: "forward",
+}
+
+
+@dataclass(frozen=True)
+class LogsQuery:
+    start_ns: int
+    end_ns: int
+    limit: int
+    direction: Direction
+
+
+def _check_query_text(query: str, language: str, violations: Violations) -> None:
+    if not query.strip():
+        violations.add("query", f"required: {language}")
+    elif len(query.encode()) > MAX_QUERY_BYTES:
+        violations.add("query", f"at most {MAX_QUERY_BYTES} bytes")
 
 
 def check_query(request: pb.QueryMetricsRequest, violations: Violations) -> int:
     """The request's step in seconds, once its fields are checked."""
-    if not request.query.strip():
-        violations.add("query", "required: a PromQL expression")
-    elif len(request.query.encode()) > MAX_QUERY_BYTES:
-        violations.add("query", f"at most {MAX_QUERY_BYTES} bytes")
+    _check_query_text(request.query, "a PromQL or LogQL metric expression", violations)
     step = request.step.seconds if request.HasField("step") else DEFAULT_STEP_SECONDS
     if request.step.nanos or not 1 <= step <= MAX_STEP_SECONDS:
         violations.add("step", f"whole seconds from 1s to {MAX_STEP_SECONDS}s")
@@ -52,26 +77,54 @@ def check_query(request: pb.QueryMetricsRequest, violations: Violations) -> int:
     return step
 
 
-async def query_metrics(
+def check_logs_query(request: pb.QueryLogsRequest, violations: Violations) -> LogsQuery:
+    """The request's range, limit and direction, once its fields are checked."""
+    _check_query_text(request.query, 'a LogQL log query such as {app="api"}', violations)
+    times = []
+    for field in ("start_time", "end_time"):
+        value: Timestamp = getattr(request, field)
+        nanoseconds = value.seconds * 1_000_000_000 + value.nanos
+        if not request.HasField(field):
+            violations.add(field, "required")
+        elif not 0 <= value.nanos < 1_000_000_000 or not 0 <= nanoseconds <= MAX_NANOSECONDS:
+            violations.add(field, "a time from 1970 to 2262")
+        times.append(nanoseconds)
+    start_ns, end_ns = times
+    if request.HasField("start_time") and request.HasField("end_time") and end_ns <= start_ns:
+        violations.add("end_time", "must be after start_time")
+    limit = request.limit or DEFAULT_LINES
+    if not 1 <= limit <= MAX_LINES:
+        violations.add("limit", f"from 1 to {MAX_LINES} lines; {DEFAULT_LINES} when unset")
+    if request.direction not in DIRECTIONS:
+        violations.add("direction", "must be DIRECTION_BACKWARD or DIRECTION_FORWARD")
+    return LogsQuery(start_ns, end_ns, limit, DIRECTIONS.get(request.direction, "backward"))
+
+
+async def fetch_matrix(
     clients: SourceClients,
     row: DataSourceRow,
-    name: str,
-    request: pb.QueryMetricsRequest,
+    query: str,
+    start: int,
+    end: int,
     step: int,
-) -> pb.QueryMetricsResponse:
-    if row.kind != PROMETHEUS:
-        raise DataSourceKindUnsupported(name, row.kind.removeprefix("KIND_").title(), "run PromQL")
-    client = await clients.prometheus(row)
+    *,
+    field: str = "query",
+) -> Matrix:
+    """A range query's series from any data source (PromQL, or a LogQL metric query on Loki);
+    a wrong or too large query is INVALID_ARGUMENT on `field`."""
+    client = await clients.get(row)
     try:
-        matrix = await client.query_range(
-            request.query, request.start_time.seconds, request.end_time.seconds, step
-        )
-    except QueryError as error:
-        raise InvalidArgument([FieldViolation("query", f"Prometheus says: {error}")]) from None
-    except TooLargeError as error:
-        raise InvalidArgument([FieldViolation("query", str(error))]) from None
+        return await client.query_range(query, start, end, step)
     except SourceError as error:
-        raise DataSourceUnavailable(name, str(error)) from None
+        raise _query_failed(error, f"dataSources/{row.id}", client, field) from None
+
+
+async def query_metrics(
+    clients: SourceClients, row: DataSourceRow, request: pb.QueryMetricsRequest, step: int
+) -> pb.QueryMetricsResponse:
+    matrix = await fetch_matrix(
+        clients, row, request.query, request.start_time.seconds, request.end_time.seconds, step
+    )
     if matrix.values.size > MAX_VALUES:
         raise InvalidArgument(
             [
@@ -89,14 +142,45 @@ async def query_metrics(
     return response
 
 
+async def query_logs(
+    clients: SourceClients, row: DataSourceRow, name: str, query: str, logs_query: LogsQuery
+) -> pb.QueryLogsResponse:
+    client = await clients.get(row)
+    if not isinstance(client, LokiClient):
+        raise DataSourceKindUnsupported(name, client.http.server, "run LogQL log queries")
+    try:
+        logs = await client.query_logs(
+            query,
+            logs_query.start_ns,
+            logs_query.end_ns,
+            logs_query.limit,
+            logs_query.direction,
+            max_bytes=MAX_LOG_BYTES,
+        )
+    except SourceError as error:
+        raise _query_failed(error, name, client, "query") from None
+    response = pb.QueryLogsResponse(warnings=logs.warnings)
+    for stream in logs.streams:
+        entries = response.streams.add(labels=stream.labels).entries
+        for nanoseconds, line in stream.entries:
+            entry = entries.add(line=line)
+            entry.time.FromNanoseconds(nanoseconds)
+    return response
+
+
+def _query_failed(error: SourceError, name: str, client: SourceClient, field: str) -> Exception:
+    """A wrong or too large query is the request's fault; the rest is the data source's."""
+    if isinstance(error, QueryError):
+        return InvalidArgument([FieldViolation(field, f"{client.http.server} says: {error}")])
+    if isinstance(error, TooLargeError):
+        return InvalidArgument([FieldViolation(field, str(error))])
+    return DataSourceUnavailable(name, str(error))
+
+
 async def check_data_source(
     clients: SourceClients, row: DataSourceRow
 ) -> pb.CheckDataSourceResponse:
-    if row.kind != PROMETHEUS:
-        raise DataSourceKindUnsupported(
-            f"dataSources/{row.id}", row.kind.removeprefix("KIND_").title(), "be checked"
-        )
-    client = await clients.prometheus(row)
+    client = await clients.get(row)
     started = time.perf_counter()
     try:
         info = await client.build_info()

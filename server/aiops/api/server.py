@@ -16,10 +16,12 @@ from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.config import Settings
-from aiops.detect.warmup import warm_up
+from aiops.detect import warmup
 from aiops.events.bus import Bus
+from aiops.pipeline.health import HealthProbe
 from aiops.pipeline.runner import PipelineSettings
 from aiops.pipeline.scheduler import Scheduler
+from aiops.sources import matrix
 from aiops.sources.clients import SourceClients
 from aiops.store.database import create_engine, session_factory
 from aiops_api.v1 import (
@@ -50,20 +52,27 @@ class RunningServer:
     clients: SourceClients
     bus: Bus
     scheduler: Scheduler
+    health_probe: HealthProbe
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         await self.scheduler.stop()
+        await self.health_probe.stop()
         await self.clients.aclose()
         await self.engine.dispose()
+
+
+def _warm_up() -> None:
+    warmup.warm_up()
+    matrix.warm_up()
 
 
 async def start_server(settings: Settings) -> RunningServer:
     """Starts serving on `settings.grpc_address` (port 0 picks a free port); the schema must be
     migrated already."""
     # Compiled kernels (or ones loaded from numba's cache) before the first request, off the loop.
-    await asyncio.to_thread(warm_up)
+    await asyncio.to_thread(_warm_up)
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     clients = SourceClients()
@@ -78,7 +87,7 @@ async def start_server(settings: Settings) -> RunningServer:
         DataSourceServicer(sessions, clients), server
     )
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(sessions), server
+        DetectorServicer(sessions, clients), server
     )
     event_service_pb2_grpc.add_EventServiceServicer_to_server(
         EventServicer(settings.heartbeat_interval), server
@@ -111,6 +120,10 @@ async def start_server(settings: Settings) -> RunningServer:
             checkpoint_interval=settings.checkpoint_interval,
         ),
     )
+    probe = HealthProbe(sessions, clients, bus, settings.health_interval)
     if settings.run_detectors:
         scheduler.start()
-    return RunningServer(server, engine, health_servicer, f"{host}:{port}", clients, bus, scheduler)
+        probe.start()
+    return RunningServer(
+        server, engine, health_servicer, f"{host}:{port}", clients, bus, scheduler, probe
+    )

@@ -27,8 +27,8 @@ from aiops.events.bus import Bus
 from aiops.pipeline import checkpoint
 from aiops.pipeline.tracking import TrackedAnomaly, track
 from aiops.sources.clients import SourceClients
+from aiops.sources.http import QueryError, SourceError, TooLargeError
 from aiops.sources.matrix import Matrix
-from aiops.sources.prometheus import QueryError, SourceError, TooLargeError
 from aiops.store.models import AnomalyRow, CheckpointRow, DataSourceRow, DetectorRow
 from aiops_api.v1 import detector_pb2, event_pb2
 
@@ -199,7 +199,7 @@ class DetectorRunner:
             await self._commit([], None, "", save=True)
 
     async def _fetch(self, start: int, end: int) -> Matrix:
-        client = await self.clients.prometheus(self.source)
+        client = await self.clients.get(self.source)
         return await client.query_range(self.detector.query, start, end, self.step)
 
     async def _learn_backfill(self, matrix: Matrix, end: int) -> None:

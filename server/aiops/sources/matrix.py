@@ -335,3 +335,13 @@ def _scan(buf, start_ms, step_ms, points):  # type: ignore[no-untyped-def]
     if code != OK:
         n_series = n_fallbacks = 0
     return code, position, values[:n_series], metrics[:n_series], fallbacks[:n_fallbacks], result
+
+
+def warm_up() -> None:
+    """Compiles (or loads from numba's cache) the parser's kernels: the first response must not
+    wait for them on the event loop."""
+    body = (
+        b'{"status":"success","data":{"resultType":"matrix",'
+        b'"result":[{"metric":{},"values":[[0,"1.5"]]}]}}'
+    )
+    parse_matrix(body, 0, 1000, 1)

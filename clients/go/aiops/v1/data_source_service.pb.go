@@ -26,6 +26,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Which lines come first, and so which are kept when there are more than
+// `limit`.
+type QueryLogsRequest_Direction int32
+
+const (
+	// The same as DIRECTION_BACKWARD.
+	QueryLogsRequest_DIRECTION_UNSPECIFIED QueryLogsRequest_Direction = 0
+	// Newest first: the latest `limit` lines of the range.
+	QueryLogsRequest_DIRECTION_BACKWARD QueryLogsRequest_Direction = 1
+	// Oldest first: the earliest `limit` lines of the range.
+	QueryLogsRequest_DIRECTION_FORWARD QueryLogsRequest_Direction = 2
+)
+
+// Enum value maps for QueryLogsRequest_Direction.
+var (
+	QueryLogsRequest_Direction_name = map[int32]string{
+		0: "DIRECTION_UNSPECIFIED",
+		1: "DIRECTION_BACKWARD",
+		2: "DIRECTION_FORWARD",
+	}
+	QueryLogsRequest_Direction_value = map[string]int32{
+		"DIRECTION_UNSPECIFIED": 0,
+		"DIRECTION_BACKWARD":    1,
+		"DIRECTION_FORWARD":     2,
+	}
+)
+
+func (x QueryLogsRequest_Direction) Enum() *QueryLogsRequest_Direction {
+	p := new(QueryLogsRequest_Direction)
+	*p = x
+	return p
+}
+
+func (x QueryLogsRequest_Direction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QueryLogsRequest_Direction) Descriptor() protoreflect.EnumDescriptor {
+	return file_aiops_v1_data_source_service_proto_enumTypes[0].Descriptor()
+}
+
+func (QueryLogsRequest_Direction) Type() protoreflect.EnumType {
+	return &file_aiops_v1_data_source_service_proto_enumTypes[0]
+}
+
+func (x QueryLogsRequest_Direction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QueryLogsRequest_Direction.Descriptor instead.
+func (QueryLogsRequest_Direction) EnumDescriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{11, 0}
+}
+
 type CreateDataSourceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The data source to create. Its `name` is ignored.
@@ -482,9 +536,9 @@ func (x *CheckDataSourceResponse) GetError() string {
 
 type QueryMetricsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The Prometheus data source to query, `dataSources/{data_source}`.
+	// The data source to query, `dataSources/{data_source}`.
 	DataSource string `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
-	// A PromQL expression, at most 16 KiB.
+	// A PromQL expression, or a LogQL metric query on Loki; at most 16 KiB.
 	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// The first point's time, a whole number of seconds since the epoch.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
@@ -565,7 +619,7 @@ type QueryMetricsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One per label set the query returns.
 	Series []*MetricSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
-	// What Prometheus warned about, such as results cut short.
+	// What the data source warned about, such as results cut short.
 	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -688,6 +742,260 @@ func (x *MetricSeries) GetValues() []float64 {
 	return nil
 }
 
+type QueryLogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Loki data source to query, `dataSources/{data_source}`.
+	DataSource string `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
+	// A LogQL log query, such as `{app="api"} |= "error"`; at most 16 KiB.
+	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
+	// The start of the range, included.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The end of the range, excluded; after `start_time`.
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// The most lines to return, from 1 to 5000; 1000 when unset.
+	Limit int32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// Newest or oldest first; newest when unset.
+	Direction     QueryLogsRequest_Direction `protobuf:"varint,6,opt,name=direction,proto3,enum=aiops.v1.QueryLogsRequest_Direction" json:"direction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryLogsRequest) Reset() {
+	*x = QueryLogsRequest{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryLogsRequest) ProtoMessage() {}
+
+func (x *QueryLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryLogsRequest.ProtoReflect.Descriptor instead.
+func (*QueryLogsRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *QueryLogsRequest) GetDataSource() string {
+	if x != nil {
+		return x.DataSource
+	}
+	return ""
+}
+
+func (x *QueryLogsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *QueryLogsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *QueryLogsRequest) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *QueryLogsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *QueryLogsRequest) GetDirection() QueryLogsRequest_Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return QueryLogsRequest_DIRECTION_UNSPECIFIED
+}
+
+type QueryLogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per stream (label set) with lines in the range.
+	Streams []*LogStream `protobuf:"bytes,1,rep,name=streams,proto3" json:"streams,omitempty"`
+	// What the data source or the server warned about, such as lines left out.
+	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryLogsResponse) Reset() {
+	*x = QueryLogsResponse{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryLogsResponse) ProtoMessage() {}
+
+func (x *QueryLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryLogsResponse.ProtoReflect.Descriptor instead.
+func (*QueryLogsResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *QueryLogsResponse) GetStreams() []*LogStream {
+	if x != nil {
+		return x.Streams
+	}
+	return nil
+}
+
+func (x *QueryLogsResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// The lines of one stream.
+type LogStream struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stream's labels.
+	Labels map[string]string `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The lines, in the order the request asked for.
+	Entries       []*LogEntry `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogStream) Reset() {
+	*x = LogStream{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogStream) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogStream) ProtoMessage() {}
+
+func (x *LogStream) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogStream.ProtoReflect.Descriptor instead.
+func (*LogStream) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *LogStream) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *LogStream) GetEntries() []*LogEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// One log line.
+type LogEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the line was logged, to the nanosecond.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// The line.
+	Line          string `protobuf:"bytes,2,opt,name=line,proto3" json:"line,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogEntry) Reset() {
+	*x = LogEntry{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogEntry) ProtoMessage() {}
+
+func (x *LogEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
+func (*LogEntry) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LogEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *LogEntry) GetLine() string {
+	if x != nil {
+		return x.Line
+	}
+	return ""
+}
+
 var File_aiops_v1_data_source_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_data_source_service_proto_rawDesc = "" +
@@ -746,7 +1054,33 @@ const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\x06values\x18\x04 \x03(\x01R\x06values\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xc7\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x03\n" +
+	"\x10QueryLogsRequest\x12>\n" +
+	"\vdata_source\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14aiops.dev/DataSourceR\n" +
+	"dataSource\x12\x1a\n" +
+	"\x05query\x18\x02 \x01(\tB\x04\xe2A\x01\x02R\x05query\x12?\n" +
+	"\n" +
+	"start_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\tstartTime\x12;\n" +
+	"\bend_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\aendTime\x12\x1a\n" +
+	"\x05limit\x18\x05 \x01(\x05B\x04\xe2A\x01\x01R\x05limit\x12H\n" +
+	"\tdirection\x18\x06 \x01(\x0e2$.aiops.v1.QueryLogsRequest.DirectionB\x04\xe2A\x01\x01R\tdirection\"U\n" +
+	"\tDirection\x12\x19\n" +
+	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12DIRECTION_BACKWARD\x10\x01\x12\x15\n" +
+	"\x11DIRECTION_FORWARD\x10\x02\"^\n" +
+	"\x11QueryLogsResponse\x12-\n" +
+	"\astreams\x18\x01 \x03(\v2\x13.aiops.v1.LogStreamR\astreams\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"\xad\x01\n" +
+	"\tLogStream\x127\n" +
+	"\x06labels\x18\x01 \x03(\v2\x1f.aiops.v1.LogStream.LabelsEntryR\x06labels\x12,\n" +
+	"\aentries\x18\x02 \x03(\v2\x12.aiops.v1.LogEntryR\aentries\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
+	"\bLogEntry\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04line\x18\x02 \x01(\tR\x04line2\xb7\x06\n" +
 	"\x11DataSourceService\x12j\n" +
 	"\x10CreateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xdaA\x1adata_source,data_source_id\x12N\n" +
 	"\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\a\xdaA\x04name\x12[\n" +
@@ -754,7 +1088,8 @@ const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\x10UpdateDataSource\x12!.aiops.v1.UpdateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1a\xdaA\x17data_source,update_mask\x12V\n" +
 	"\x10DeleteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\a\xdaA\x04name\x12_\n" +
 	"\x0fCheckDataSource\x12 .aiops.v1.CheckDataSourceRequest\x1a!.aiops.v1.CheckDataSourceResponse\"\a\xdaA\x04name\x12w\n" +
-	"\fQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xdaA%data_source,query,start_time,end_timeB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\fQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xdaA%data_source,query,start_time,end_time\x12n\n" +
+	"\tQueryLogs\x12\x1a.aiops.v1.QueryLogsRequest\x1a\x1b.aiops.v1.QueryLogsResponse\"(\xdaA%data_source,query,start_time,end_timeB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_data_source_service_proto_rawDescOnce sync.Once
@@ -768,58 +1103,74 @@ func file_aiops_v1_data_source_service_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_data_source_service_proto_rawDescData
 }
 
-var file_aiops_v1_data_source_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_aiops_v1_data_source_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_aiops_v1_data_source_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_aiops_v1_data_source_service_proto_goTypes = []any{
-	(*CreateDataSourceRequest)(nil), // 0: aiops.v1.CreateDataSourceRequest
-	(*GetDataSourceRequest)(nil),    // 1: aiops.v1.GetDataSourceRequest
-	(*ListDataSourcesRequest)(nil),  // 2: aiops.v1.ListDataSourcesRequest
-	(*ListDataSourcesResponse)(nil), // 3: aiops.v1.ListDataSourcesResponse
-	(*UpdateDataSourceRequest)(nil), // 4: aiops.v1.UpdateDataSourceRequest
-	(*DeleteDataSourceRequest)(nil), // 5: aiops.v1.DeleteDataSourceRequest
-	(*CheckDataSourceRequest)(nil),  // 6: aiops.v1.CheckDataSourceRequest
-	(*CheckDataSourceResponse)(nil), // 7: aiops.v1.CheckDataSourceResponse
-	(*QueryMetricsRequest)(nil),     // 8: aiops.v1.QueryMetricsRequest
-	(*QueryMetricsResponse)(nil),    // 9: aiops.v1.QueryMetricsResponse
-	(*MetricSeries)(nil),            // 10: aiops.v1.MetricSeries
-	nil,                             // 11: aiops.v1.MetricSeries.LabelsEntry
-	(*DataSource)(nil),              // 12: aiops.v1.DataSource
-	(*fieldmaskpb.FieldMask)(nil),   // 13: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),     // 14: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),           // 16: google.protobuf.Empty
+	(QueryLogsRequest_Direction)(0), // 0: aiops.v1.QueryLogsRequest.Direction
+	(*CreateDataSourceRequest)(nil), // 1: aiops.v1.CreateDataSourceRequest
+	(*GetDataSourceRequest)(nil),    // 2: aiops.v1.GetDataSourceRequest
+	(*ListDataSourcesRequest)(nil),  // 3: aiops.v1.ListDataSourcesRequest
+	(*ListDataSourcesResponse)(nil), // 4: aiops.v1.ListDataSourcesResponse
+	(*UpdateDataSourceRequest)(nil), // 5: aiops.v1.UpdateDataSourceRequest
+	(*DeleteDataSourceRequest)(nil), // 6: aiops.v1.DeleteDataSourceRequest
+	(*CheckDataSourceRequest)(nil),  // 7: aiops.v1.CheckDataSourceRequest
+	(*CheckDataSourceResponse)(nil), // 8: aiops.v1.CheckDataSourceResponse
+	(*QueryMetricsRequest)(nil),     // 9: aiops.v1.QueryMetricsRequest
+	(*QueryMetricsResponse)(nil),    // 10: aiops.v1.QueryMetricsResponse
+	(*MetricSeries)(nil),            // 11: aiops.v1.MetricSeries
+	(*QueryLogsRequest)(nil),        // 12: aiops.v1.QueryLogsRequest
+	(*QueryLogsResponse)(nil),       // 13: aiops.v1.QueryLogsResponse
+	(*LogStream)(nil),               // 14: aiops.v1.LogStream
+	(*LogEntry)(nil),                // 15: aiops.v1.LogEntry
+	nil,                             // 16: aiops.v1.MetricSeries.LabelsEntry
+	nil,                             // 17: aiops.v1.LogStream.LabelsEntry
+	(*DataSource)(nil),              // 18: aiops.v1.DataSource
+	(*fieldmaskpb.FieldMask)(nil),   // 19: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),     // 20: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
+	(*emptypb.Empty)(nil),           // 22: google.protobuf.Empty
 }
 var file_aiops_v1_data_source_service_proto_depIdxs = []int32{
-	12, // 0: aiops.v1.CreateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
-	12, // 1: aiops.v1.ListDataSourcesResponse.data_sources:type_name -> aiops.v1.DataSource
-	12, // 2: aiops.v1.UpdateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
-	13, // 3: aiops.v1.UpdateDataSourceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	14, // 4: aiops.v1.CheckDataSourceResponse.latency:type_name -> google.protobuf.Duration
-	15, // 5: aiops.v1.QueryMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
-	15, // 6: aiops.v1.QueryMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
-	14, // 7: aiops.v1.QueryMetricsRequest.step:type_name -> google.protobuf.Duration
-	10, // 8: aiops.v1.QueryMetricsResponse.series:type_name -> aiops.v1.MetricSeries
-	11, // 9: aiops.v1.MetricSeries.labels:type_name -> aiops.v1.MetricSeries.LabelsEntry
-	15, // 10: aiops.v1.MetricSeries.start_time:type_name -> google.protobuf.Timestamp
-	14, // 11: aiops.v1.MetricSeries.step:type_name -> google.protobuf.Duration
-	0,  // 12: aiops.v1.DataSourceService.CreateDataSource:input_type -> aiops.v1.CreateDataSourceRequest
-	1,  // 13: aiops.v1.DataSourceService.GetDataSource:input_type -> aiops.v1.GetDataSourceRequest
-	2,  // 14: aiops.v1.DataSourceService.ListDataSources:input_type -> aiops.v1.ListDataSourcesRequest
-	4,  // 15: aiops.v1.DataSourceService.UpdateDataSource:input_type -> aiops.v1.UpdateDataSourceRequest
-	5,  // 16: aiops.v1.DataSourceService.DeleteDataSource:input_type -> aiops.v1.DeleteDataSourceRequest
-	6,  // 17: aiops.v1.DataSourceService.CheckDataSource:input_type -> aiops.v1.CheckDataSourceRequest
-	8,  // 18: aiops.v1.DataSourceService.QueryMetrics:input_type -> aiops.v1.QueryMetricsRequest
-	12, // 19: aiops.v1.DataSourceService.CreateDataSource:output_type -> aiops.v1.DataSource
-	12, // 20: aiops.v1.DataSourceService.GetDataSource:output_type -> aiops.v1.DataSource
-	3,  // 21: aiops.v1.DataSourceService.ListDataSources:output_type -> aiops.v1.ListDataSourcesResponse
-	12, // 22: aiops.v1.DataSourceService.UpdateDataSource:output_type -> aiops.v1.DataSource
-	16, // 23: aiops.v1.DataSourceService.DeleteDataSource:output_type -> google.protobuf.Empty
-	7,  // 24: aiops.v1.DataSourceService.CheckDataSource:output_type -> aiops.v1.CheckDataSourceResponse
-	9,  // 25: aiops.v1.DataSourceService.QueryMetrics:output_type -> aiops.v1.QueryMetricsResponse
-	19, // [19:26] is the sub-list for method output_type
-	12, // [12:19] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	18, // 0: aiops.v1.CreateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
+	18, // 1: aiops.v1.ListDataSourcesResponse.data_sources:type_name -> aiops.v1.DataSource
+	18, // 2: aiops.v1.UpdateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
+	19, // 3: aiops.v1.UpdateDataSourceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 4: aiops.v1.CheckDataSourceResponse.latency:type_name -> google.protobuf.Duration
+	21, // 5: aiops.v1.QueryMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
+	21, // 6: aiops.v1.QueryMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
+	20, // 7: aiops.v1.QueryMetricsRequest.step:type_name -> google.protobuf.Duration
+	11, // 8: aiops.v1.QueryMetricsResponse.series:type_name -> aiops.v1.MetricSeries
+	16, // 9: aiops.v1.MetricSeries.labels:type_name -> aiops.v1.MetricSeries.LabelsEntry
+	21, // 10: aiops.v1.MetricSeries.start_time:type_name -> google.protobuf.Timestamp
+	20, // 11: aiops.v1.MetricSeries.step:type_name -> google.protobuf.Duration
+	21, // 12: aiops.v1.QueryLogsRequest.start_time:type_name -> google.protobuf.Timestamp
+	21, // 13: aiops.v1.QueryLogsRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 14: aiops.v1.QueryLogsRequest.direction:type_name -> aiops.v1.QueryLogsRequest.Direction
+	14, // 15: aiops.v1.QueryLogsResponse.streams:type_name -> aiops.v1.LogStream
+	17, // 16: aiops.v1.LogStream.labels:type_name -> aiops.v1.LogStream.LabelsEntry
+	15, // 17: aiops.v1.LogStream.entries:type_name -> aiops.v1.LogEntry
+	21, // 18: aiops.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	1,  // 19: aiops.v1.DataSourceService.CreateDataSource:input_type -> aiops.v1.CreateDataSourceRequest
+	2,  // 20: aiops.v1.DataSourceService.GetDataSource:input_type -> aiops.v1.GetDataSourceRequest
+	3,  // 21: aiops.v1.DataSourceService.ListDataSources:input_type -> aiops.v1.ListDataSourcesRequest
+	5,  // 22: aiops.v1.DataSourceService.UpdateDataSource:input_type -> aiops.v1.UpdateDataSourceRequest
+	6,  // 23: aiops.v1.DataSourceService.DeleteDataSource:input_type -> aiops.v1.DeleteDataSourceRequest
+	7,  // 24: aiops.v1.DataSourceService.CheckDataSource:input_type -> aiops.v1.CheckDataSourceRequest
+	9,  // 25: aiops.v1.DataSourceService.QueryMetrics:input_type -> aiops.v1.QueryMetricsRequest
+	12, // 26: aiops.v1.DataSourceService.QueryLogs:input_type -> aiops.v1.QueryLogsRequest
+	18, // 27: aiops.v1.DataSourceService.CreateDataSource:output_type -> aiops.v1.DataSource
+	18, // 28: aiops.v1.DataSourceService.GetDataSource:output_type -> aiops.v1.DataSource
+	4,  // 29: aiops.v1.DataSourceService.ListDataSources:output_type -> aiops.v1.ListDataSourcesResponse
+	18, // 30: aiops.v1.DataSourceService.UpdateDataSource:output_type -> aiops.v1.DataSource
+	22, // 31: aiops.v1.DataSourceService.DeleteDataSource:output_type -> google.protobuf.Empty
+	8,  // 32: aiops.v1.DataSourceService.CheckDataSource:output_type -> aiops.v1.CheckDataSourceResponse
+	10, // 33: aiops.v1.DataSourceService.QueryMetrics:output_type -> aiops.v1.QueryMetricsResponse
+	13, // 34: aiops.v1.DataSourceService.QueryLogs:output_type -> aiops.v1.QueryLogsResponse
+	27, // [27:35] is the sub-list for method output_type
+	19, // [19:27] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_data_source_service_proto_init() }
@@ -833,13 +1184,14 @@ func file_aiops_v1_data_source_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_data_source_service_proto_rawDesc), len(file_aiops_v1_data_source_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   12,
+			NumEnums:      1,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_aiops_v1_data_source_service_proto_goTypes,
 		DependencyIndexes: file_aiops_v1_data_source_service_proto_depIdxs,
+		EnumInfos:         file_aiops_v1_data_source_service_proto_enumTypes,
 		MessageInfos:      file_aiops_v1_data_source_service_proto_msgTypes,
 	}.Build()
 	File_aiops_v1_data_source_service_proto = out.File

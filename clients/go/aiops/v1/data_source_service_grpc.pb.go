@@ -27,6 +27,7 @@ const (
 	DataSourceService_DeleteDataSource_FullMethodName = "/aiops.v1.DataSourceService/DeleteDataSource"
 	DataSourceService_CheckDataSource_FullMethodName  = "/aiops.v1.DataSourceService/CheckDataSource"
 	DataSourceService_QueryMetrics_FullMethodName     = "/aiops.v1.DataSourceService/QueryMetrics"
+	DataSourceService_QueryLogs_FullMethodName        = "/aiops.v1.DataSourceService/QueryLogs"
 )
 
 // DataSourceServiceClient is the client API for DataSourceService service.
@@ -50,10 +51,17 @@ type DataSourceServiceClient interface {
 	// the server's version. An unreachable data source is an answer here
 	// (`reachable` false, with the reason), not an error.
 	CheckDataSource(ctx context.Context, in *CheckDataSourceRequest, opts ...grpc.CallOption) (*CheckDataSourceResponse, error)
-	// Runs a PromQL range query through a Prometheus data source: Prometheus'
-	// own message comes back as INVALID_ARGUMENT on `query` when the query is
-	// wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+	// Runs a range query through a data source: PromQL on Prometheus, a LogQL
+	// metric query (such as `count_over_time`) on Loki. The server's own message
+	// comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+	// UNAVAILABLE when no URL answers. At most 400,000 values in all.
 	QueryMetrics(ctx context.Context, in *QueryMetricsRequest, opts ...grpc.CallOption) (*QueryMetricsResponse, error)
+	// Runs a LogQL log query through a Loki data source: the lines of a time
+	// range, newest first unless asked otherwise, grouped by stream. Loki's own
+	// message comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+	// UNAVAILABLE when no URL answers. At most `limit` lines and about 3 MiB of
+	// them; a warning says when lines were left out.
+	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (*QueryLogsResponse, error)
 }
 
 type dataSourceServiceClient struct {
@@ -134,6 +142,16 @@ func (c *dataSourceServiceClient) QueryMetrics(ctx context.Context, in *QueryMet
 	return out, nil
 }
 
+func (c *dataSourceServiceClient) QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (*QueryLogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryLogsResponse)
+	err := c.cc.Invoke(ctx, DataSourceService_QueryLogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataSourceServiceServer is the server API for DataSourceService service.
 // All implementations must embed UnimplementedDataSourceServiceServer
 // for forward compatibility.
@@ -155,10 +173,17 @@ type DataSourceServiceServer interface {
 	// the server's version. An unreachable data source is an answer here
 	// (`reachable` false, with the reason), not an error.
 	CheckDataSource(context.Context, *CheckDataSourceRequest) (*CheckDataSourceResponse, error)
-	// Runs a PromQL range query through a Prometheus data source: Prometheus'
-	// own message comes back as INVALID_ARGUMENT on `query` when the query is
-	// wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+	// Runs a range query through a data source: PromQL on Prometheus, a LogQL
+	// metric query (such as `count_over_time`) on Loki. The server's own message
+	// comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+	// UNAVAILABLE when no URL answers. At most 400,000 values in all.
 	QueryMetrics(context.Context, *QueryMetricsRequest) (*QueryMetricsResponse, error)
+	// Runs a LogQL log query through a Loki data source: the lines of a time
+	// range, newest first unless asked otherwise, grouped by stream. Loki's own
+	// message comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+	// UNAVAILABLE when no URL answers. At most `limit` lines and about 3 MiB of
+	// them; a warning says when lines were left out.
+	QueryLogs(context.Context, *QueryLogsRequest) (*QueryLogsResponse, error)
 	mustEmbedUnimplementedDataSourceServiceServer()
 }
 
@@ -189,6 +214,9 @@ func (UnimplementedDataSourceServiceServer) CheckDataSource(context.Context, *Ch
 }
 func (UnimplementedDataSourceServiceServer) QueryMetrics(context.Context, *QueryMetricsRequest) (*QueryMetricsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method QueryMetrics not implemented")
+}
+func (UnimplementedDataSourceServiceServer) QueryLogs(context.Context, *QueryLogsRequest) (*QueryLogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method QueryLogs not implemented")
 }
 func (UnimplementedDataSourceServiceServer) mustEmbedUnimplementedDataSourceServiceServer() {}
 func (UnimplementedDataSourceServiceServer) testEmbeddedByValue()                           {}
@@ -337,6 +365,24 @@ func _DataSourceService_QueryMetrics_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataSourceService_QueryLogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryLogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSourceServiceServer).QueryLogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSourceService_QueryLogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSourceServiceServer).QueryLogs(ctx, req.(*QueryLogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataSourceService_ServiceDesc is the grpc.ServiceDesc for DataSourceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -371,6 +417,10 @@ var DataSourceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "QueryMetrics",
 			Handler:    _DataSourceService_QueryMetrics_Handler,
+		},
+		{
+			MethodName: "QueryLogs",
+			Handler:    _DataSourceService_QueryLogs_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -29,10 +29,15 @@ const (
 type BacktestDetectorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The settings to try: algorithm, step, direction, minimum deviation and
-	// thresholds. Its name, data source and query are not used.
+	// thresholds; with `range`, also its data source and query. Its name is not
+	// used.
 	Detector *Detector `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
 	// The series to score, 1 to 1000 of them, at most 100000 points in all.
-	Series        []*BacktestSeries `protobuf:"bytes,2,rep,name=series,proto3" json:"series,omitempty"`
+	// Either these or `range`.
+	Series []*BacktestSeries `protobuf:"bytes,2,rep,name=series,proto3" json:"series,omitempty"`
+	// Instead of `series`: the detector's query over its data source, from
+	// `start_time` to `end_time` at the detector's step (the same limits).
+	Range         *TimeRange `protobuf:"bytes,3,opt,name=range,proto3" json:"range,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -81,6 +86,68 @@ func (x *BacktestDetectorRequest) GetSeries() []*BacktestSeries {
 	return nil
 }
 
+func (x *BacktestDetectorRequest) GetRange() *TimeRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+// A span of time, both ends included.
+type TimeRange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first moment.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The last moment; after `start_time`.
+	EndTime       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimeRange) Reset() {
+	*x = TimeRange{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimeRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimeRange) ProtoMessage() {}
+
+func (x *TimeRange) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
+func (*TimeRange) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TimeRange) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *TimeRange) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
 // A series to backtest: its points one detector step apart.
 type BacktestSeries struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -97,7 +164,7 @@ type BacktestSeries struct {
 
 func (x *BacktestSeries) Reset() {
 	*x = BacktestSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +176,7 @@ func (x *BacktestSeries) String() string {
 func (*BacktestSeries) ProtoMessage() {}
 
 func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +189,7 @@ func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestSeries.ProtoReflect.Descriptor instead.
 func (*BacktestSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *BacktestSeries) GetLabels() map[string]string {
@@ -160,7 +227,7 @@ type BacktestDetectorResponse struct {
 
 func (x *BacktestDetectorResponse) Reset() {
 	*x = BacktestDetectorResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -172,7 +239,7 @@ func (x *BacktestDetectorResponse) String() string {
 func (*BacktestDetectorResponse) ProtoMessage() {}
 
 func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -185,7 +252,7 @@ func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestDetectorResponse.ProtoReflect.Descriptor instead.
 func (*BacktestDetectorResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BacktestDetectorResponse) GetSeries() []*ScoredSeries {
@@ -226,7 +293,7 @@ type ScoredSeries struct {
 
 func (x *ScoredSeries) Reset() {
 	*x = ScoredSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -238,7 +305,7 @@ func (x *ScoredSeries) String() string {
 func (*ScoredSeries) ProtoMessage() {}
 
 func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -251,7 +318,7 @@ func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredSeries.ProtoReflect.Descriptor instead.
 func (*ScoredSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ScoredSeries) GetLabels() map[string]string {
@@ -317,7 +384,7 @@ type CreateDetectorRequest struct {
 
 func (x *CreateDetectorRequest) Reset() {
 	*x = CreateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +396,7 @@ func (x *CreateDetectorRequest) String() string {
 func (*CreateDetectorRequest) ProtoMessage() {}
 
 func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +409,7 @@ func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*CreateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateDetectorRequest) GetDetector() *Detector {
@@ -369,7 +436,7 @@ type GetDetectorRequest struct {
 
 func (x *GetDetectorRequest) Reset() {
 	*x = GetDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -381,7 +448,7 @@ func (x *GetDetectorRequest) String() string {
 func (*GetDetectorRequest) ProtoMessage() {}
 
 func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -394,7 +461,7 @@ func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDetectorRequest.ProtoReflect.Descriptor instead.
 func (*GetDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetDetectorRequest) GetName() string {
@@ -420,7 +487,7 @@ type ListDetectorsRequest struct {
 
 func (x *ListDetectorsRequest) Reset() {
 	*x = ListDetectorsRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +499,7 @@ func (x *ListDetectorsRequest) String() string {
 func (*ListDetectorsRequest) ProtoMessage() {}
 
 func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +512,7 @@ func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListDetectorsRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListDetectorsRequest) GetPageSize() int32 {
@@ -481,7 +548,7 @@ type ListDetectorsResponse struct {
 
 func (x *ListDetectorsResponse) Reset() {
 	*x = ListDetectorsResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +560,7 @@ func (x *ListDetectorsResponse) String() string {
 func (*ListDetectorsResponse) ProtoMessage() {}
 
 func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +573,7 @@ func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListDetectorsResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListDetectorsResponse) GetDetectors() []*Detector {
@@ -536,7 +603,7 @@ type UpdateDetectorRequest struct {
 
 func (x *UpdateDetectorRequest) Reset() {
 	*x = UpdateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +615,7 @@ func (x *UpdateDetectorRequest) String() string {
 func (*UpdateDetectorRequest) ProtoMessage() {}
 
 func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +628,7 @@ func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateDetectorRequest) GetDetector() *Detector {
@@ -590,7 +657,7 @@ type DeleteDetectorRequest struct {
 
 func (x *DeleteDetectorRequest) Reset() {
 	*x = DeleteDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +669,7 @@ func (x *DeleteDetectorRequest) String() string {
 func (*DeleteDetectorRequest) ProtoMessage() {}
 
 func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +682,7 @@ func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDetectorRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteDetectorRequest) GetName() string {
@@ -642,7 +709,7 @@ type StartDetectorRequest struct {
 
 func (x *StartDetectorRequest) Reset() {
 	*x = StartDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +721,7 @@ func (x *StartDetectorRequest) String() string {
 func (*StartDetectorRequest) ProtoMessage() {}
 
 func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +734,7 @@ func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StartDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StartDetectorRequest) GetName() string {
@@ -687,7 +754,7 @@ type StopDetectorRequest struct {
 
 func (x *StopDetectorRequest) Reset() {
 	*x = StopDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +766,7 @@ func (x *StopDetectorRequest) String() string {
 func (*StopDetectorRequest) ProtoMessage() {}
 
 func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -712,7 +779,7 @@ func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StopDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StopDetectorRequest) GetName() string {
@@ -732,7 +799,7 @@ type GetAnomalyRequest struct {
 
 func (x *GetAnomalyRequest) Reset() {
 	*x = GetAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +811,7 @@ func (x *GetAnomalyRequest) String() string {
 func (*GetAnomalyRequest) ProtoMessage() {}
 
 func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +824,7 @@ func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*GetAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetAnomalyRequest) GetName() string {
@@ -786,7 +853,7 @@ type ListAnomaliesRequest struct {
 
 func (x *ListAnomaliesRequest) Reset() {
 	*x = ListAnomaliesRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +865,7 @@ func (x *ListAnomaliesRequest) String() string {
 func (*ListAnomaliesRequest) ProtoMessage() {}
 
 func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +878,7 @@ func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAnomaliesRequest) GetParent() string {
@@ -854,7 +921,7 @@ type ListAnomaliesResponse struct {
 
 func (x *ListAnomaliesResponse) Reset() {
 	*x = ListAnomaliesResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +933,7 @@ func (x *ListAnomaliesResponse) String() string {
 func (*ListAnomaliesResponse) ProtoMessage() {}
 
 func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +946,7 @@ func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAnomaliesResponse) GetAnomalies() []*Anomaly {
@@ -908,7 +975,7 @@ type UpdateAnomalyRequest struct {
 
 func (x *UpdateAnomalyRequest) Reset() {
 	*x = UpdateAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +987,7 @@ func (x *UpdateAnomalyRequest) String() string {
 func (*UpdateAnomalyRequest) ProtoMessage() {}
 
 func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1000,7 @@ func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateAnomalyRequest) GetAnomaly() *Anomaly {
@@ -954,10 +1021,15 @@ var File_aiops_v1_detector_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n" +
+	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x01\n" +
 	"\x17BacktestDetectorRequest\x124\n" +
 	"\bdetector\x18\x01 \x01(\v2\x12.aiops.v1.DetectorB\x04\xe2A\x01\x02R\bdetector\x126\n" +
-	"\x06series\x18\x02 \x03(\v2\x18.aiops.v1.BacktestSeriesB\x04\xe2A\x01\x02R\x06series\"\xee\x01\n" +
+	"\x06series\x18\x02 \x03(\v2\x18.aiops.v1.BacktestSeriesB\x04\xe2A\x01\x01R\x06series\x12/\n" +
+	"\x05range\x18\x03 \x01(\v2\x13.aiops.v1.TimeRangeB\x04\xe2A\x01\x01R\x05range\"\x89\x01\n" +
+	"\tTimeRange\x12?\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\tstartTime\x12;\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x02R\aendTime\"\xee\x01\n" +
 	"\x0eBacktestSeries\x12B\n" +
 	"\x06labels\x18\x01 \x03(\v2$.aiops.v1.BacktestSeries.LabelsEntryB\x04\xe2A\x01\x01R\x06labels\x12?\n" +
 	"\n" +
@@ -1054,77 +1126,81 @@ func file_aiops_v1_detector_service_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_service_proto_rawDescData
 }
 
-var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_aiops_v1_detector_service_proto_goTypes = []any{
 	(*BacktestDetectorRequest)(nil),  // 0: aiops.v1.BacktestDetectorRequest
-	(*BacktestSeries)(nil),           // 1: aiops.v1.BacktestSeries
-	(*BacktestDetectorResponse)(nil), // 2: aiops.v1.BacktestDetectorResponse
-	(*ScoredSeries)(nil),             // 3: aiops.v1.ScoredSeries
-	(*CreateDetectorRequest)(nil),    // 4: aiops.v1.CreateDetectorRequest
-	(*GetDetectorRequest)(nil),       // 5: aiops.v1.GetDetectorRequest
-	(*ListDetectorsRequest)(nil),     // 6: aiops.v1.ListDetectorsRequest
-	(*ListDetectorsResponse)(nil),    // 7: aiops.v1.ListDetectorsResponse
-	(*UpdateDetectorRequest)(nil),    // 8: aiops.v1.UpdateDetectorRequest
-	(*DeleteDetectorRequest)(nil),    // 9: aiops.v1.DeleteDetectorRequest
-	(*StartDetectorRequest)(nil),     // 10: aiops.v1.StartDetectorRequest
-	(*StopDetectorRequest)(nil),      // 11: aiops.v1.StopDetectorRequest
-	(*GetAnomalyRequest)(nil),        // 12: aiops.v1.GetAnomalyRequest
-	(*ListAnomaliesRequest)(nil),     // 13: aiops.v1.ListAnomaliesRequest
-	(*ListAnomaliesResponse)(nil),    // 14: aiops.v1.ListAnomaliesResponse
-	(*UpdateAnomalyRequest)(nil),     // 15: aiops.v1.UpdateAnomalyRequest
-	nil,                              // 16: aiops.v1.BacktestSeries.LabelsEntry
-	nil,                              // 17: aiops.v1.ScoredSeries.LabelsEntry
-	(*Detector)(nil),                 // 18: aiops.v1.Detector
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(*Anomaly)(nil),                  // 20: aiops.v1.Anomaly
-	(Severity)(0),                    // 21: aiops.v1.Severity
-	(*fieldmaskpb.FieldMask)(nil),    // 22: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),            // 23: google.protobuf.Empty
+	(*TimeRange)(nil),                // 1: aiops.v1.TimeRange
+	(*BacktestSeries)(nil),           // 2: aiops.v1.BacktestSeries
+	(*BacktestDetectorResponse)(nil), // 3: aiops.v1.BacktestDetectorResponse
+	(*ScoredSeries)(nil),             // 4: aiops.v1.ScoredSeries
+	(*CreateDetectorRequest)(nil),    // 5: aiops.v1.CreateDetectorRequest
+	(*GetDetectorRequest)(nil),       // 6: aiops.v1.GetDetectorRequest
+	(*ListDetectorsRequest)(nil),     // 7: aiops.v1.ListDetectorsRequest
+	(*ListDetectorsResponse)(nil),    // 8: aiops.v1.ListDetectorsResponse
+	(*UpdateDetectorRequest)(nil),    // 9: aiops.v1.UpdateDetectorRequest
+	(*DeleteDetectorRequest)(nil),    // 10: aiops.v1.DeleteDetectorRequest
+	(*StartDetectorRequest)(nil),     // 11: aiops.v1.StartDetectorRequest
+	(*StopDetectorRequest)(nil),      // 12: aiops.v1.StopDetectorRequest
+	(*GetAnomalyRequest)(nil),        // 13: aiops.v1.GetAnomalyRequest
+	(*ListAnomaliesRequest)(nil),     // 14: aiops.v1.ListAnomaliesRequest
+	(*ListAnomaliesResponse)(nil),    // 15: aiops.v1.ListAnomaliesResponse
+	(*UpdateAnomalyRequest)(nil),     // 16: aiops.v1.UpdateAnomalyRequest
+	nil,                              // 17: aiops.v1.BacktestSeries.LabelsEntry
+	nil,                              // 18: aiops.v1.ScoredSeries.LabelsEntry
+	(*Detector)(nil),                 // 19: aiops.v1.Detector
+	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
+	(*Anomaly)(nil),                  // 21: aiops.v1.Anomaly
+	(Severity)(0),                    // 22: aiops.v1.Severity
+	(*fieldmaskpb.FieldMask)(nil),    // 23: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),            // 24: google.protobuf.Empty
 }
 var file_aiops_v1_detector_service_proto_depIdxs = []int32{
-	18, // 0: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
-	1,  // 1: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
-	16, // 2: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
-	19, // 3: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
-	3,  // 4: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
-	20, // 5: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
-	17, // 6: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
-	19, // 7: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
-	21, // 8: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
-	18, // 9: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	18, // 10: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
-	18, // 11: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	22, // 12: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 13: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
-	20, // 14: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
-	22, // 15: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 16: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
-	5,  // 17: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
-	6,  // 18: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
-	8,  // 19: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
-	9,  // 20: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
-	10, // 21: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
-	11, // 22: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
-	12, // 23: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
-	13, // 24: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
-	15, // 25: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
-	0,  // 26: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
-	18, // 27: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
-	18, // 28: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
-	7,  // 29: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
-	18, // 30: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
-	23, // 31: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
-	18, // 32: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
-	18, // 33: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
-	20, // 34: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
-	14, // 35: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
-	20, // 36: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
-	2,  // 37: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
-	27, // [27:38] is the sub-list for method output_type
-	16, // [16:27] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	19, // 0: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
+	2,  // 1: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
+	1,  // 2: aiops.v1.BacktestDetectorRequest.range:type_name -> aiops.v1.TimeRange
+	20, // 3: aiops.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	20, // 4: aiops.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	17, // 5: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
+	20, // 6: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
+	4,  // 7: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
+	21, // 8: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
+	18, // 9: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
+	20, // 10: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
+	22, // 11: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
+	19, // 12: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	19, // 13: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
+	19, // 14: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	23, // 15: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	21, // 16: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
+	21, // 17: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
+	23, // 18: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 19: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
+	6,  // 20: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
+	7,  // 21: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
+	9,  // 22: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
+	10, // 23: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
+	11, // 24: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
+	12, // 25: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
+	13, // 26: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
+	14, // 27: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
+	16, // 28: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
+	0,  // 29: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
+	19, // 30: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
+	19, // 31: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
+	8,  // 32: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
+	19, // 33: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
+	24, // 34: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
+	19, // 35: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
+	19, // 36: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
+	21, // 37: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
+	15, // 38: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
+	21, // 39: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
+	3,  // 40: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_service_proto_init() }
@@ -1140,7 +1216,7 @@ func file_aiops_v1_detector_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_service_proto_rawDesc), len(file_aiops_v1_detector_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

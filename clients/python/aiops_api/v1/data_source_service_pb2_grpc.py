@@ -72,6 +72,11 @@ class DataSourceServiceStub:
                 request_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsRequest.SerializeToString,
                 response_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsResponse.FromString,
                 _registered_method=True)
+        self.QueryLogs = channel.unary_unary(
+                '/aiops.v1.DataSourceService/QueryLogs',
+                request_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsResponse.FromString,
+                _registered_method=True)
 
 
 class DataSourceServiceServicer:
@@ -124,9 +129,21 @@ class DataSourceServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def QueryMetrics(self, request, context):
-        """Runs a PromQL range query through a Prometheus data source: Prometheus'
-        own message comes back as INVALID_ARGUMENT on `query` when the query is
-        wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+        """Runs a range query through a data source: PromQL on Prometheus, a LogQL
+        metric query (such as `count_over_time`) on Loki. The server's own message
+        comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+        UNAVAILABLE when no URL answers. At most 400,000 values in all.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryLogs(self, request, context):
+        """Runs a LogQL log query through a Loki data source: the lines of a time
+        range, newest first unless asked otherwise, grouped by stream. Loki's own
+        message comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+        UNAVAILABLE when no URL answers. At most `limit` lines and about 3 MiB of
+        them; a warning says when lines were left out.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -169,6 +186,11 @@ def add_DataSourceServiceServicer_to_server(servicer, server):
                     servicer.QueryMetrics,
                     request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsRequest.FromString,
                     response_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsResponse.SerializeToString,
+            ),
+            'QueryLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryLogs,
+                    request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +383,33 @@ class DataSourceService:
             '/aiops.v1.DataSourceService/QueryMetrics',
             aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsRequest.SerializeToString,
             aiops_dot_v1_dot_data__source__service__pb2.QueryMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DataSourceService/QueryLogs',
+            aiops_dot_v1_dot_data__source__service__pb2.QueryLogsRequest.SerializeToString,
+            aiops_dot_v1_dot_data__source__service__pb2.QueryLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,12 +17,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BacktestDetectorRequest(_message.Message):
-    __slots__ = ("detector", "series")
+    __slots__ = ("detector", "series", "range")
     DETECTOR_FIELD_NUMBER: _ClassVar[int]
     SERIES_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
     detector: _detector_pb2.Detector
     series: _containers.RepeatedCompositeFieldContainer[BacktestSeries]
-    def __init__(self, detector: _Optional[_Union[_detector_pb2.Detector, _Mapping]] = ..., series: _Optional[_Iterable[_Union[BacktestSeries, _Mapping]]] = ...) -> None: ...
+    range: TimeRange
+    def __init__(self, detector: _Optional[_Union[_detector_pb2.Detector, _Mapping]] = ..., series: _Optional[_Iterable[_Union[BacktestSeries, _Mapping]]] = ..., range: _Optional[_Union[TimeRange, _Mapping]] = ...) -> None: ...
+
+class TimeRange(_message.Message):
+    __slots__ = ("start_time", "end_time")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BacktestSeries(_message.Message):
     __slots__ = ("labels", "start_time", "values")

@@ -2,8 +2,8 @@
 // @generated from file aiops/v1/data_source_service.proto (package aiops.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { DataSource, DataSourceSchema } from "./data_source_pb";
 import { file_aiops_v1_data_source } from "./data_source_pb";
 import { file_google_api_client } from "../../google/api/client_pb";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/data_source_service.proto.
  */
 export const file_aiops_v1_data_source_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJhaW9wcy92MS9kYXRhX3NvdXJjZV9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJoChdDcmVhdGVEYXRhU291cmNlUmVxdWVzdBIvCgtkYXRhX3NvdXJjZRgBIAEoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2VCBOJBAQISHAoOZGF0YV9zb3VyY2VfaWQYAiABKAlCBOJBAQEiQwoUR2V0RGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2UiYQoWTGlzdERhdGFTb3VyY2VzUmVxdWVzdBIXCglwYWdlX3NpemUYASABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgCIAEoCUIE4kEBARIUCgZmaWx0ZXIYAyABKAlCBOJBAQEiXgoXTGlzdERhdGFTb3VyY2VzUmVzcG9uc2USKgoMZGF0YV9zb3VyY2VzGAEgAygLMhQuYWlvcHMudjEuRGF0YVNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigQEKF1VwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0Ei8KC2RhdGFfc291cmNlGAEgASgLMhQuYWlvcHMudjEuRGF0YVNvdXJjZUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEiWgoXRGVsZXRlRGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEgoEZXRhZxgCIAEoCUIE4kEBASJFChZDaGVja0RhdGFTb3VyY2VSZXF1ZXN0EisKBG5hbWUYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlIoUBChdDaGVja0RhdGFTb3VyY2VSZXNwb25zZRIRCglyZWFjaGFibGUYASABKAgSCwoDdXJsGAIgASgJEioKB2xhdGVuY3kYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHdmVyc2lvbhgEIAEoCRINCgVlcnJvchgFIAEoCSL3AQoTUXVlcnlNZXRyaWNzUmVxdWVzdBIyCgtkYXRhX3NvdXJjZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEwoFcXVlcnkYAiABKAlCBOJBAQISNAoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEi0KBHN0ZXAYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQEiUAoUUXVlcnlNZXRyaWNzUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuTWV0cmljU2VyaWVzEhAKCHdhcm5pbmdzGAIgAygJItoBCgxNZXRyaWNTZXJpZXMSMgoGbGFiZWxzGAEgAygLMiIuYWlvcHMudjEuTWV0cmljU2VyaWVzLkxhYmVsc0VudHJ5Ei4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBHN0ZXAYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGdmFsdWVzGAQgAygBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEyxwUKEURhdGFTb3VyY2VTZXJ2aWNlEmoKEENyZWF0ZURhdGFTb3VyY2USIS5haW9wcy52MS5DcmVhdGVEYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiHdpBGmRhdGFfc291cmNlLGRhdGFfc291cmNlX2lkEk4KDUdldERhdGFTb3VyY2USHi5haW9wcy52MS5HZXREYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiB9pBBG5hbWUSWwoPTGlzdERhdGFTb3VyY2VzEiAuYWlvcHMudjEuTGlzdERhdGFTb3VyY2VzUmVxdWVzdBohLmFpb3BzLnYxLkxpc3REYXRhU291cmNlc1Jlc3BvbnNlIgPaQQASZwoQVXBkYXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLlVwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0GhQuYWlvcHMudjEuRGF0YVNvdXJjZSIa2kEXZGF0YV9zb3VyY2UsdXBkYXRlX21hc2sSVgoQRGVsZXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLkRlbGV0ZURhdGFTb3VyY2VSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEl8KD0NoZWNrRGF0YVNvdXJjZRIgLmFpb3BzLnYxLkNoZWNrRGF0YVNvdXJjZVJlcXVlc3QaIS5haW9wcy52MS5DaGVja0RhdGFTb3VyY2VSZXNwb25zZSIH2kEEbmFtZRJ3CgxRdWVyeU1ldHJpY3MSHS5haW9wcy52MS5RdWVyeU1ldHJpY3NSZXF1ZXN0Gh4uYWlvcHMudjEuUXVlcnlNZXRyaWNzUmVzcG9uc2UiKNpBJWRhdGFfc291cmNlLHF1ZXJ5LHN0YXJ0X3RpbWUsZW5kX3RpbWVCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_data_source, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiJhaW9wcy92MS9kYXRhX3NvdXJjZV9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJoChdDcmVhdGVEYXRhU291cmNlUmVxdWVzdBIvCgtkYXRhX3NvdXJjZRgBIAEoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2VCBOJBAQISHAoOZGF0YV9zb3VyY2VfaWQYAiABKAlCBOJBAQEiQwoUR2V0RGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2UiYQoWTGlzdERhdGFTb3VyY2VzUmVxdWVzdBIXCglwYWdlX3NpemUYASABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgCIAEoCUIE4kEBARIUCgZmaWx0ZXIYAyABKAlCBOJBAQEiXgoXTGlzdERhdGFTb3VyY2VzUmVzcG9uc2USKgoMZGF0YV9zb3VyY2VzGAEgAygLMhQuYWlvcHMudjEuRGF0YVNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigQEKF1VwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0Ei8KC2RhdGFfc291cmNlGAEgASgLMhQuYWlvcHMudjEuRGF0YVNvdXJjZUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEiWgoXRGVsZXRlRGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEgoEZXRhZxgCIAEoCUIE4kEBASJFChZDaGVja0RhdGFTb3VyY2VSZXF1ZXN0EisKBG5hbWUYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlIoUBChdDaGVja0RhdGFTb3VyY2VSZXNwb25zZRIRCglyZWFjaGFibGUYASABKAgSCwoDdXJsGAIgASgJEioKB2xhdGVuY3kYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHdmVyc2lvbhgEIAEoCRINCgVlcnJvchgFIAEoCSL3AQoTUXVlcnlNZXRyaWNzUmVxdWVzdBIyCgtkYXRhX3NvdXJjZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEwoFcXVlcnkYAiABKAlCBOJBAQISNAoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEi0KBHN0ZXAYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQEiUAoUUXVlcnlNZXRyaWNzUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuTWV0cmljU2VyaWVzEhAKCHdhcm5pbmdzGAIgAygJItoBCgxNZXRyaWNTZXJpZXMSMgoGbGFiZWxzGAEgAygLMiIuYWlvcHMudjEuTWV0cmljU2VyaWVzLkxhYmVsc0VudHJ5Ei4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBHN0ZXAYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGdmFsdWVzGAQgAygBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi8AIKEFF1ZXJ5TG9nc1JlcXVlc3QSMgoLZGF0YV9zb3VyY2UYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlEhMKBXF1ZXJ5GAIgASgJQgTiQQECEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhITCgVsaW1pdBgFIAEoBUIE4kEBARI9CglkaXJlY3Rpb24YBiABKA4yJC5haW9wcy52MS5RdWVyeUxvZ3NSZXF1ZXN0LkRpcmVjdGlvbkIE4kEBASJVCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSRElSRUNUSU9OX0JBQ0tXQVJEEAESFQoRRElSRUNUSU9OX0ZPUldBUkQQAiJLChFRdWVyeUxvZ3NSZXNwb25zZRIkCgdzdHJlYW1zGAEgAygLMhMuYWlvcHMudjEuTG9nU3RyZWFtEhAKCHdhcm5pbmdzGAIgAygJIpABCglMb2dTdHJlYW0SLwoGbGFiZWxzGAEgAygLMh8uYWlvcHMudjEuTG9nU3RyZWFtLkxhYmVsc0VudHJ5EiMKB2VudHJpZXMYAiADKAsyEi5haW9wcy52MS5Mb2dFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKCExvZ0VudHJ5EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGxpbmUYAiABKAkytwYKEURhdGFTb3VyY2VTZXJ2aWNlEmoKEENyZWF0ZURhdGFTb3VyY2USIS5haW9wcy52MS5DcmVhdGVEYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiHdpBGmRhdGFfc291cmNlLGRhdGFfc291cmNlX2lkEk4KDUdldERhdGFTb3VyY2USHi5haW9wcy52MS5HZXREYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiB9pBBG5hbWUSWwoPTGlzdERhdGFTb3VyY2VzEiAuYWlvcHMudjEuTGlzdERhdGFTb3VyY2VzUmVxdWVzdBohLmFpb3BzLnYxLkxpc3REYXRhU291cmNlc1Jlc3BvbnNlIgPaQQASZwoQVXBkYXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLlVwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0GhQuYWlvcHMudjEuRGF0YVNvdXJjZSIa2kEXZGF0YV9zb3VyY2UsdXBkYXRlX21hc2sSVgoQRGVsZXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLkRlbGV0ZURhdGFTb3VyY2VSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEl8KD0NoZWNrRGF0YVNvdXJjZRIgLmFpb3BzLnYxLkNoZWNrRGF0YVNvdXJjZVJlcXVlc3QaIS5haW9wcy52MS5DaGVja0RhdGFTb3VyY2VSZXNwb25zZSIH2kEEbmFtZRJ3CgxRdWVyeU1ldHJpY3MSHS5haW9wcy52MS5RdWVyeU1ldHJpY3NSZXF1ZXN0Gh4uYWlvcHMudjEuUXVlcnlNZXRyaWNzUmVzcG9uc2UiKNpBJWRhdGFfc291cmNlLHF1ZXJ5LHN0YXJ0X3RpbWUsZW5kX3RpbWUSbgoJUXVlcnlMb2dzEhouYWlvcHMudjEuUXVlcnlMb2dzUmVxdWVzdBobLmFpb3BzLnYxLlF1ZXJ5TG9nc1Jlc3BvbnNlIijaQSVkYXRhX3NvdXJjZSxxdWVyeSxzdGFydF90aW1lLGVuZF90aW1lQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_data_source, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message aiops.v1.CreateDataSourceRequest
@@ -250,14 +250,14 @@ export const CheckDataSourceResponseSchema: GenMessage<CheckDataSourceResponse> 
  */
 export type QueryMetricsRequest = Message<"aiops.v1.QueryMetricsRequest"> & {
   /**
-   * The Prometheus data source to query, `dataSources/{data_source}`.
+   * The data source to query, `dataSources/{data_source}`.
    *
    * @generated from field: string data_source = 1;
    */
   dataSource: string;
 
   /**
-   * A PromQL expression, at most 16 KiB.
+   * A PromQL expression, or a LogQL metric query on Loki; at most 16 KiB.
    *
    * @generated from field: string query = 2;
    */
@@ -304,7 +304,7 @@ export type QueryMetricsResponse = Message<"aiops.v1.QueryMetricsResponse"> & {
   series: MetricSeries[];
 
   /**
-   * What Prometheus warned about, such as results cut short.
+   * What the data source warned about, such as results cut short.
    *
    * @generated from field: repeated string warnings = 2;
    */
@@ -359,6 +359,177 @@ export type MetricSeries = Message<"aiops.v1.MetricSeries"> & {
  */
 export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
   messageDesc(file_aiops_v1_data_source_service, 10);
+
+/**
+ * @generated from message aiops.v1.QueryLogsRequest
+ */
+export type QueryLogsRequest = Message<"aiops.v1.QueryLogsRequest"> & {
+  /**
+   * The Loki data source to query, `dataSources/{data_source}`.
+   *
+   * @generated from field: string data_source = 1;
+   */
+  dataSource: string;
+
+  /**
+   * A LogQL log query, such as `{app="api"} |= "error"`; at most 16 KiB.
+   *
+   * @generated from field: string query = 2;
+   */
+  query: string;
+
+  /**
+   * The start of the range, included.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The end of the range, excluded; after `start_time`.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * The most lines to return, from 1 to 5000; 1000 when unset.
+   *
+   * @generated from field: int32 limit = 5;
+   */
+  limit: number;
+
+  /**
+   * Newest or oldest first; newest when unset.
+   *
+   * @generated from field: aiops.v1.QueryLogsRequest.Direction direction = 6;
+   */
+  direction: QueryLogsRequest_Direction;
+};
+
+/**
+ * Describes the message aiops.v1.QueryLogsRequest.
+ * Use `create(QueryLogsRequestSchema)` to create a new message.
+ */
+export const QueryLogsRequestSchema: GenMessage<QueryLogsRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 11);
+
+/**
+ * Which lines come first, and so which are kept when there are more than
+ * `limit`.
+ *
+ * @generated from enum aiops.v1.QueryLogsRequest.Direction
+ */
+export enum QueryLogsRequest_Direction {
+  /**
+   * The same as DIRECTION_BACKWARD.
+   *
+   * @generated from enum value: DIRECTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Newest first: the latest `limit` lines of the range.
+   *
+   * @generated from enum value: DIRECTION_BACKWARD = 1;
+   */
+  BACKWARD = 1,
+
+  /**
+   * Oldest first: the earliest `limit` lines of the range.
+   *
+   * @generated from enum value: DIRECTION_FORWARD = 2;
+   */
+  FORWARD = 2,
+}
+
+/**
+ * Describes the enum aiops.v1.QueryLogsRequest.Direction.
+ */
+export const QueryLogsRequest_DirectionSchema: GenEnum<QueryLogsRequest_Direction> = /*@__PURE__*/
+  enumDesc(file_aiops_v1_data_source_service, 11, 0);
+
+/**
+ * @generated from message aiops.v1.QueryLogsResponse
+ */
+export type QueryLogsResponse = Message<"aiops.v1.QueryLogsResponse"> & {
+  /**
+   * One per stream (label set) with lines in the range.
+   *
+   * @generated from field: repeated aiops.v1.LogStream streams = 1;
+   */
+  streams: LogStream[];
+
+  /**
+   * What the data source or the server warned about, such as lines left out.
+   *
+   * @generated from field: repeated string warnings = 2;
+   */
+  warnings: string[];
+};
+
+/**
+ * Describes the message aiops.v1.QueryLogsResponse.
+ * Use `create(QueryLogsResponseSchema)` to create a new message.
+ */
+export const QueryLogsResponseSchema: GenMessage<QueryLogsResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 12);
+
+/**
+ * The lines of one stream.
+ *
+ * @generated from message aiops.v1.LogStream
+ */
+export type LogStream = Message<"aiops.v1.LogStream"> & {
+  /**
+   * The stream's labels.
+   *
+   * @generated from field: map<string, string> labels = 1;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The lines, in the order the request asked for.
+   *
+   * @generated from field: repeated aiops.v1.LogEntry entries = 2;
+   */
+  entries: LogEntry[];
+};
+
+/**
+ * Describes the message aiops.v1.LogStream.
+ * Use `create(LogStreamSchema)` to create a new message.
+ */
+export const LogStreamSchema: GenMessage<LogStream> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 13);
+
+/**
+ * One log line.
+ *
+ * @generated from message aiops.v1.LogEntry
+ */
+export type LogEntry = Message<"aiops.v1.LogEntry"> & {
+  /**
+   * When the line was logged, to the nanosecond.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The line.
+   *
+   * @generated from field: string line = 2;
+   */
+  line: string;
+};
+
+/**
+ * Describes the message aiops.v1.LogEntry.
+ * Use `create(LogEntrySchema)` to create a new message.
+ */
+export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 14);
 
 /**
  * Manages the Prometheus and Loki servers that detectors read from.
@@ -430,9 +601,10 @@ export const DataSourceService: GenService<{
     output: typeof CheckDataSourceResponseSchema;
   },
   /**
-   * Runs a PromQL range query through a Prometheus data source: Prometheus'
-   * own message comes back as INVALID_ARGUMENT on `query` when the query is
-   * wrong, UNAVAILABLE when no URL answers. At most 400,000 values in all.
+   * Runs a range query through a data source: PromQL on Prometheus, a LogQL
+   * metric query (such as `count_over_time`) on Loki. The server's own message
+   * comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+   * UNAVAILABLE when no URL answers. At most 400,000 values in all.
    *
    * @generated from rpc aiops.v1.DataSourceService.QueryMetrics
    */
@@ -440,6 +612,20 @@ export const DataSourceService: GenService<{
     methodKind: "unary";
     input: typeof QueryMetricsRequestSchema;
     output: typeof QueryMetricsResponseSchema;
+  },
+  /**
+   * Runs a LogQL log query through a Loki data source: the lines of a time
+   * range, newest first unless asked otherwise, grouped by stream. Loki's own
+   * message comes back as INVALID_ARGUMENT on `query` when the query is wrong,
+   * UNAVAILABLE when no URL answers. At most `limit` lines and about 3 MiB of
+   * them; a warning says when lines were left out.
+   *
+   * @generated from rpc aiops.v1.DataSourceService.QueryLogs
+   */
+  queryLogs: {
+    methodKind: "unary";
+    input: typeof QueryLogsRequestSchema;
+    output: typeof QueryLogsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aiops_v1_data_source_service, 0);

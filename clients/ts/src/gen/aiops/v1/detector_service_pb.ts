@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/detector_service.proto.
  */
 export const file_aiops_v1_detector_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJ1ChdCYWNrdGVzdERldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEi4KBnNlcmllcxgCIAMoCzIYLmFpb3BzLnYxLkJhY2t0ZXN0U2VyaWVzQgTiQQECIscBCg5CYWNrdGVzdFNlcmllcxI6CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5CYWNrdGVzdFNlcmllcy5MYWJlbHNFbnRyeUIE4kEBARI0CgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIUCgZ2YWx1ZXMYAyADKAFCBOJBAQIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoChhCYWNrdGVzdERldGVjdG9yUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2NvcmVkU2VyaWVzEiQKCWFub21hbGllcxgCIAMoCzIRLmFpb3BzLnYxLkFub21hbHkiiQIKDFNjb3JlZFNlcmllcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TY29yZWRTZXJpZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcmVzGAMgAygBEhAKCGV4cGVjdGVkGAQgAygBEg0KBWxvd2VyGAUgAygBEg0KBXVwcGVyGAYgAygBEiYKCnNldmVyaXRpZXMYByADKA4yEi5haW9wcy52MS5TZXZlcml0eRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFUNyZWF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEhkKC2RldGVjdG9yX2lkGAIgASgJQgTiQQEBIj8KEkdldERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiXwoUTGlzdERldGVjdG9yc1JlcXVlc3QSFwoJcGFnZV9zaXplGAEgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAiABKAlCBOJBAQESFAoGZmlsdGVyGAMgASgJQgTiQQEBIlcKFUxpc3REZXRlY3RvcnNSZXNwb25zZRIlCglkZXRlY3RvcnMYASADKAsyEi5haW9wcy52MS5EZXRlY3RvchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiegoVVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBIlYKFURlbGV0ZURldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3ISEgoEZXRhZxgCIAEoCUIE4kEBASJBChRTdGFydERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiQAoTU3RvcERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiPQoRR2V0QW5vbWFseVJlcXVlc3QSKAoEbmFtZRgBIAEoCUIa4kEBAvpBEwoRYWlvcHMuZGV2L0Fub21hbHkiiwEKFExpc3RBbm9tYWxpZXNSZXF1ZXN0EioKBnBhcmVudBgBIAEoCUIa4kEBAvpBExIRYWlvcHMuZGV2L0Fub21hbHkSFwoJcGFnZV9zaXplGAIgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAyABKAlCBOJBAQESFAoGZmlsdGVyGAQgASgJQgTiQQEBIlYKFUxpc3RBbm9tYWxpZXNSZXNwb25zZRIkCglhbm9tYWxpZXMYASADKAsyES5haW9wcy52MS5Bbm9tYWx5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ3ChRVcGRhdGVBbm9tYWx5UmVxdWVzdBIoCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEyuwcKD0RldGVjdG9yU2VydmljZRJeCg5DcmVhdGVEZXRlY3RvchIfLmFpb3BzLnYxLkNyZWF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3RvcixkZXRlY3Rvcl9pZBJICgtHZXREZXRlY3RvchIcLmFpb3BzLnYxLkdldERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lElUKDUxpc3REZXRlY3RvcnMSHi5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3REZXRlY3RvcnNSZXNwb25zZSID2kEAEl4KDlVwZGF0ZURldGVjdG9yEh8uYWlvcHMudjEuVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiF9pBFGRldGVjdG9yLHVwZGF0ZV9tYXNrElIKDkRlbGV0ZURldGVjdG9yEh8uYWlvcHMudjEuRGVsZXRlRGV0ZWN0b3JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEkwKDVN0YXJ0RGV0ZWN0b3ISHi5haW9wcy52MS5TdGFydERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lEkoKDFN0b3BEZXRlY3RvchIdLmFpb3BzLnYxLlN0b3BEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJFCgpHZXRBbm9tYWx5EhsuYWlvcHMudjEuR2V0QW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IgfaQQRuYW1lElsKDUxpc3RBbm9tYWxpZXMSHi5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZSIJ2kEGcGFyZW50EloKDVVwZGF0ZUFub21hbHkSHi5haW9wcy52MS5VcGRhdGVBbm9tYWx5UmVxdWVzdBoRLmFpb3BzLnYxLkFub21hbHkiFtpBE2Fub21hbHksdXBkYXRlX21hc2sSWQoQQmFja3Rlc3REZXRlY3RvchIhLmFpb3BzLnYxLkJhY2t0ZXN0RGV0ZWN0b3JSZXF1ZXN0GiIuYWlvcHMudjEuQmFja3Rlc3REZXRlY3RvclJlc3BvbnNlQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSKfAQoXQmFja3Rlc3REZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhIuCgZzZXJpZXMYAiADKAsyGC5haW9wcy52MS5CYWNrdGVzdFNlcmllc0IE4kEBARIoCgVyYW5nZRgDIAEoCzITLmFpb3BzLnYxLlRpbWVSYW5nZUIE4kEBASJ1CglUaW1lUmFuZ2USNAoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECIscBCg5CYWNrdGVzdFNlcmllcxI6CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5CYWNrdGVzdFNlcmllcy5MYWJlbHNFbnRyeUIE4kEBARI0CgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIUCgZ2YWx1ZXMYAyADKAFCBOJBAQIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoChhCYWNrdGVzdERldGVjdG9yUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2NvcmVkU2VyaWVzEiQKCWFub21hbGllcxgCIAMoCzIRLmFpb3BzLnYxLkFub21hbHkiiQIKDFNjb3JlZFNlcmllcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TY29yZWRTZXJpZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcmVzGAMgAygBEhAKCGV4cGVjdGVkGAQgAygBEg0KBWxvd2VyGAUgAygBEg0KBXVwcGVyGAYgAygBEiYKCnNldmVyaXRpZXMYByADKA4yEi5haW9wcy52MS5TZXZlcml0eRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFUNyZWF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEhkKC2RldGVjdG9yX2lkGAIgASgJQgTiQQEBIj8KEkdldERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiXwoUTGlzdERldGVjdG9yc1JlcXVlc3QSFwoJcGFnZV9zaXplGAEgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAiABKAlCBOJBAQESFAoGZmlsdGVyGAMgASgJQgTiQQEBIlcKFUxpc3REZXRlY3RvcnNSZXNwb25zZRIlCglkZXRlY3RvcnMYASADKAsyEi5haW9wcy52MS5EZXRlY3RvchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiegoVVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBIlYKFURlbGV0ZURldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3ISEgoEZXRhZxgCIAEoCUIE4kEBASJBChRTdGFydERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiQAoTU3RvcERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiPQoRR2V0QW5vbWFseVJlcXVlc3QSKAoEbmFtZRgBIAEoCUIa4kEBAvpBEwoRYWlvcHMuZGV2L0Fub21hbHkiiwEKFExpc3RBbm9tYWxpZXNSZXF1ZXN0EioKBnBhcmVudBgBIAEoCUIa4kEBAvpBExIRYWlvcHMuZGV2L0Fub21hbHkSFwoJcGFnZV9zaXplGAIgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAyABKAlCBOJBAQESFAoGZmlsdGVyGAQgASgJQgTiQQEBIlYKFUxpc3RBbm9tYWxpZXNSZXNwb25zZRIkCglhbm9tYWxpZXMYASADKAsyES5haW9wcy52MS5Bbm9tYWx5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ3ChRVcGRhdGVBbm9tYWx5UmVxdWVzdBIoCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEyuwcKD0RldGVjdG9yU2VydmljZRJeCg5DcmVhdGVEZXRlY3RvchIfLmFpb3BzLnYxLkNyZWF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3RvcixkZXRlY3Rvcl9pZBJICgtHZXREZXRlY3RvchIcLmFpb3BzLnYxLkdldERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lElUKDUxpc3REZXRlY3RvcnMSHi5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3REZXRlY3RvcnNSZXNwb25zZSID2kEAEl4KDlVwZGF0ZURldGVjdG9yEh8uYWlvcHMudjEuVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiF9pBFGRldGVjdG9yLHVwZGF0ZV9tYXNrElIKDkRlbGV0ZURldGVjdG9yEh8uYWlvcHMudjEuRGVsZXRlRGV0ZWN0b3JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEkwKDVN0YXJ0RGV0ZWN0b3ISHi5haW9wcy52MS5TdGFydERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lEkoKDFN0b3BEZXRlY3RvchIdLmFpb3BzLnYxLlN0b3BEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJFCgpHZXRBbm9tYWx5EhsuYWlvcHMudjEuR2V0QW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IgfaQQRuYW1lElsKDUxpc3RBbm9tYWxpZXMSHi5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZSIJ2kEGcGFyZW50EloKDVVwZGF0ZUFub21hbHkSHi5haW9wcy52MS5VcGRhdGVBbm9tYWx5UmVxdWVzdBoRLmFpb3BzLnYxLkFub21hbHkiFtpBE2Fub21hbHksdXBkYXRlX21hc2sSWQoQQmFja3Rlc3REZXRlY3RvchIhLmFpb3BzLnYxLkJhY2t0ZXN0RGV0ZWN0b3JSZXF1ZXN0GiIuYWlvcHMudjEuQmFja3Rlc3REZXRlY3RvclJlc3BvbnNlQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * Request message for DetectorService.BacktestDetector.
@@ -29,7 +29,8 @@ export const file_aiops_v1_detector_service: GenFile = /*@__PURE__*/
 export type BacktestDetectorRequest = Message<"aiops.v1.BacktestDetectorRequest"> & {
   /**
    * The settings to try: algorithm, step, direction, minimum deviation and
-   * thresholds. Its name, data source and query are not used.
+   * thresholds; with `range`, also its data source and query. Its name is not
+   * used.
    *
    * @generated from field: aiops.v1.Detector detector = 1;
    */
@@ -37,10 +38,19 @@ export type BacktestDetectorRequest = Message<"aiops.v1.BacktestDetectorRequest"
 
   /**
    * The series to score, 1 to 1000 of them, at most 100000 points in all.
+   * Either these or `range`.
    *
    * @generated from field: repeated aiops.v1.BacktestSeries series = 2;
    */
   series: BacktestSeries[];
+
+  /**
+   * Instead of `series`: the detector's query over its data source, from
+   * `start_time` to `end_time` at the detector's step (the same limits).
+   *
+   * @generated from field: aiops.v1.TimeRange range = 3;
+   */
+  range?: TimeRange | undefined;
 };
 
 /**
@@ -49,6 +59,34 @@ export type BacktestDetectorRequest = Message<"aiops.v1.BacktestDetectorRequest"
  */
 export const BacktestDetectorRequestSchema: GenMessage<BacktestDetectorRequest> = /*@__PURE__*/
   messageDesc(file_aiops_v1_detector_service, 0);
+
+/**
+ * A span of time, both ends included.
+ *
+ * @generated from message aiops.v1.TimeRange
+ */
+export type TimeRange = Message<"aiops.v1.TimeRange"> & {
+  /**
+   * The first moment.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The last moment; after `start_time`.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 2;
+   */
+  endTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message aiops.v1.TimeRange.
+ * Use `create(TimeRangeSchema)` to create a new message.
+ */
+export const TimeRangeSchema: GenMessage<TimeRange> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 1);
 
 /**
  * A series to backtest: its points one detector step apart.
@@ -84,7 +122,7 @@ export type BacktestSeries = Message<"aiops.v1.BacktestSeries"> & {
  * Use `create(BacktestSeriesSchema)` to create a new message.
  */
 export const BacktestSeriesSchema: GenMessage<BacktestSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 1);
+  messageDesc(file_aiops_v1_detector_service, 2);
 
 /**
  * Response message for DetectorService.BacktestDetector.
@@ -113,7 +151,7 @@ export type BacktestDetectorResponse = Message<"aiops.v1.BacktestDetectorRespons
  * Use `create(BacktestDetectorResponseSchema)` to create a new message.
  */
 export const BacktestDetectorResponseSchema: GenMessage<BacktestDetectorResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 2);
+  messageDesc(file_aiops_v1_detector_service, 3);
 
 /**
  * A series with, per point, what the detector made of it.
@@ -177,7 +215,7 @@ export type ScoredSeries = Message<"aiops.v1.ScoredSeries"> & {
  * Use `create(ScoredSeriesSchema)` to create a new message.
  */
 export const ScoredSeriesSchema: GenMessage<ScoredSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 3);
+  messageDesc(file_aiops_v1_detector_service, 4);
 
 /**
  * @generated from message aiops.v1.CreateDetectorRequest
@@ -205,7 +243,7 @@ export type CreateDetectorRequest = Message<"aiops.v1.CreateDetectorRequest"> & 
  * Use `create(CreateDetectorRequestSchema)` to create a new message.
  */
 export const CreateDetectorRequestSchema: GenMessage<CreateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 4);
+  messageDesc(file_aiops_v1_detector_service, 5);
 
 /**
  * @generated from message aiops.v1.GetDetectorRequest
@@ -224,7 +262,7 @@ export type GetDetectorRequest = Message<"aiops.v1.GetDetectorRequest"> & {
  * Use `create(GetDetectorRequestSchema)` to create a new message.
  */
 export const GetDetectorRequestSchema: GenMessage<GetDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 5);
+  messageDesc(file_aiops_v1_detector_service, 6);
 
 /**
  * @generated from message aiops.v1.ListDetectorsRequest
@@ -259,7 +297,7 @@ export type ListDetectorsRequest = Message<"aiops.v1.ListDetectorsRequest"> & {
  * Use `create(ListDetectorsRequestSchema)` to create a new message.
  */
 export const ListDetectorsRequestSchema: GenMessage<ListDetectorsRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 6);
+  messageDesc(file_aiops_v1_detector_service, 7);
 
 /**
  * @generated from message aiops.v1.ListDetectorsResponse
@@ -285,7 +323,7 @@ export type ListDetectorsResponse = Message<"aiops.v1.ListDetectorsResponse"> & 
  * Use `create(ListDetectorsResponseSchema)` to create a new message.
  */
 export const ListDetectorsResponseSchema: GenMessage<ListDetectorsResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 7);
+  messageDesc(file_aiops_v1_detector_service, 8);
 
 /**
  * @generated from message aiops.v1.UpdateDetectorRequest
@@ -312,7 +350,7 @@ export type UpdateDetectorRequest = Message<"aiops.v1.UpdateDetectorRequest"> & 
  * Use `create(UpdateDetectorRequestSchema)` to create a new message.
  */
 export const UpdateDetectorRequestSchema: GenMessage<UpdateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 8);
+  messageDesc(file_aiops_v1_detector_service, 9);
 
 /**
  * @generated from message aiops.v1.DeleteDetectorRequest
@@ -338,7 +376,7 @@ export type DeleteDetectorRequest = Message<"aiops.v1.DeleteDetectorRequest"> & 
  * Use `create(DeleteDetectorRequestSchema)` to create a new message.
  */
 export const DeleteDetectorRequestSchema: GenMessage<DeleteDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 9);
+  messageDesc(file_aiops_v1_detector_service, 10);
 
 /**
  * @generated from message aiops.v1.StartDetectorRequest
@@ -357,7 +395,7 @@ export type StartDetectorRequest = Message<"aiops.v1.StartDetectorRequest"> & {
  * Use `create(StartDetectorRequestSchema)` to create a new message.
  */
 export const StartDetectorRequestSchema: GenMessage<StartDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 10);
+  messageDesc(file_aiops_v1_detector_service, 11);
 
 /**
  * @generated from message aiops.v1.StopDetectorRequest
@@ -376,7 +414,7 @@ export type StopDetectorRequest = Message<"aiops.v1.StopDetectorRequest"> & {
  * Use `create(StopDetectorRequestSchema)` to create a new message.
  */
 export const StopDetectorRequestSchema: GenMessage<StopDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 11);
+  messageDesc(file_aiops_v1_detector_service, 12);
 
 /**
  * @generated from message aiops.v1.GetAnomalyRequest
@@ -395,7 +433,7 @@ export type GetAnomalyRequest = Message<"aiops.v1.GetAnomalyRequest"> & {
  * Use `create(GetAnomalyRequestSchema)` to create a new message.
  */
 export const GetAnomalyRequestSchema: GenMessage<GetAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 12);
+  messageDesc(file_aiops_v1_detector_service, 13);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesRequest
@@ -438,7 +476,7 @@ export type ListAnomaliesRequest = Message<"aiops.v1.ListAnomaliesRequest"> & {
  * Use `create(ListAnomaliesRequestSchema)` to create a new message.
  */
 export const ListAnomaliesRequestSchema: GenMessage<ListAnomaliesRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 13);
+  messageDesc(file_aiops_v1_detector_service, 14);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesResponse
@@ -464,7 +502,7 @@ export type ListAnomaliesResponse = Message<"aiops.v1.ListAnomaliesResponse"> & 
  * Use `create(ListAnomaliesResponseSchema)` to create a new message.
  */
 export const ListAnomaliesResponseSchema: GenMessage<ListAnomaliesResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 14);
+  messageDesc(file_aiops_v1_detector_service, 15);
 
 /**
  * @generated from message aiops.v1.UpdateAnomalyRequest
@@ -490,7 +528,7 @@ export type UpdateAnomalyRequest = Message<"aiops.v1.UpdateAnomalyRequest"> & {
  * Use `create(UpdateAnomalyRequestSchema)` to create a new message.
  */
 export const UpdateAnomalyRequestSchema: GenMessage<UpdateAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 15);
+  messageDesc(file_aiops_v1_detector_service, 16);
 
 /**
  * Manages detectors and the anomalies they find.

@@ -1,0 +1,87 @@
+"""The health probe: asks every data source for its build info at an interval and turns each
+change of reachability into a DATA_SOURCE_HEALTH event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiops.events import log as event_log
+from aiops.events.bus import Bus
+from aiops.sources.clients import SourceClients
+from aiops.sources.http import SourceError
+from aiops.store.models import DataSourceRow
+from aiops_api.v1 import event_pb2
+
+log = logging.getLogger(__name__)
+
+
+class HealthProbe:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clients: SourceClients,
+        bus: Bus,
+        interval: float,
+    ) -> None:
+        self.sessions = sessions
+        self.clients = clients
+        self.bus = bus
+        self.interval = interval
+        # The last health seen per data source id; a new server has seen none, so its first
+        # look at each data source is news.
+        self.known: dict[str, event_pb2.DataSourceHealth] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._probe_forever(), name="health probe")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _probe_forever(self) -> None:
+        while True:
+            try:
+                await self.probe()
+            except Exception:  # the database may be away for a moment: try again
+                log.exception("health probe failed")
+            await asyncio.sleep(self.interval)
+
+    async def probe(self) -> list[event_pb2.Event]:
+        """Checks every data source at once; stores, publishes and returns the changes."""
+        async with self.sessions() as session:
+            rows = list(await session.scalars(select(DataSourceRow)))
+        seen = await asyncio.gather(*(self._check(row) for row in rows))
+        changed = [
+            health
+            for row, health in zip(rows, seen, strict=True)
+            if (known := self.known.get(row.id)) is None or known.reachable != health.reachable
+        ]
+        self.known = {row.id: health for row, health in zip(rows, seen, strict=True)}
+        if not changed:
+            return []
+        async with self.sessions.begin() as session:
+            events = [
+                await event_log.append(session, event_pb2.Event(data_source_health=health))
+                for health in changed
+            ]
+        self.bus.publish(events)
+        return events
+
+    async def _check(self, row: DataSourceRow) -> event_pb2.DataSourceHealth:
+        health = event_pb2.DataSourceHealth(data_source=f"dataSources/{row.id}")
+        client = await self.clients.get(row)
+        try:
+            await client.build_info()
+        except SourceError as error:
+            health.error = str(error)
+        else:
+            health.reachable, health.url = True, client.answered_by
+        return health

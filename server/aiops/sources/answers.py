@@ -1,0 +1,52 @@
+"""The small JSON answers Prometheus and Loki give alike: the {"status": "success", "data": ...}
+envelope, lists of label names, label sets and build info. A malformed one raises
+ResponseError, which makes the HTTP layer try the data source's next URL."""
+
+from __future__ import annotations
+
+import json
+
+from aiops.sources.matrix import ResponseError
+
+
+def success(body: bytes) -> dict[str, object]:
+    """A {"status": "success", "data": ...} answer."""
+    try:
+        document = json.loads(body)
+        if document.get("status") == "success" and "data" in document:
+            return dict(document)
+    except (ValueError, AttributeError):
+        pass
+    raise ResponseError(repr(body[:80]))
+
+
+def data(body: bytes) -> object:
+    return success(body)["data"]
+
+
+def names(body: bytes) -> list[str]:
+    found = data(body)
+    if not isinstance(found, list):
+        raise ResponseError("not a list of names")
+    return [str(name) for name in found]
+
+
+def label_sets(body: bytes) -> list[dict[str, str]]:
+    found = data(body)
+    if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+        raise ResponseError("not a list of label sets")
+    return [{str(k): str(v) for k, v in item.items()} for item in found]
+
+
+def string_map(found: object) -> dict[str, str]:
+    """An object of strings, such as build info."""
+    if not isinstance(found, dict):
+        raise ResponseError("not an object")
+    return {str(key): str(value) for key, value in found.items()}
+
+
+def load(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise ResponseError(f"malformed JSON: {error}") from None

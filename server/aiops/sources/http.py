@@ -1,0 +1,250 @@
+"""The HTTP layer the Prometheus and Loki clients share: one pooled httpx client per data source,
+its URLs tried in failover order, transient failures retried with capped exponential backoff
+and full jitter, a circuit breaker per URL, timeouts, a cap on answer size, and the mapping of
+failures onto the errors below."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+
+from aiops.sources.matrix import ResponseError
+
+T = TypeVar("T")
+
+# A query the server rejects (Prometheus' bad_data and execution errors, Loki's parse errors):
+# the user's to fix, never retried nor asked of another URL.
+QUERY_ERROR_STATUSES = frozenset({400, 422})
+# What a proxy or an overloaded server answers for a moment: worth asking again.
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+
+
+class SourceError(Exception):
+    """A data source could not answer a query."""
+
+
+class QueryError(SourceError):
+    """The query is wrong: the server's own message, for the user to fix."""
+
+
+class UnavailableError(SourceError):
+    """No URL of the data source answered as its kind of server does: down, slow, or something
+    else."""
+
+
+class TooLargeError(SourceError):
+    """The answer is over a limit: too many bytes, series or lines."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    connect_timeout: float = 5.0  # seconds
+    read_timeout: float = 30.0  # seconds between two reads of a response
+    max_response_bytes: int = 256 * 2**20
+    max_series: int = 10_000
+    # Prometheus and Loki both refuse range queries of more points per series than this;
+    # longer ranges are fetched in chunks and stitched.
+    max_points_per_request: int = 11_000
+    # Loki's default max_entries_limit_per_query: more lines are fetched page by page.
+    max_lines_per_request: int = 5_000
+    # Rounds over the URLs after the first, when every failure was transient.
+    retries: int = 2
+    backoff: float = 0.2  # seconds: the first retry waits up to this, each next one twice as long
+    backoff_cap: float = 2.0  # seconds: no retry waits longer
+    # A URL that failed this many times in a row is skipped for the cool-down; then one trial
+    # request decides whether it is back.
+    breaker_failures: int = 5
+    breaker_cooldown: float = 30.0  # seconds
+
+
+def backoff_delay(retry: int, limits: Limits, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number `retry` (0 for the first): "full jitter", uniform in
+    [0, min(cap, backoff * 2**retry)], so that clients that failed together do not come back
+    together."""
+    ceiling = min(limits.backoff_cap, limits.backoff * 2**retry)
+    return (rng or random).uniform(0, ceiling)
+
+
+class CircuitBreaker:
+    """One URL's record: closed while it answers, open (skipped) for a cool-down after
+    `breaker_failures` failures in a row, then half-open: one trial request at a time."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.failures = 0  # in a row
+        self.opened_at = 0.0
+        self.trial_running = False
+
+    @property
+    def is_open(self) -> bool:
+        return self.failures >= self.limits.breaker_failures
+
+    def allow(self) -> bool:
+        """Whether a request may go to the URL now; a True while open starts the trial."""
+        if not self.is_open:
+            return True
+        if self.trial_running or self.clock() - self.opened_at < self.limits.breaker_cooldown:
+            return False
+        self.trial_running = True
+        return True
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def failed(self) -> None:
+        self.failures += 1
+        if self.is_open:  # opens, or stays open for another cool-down after a failed trial
+            self.opened_at = self.clock()
+
+    def end_trial(self) -> None:
+        self.trial_running = False
+
+    def why_skipped(self) -> str:
+        wait = self.limits.breaker_cooldown - (self.clock() - self.opened_at)
+        return f"skipped for {max(wait, 0):.1f}s more after {self.failures} failures in a row"
+
+
+class _Failed(Exception):
+    """One URL's failure in one round; `transient` when asking again may help."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class SourceHttp:
+    """Requests to one data source. `server` names its kind in messages ("Prometheus")."""
+
+    def __init__(
+        self,
+        server: str,
+        urls: Sequence[str],
+        limits: Limits | None = None,
+        authorization: str | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError(f"a {server} data source needs at least one URL")
+        self.server = server
+        self.urls = [url.rstrip("/") for url in urls]
+        self.limits = limits or Limits()
+        self.breakers = {url: CircuitBreaker(self.limits) for url in self.urls}
+        self.answered_by = ""  # the URL that answered last
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
+            limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+            headers={"Authorization": authorization} if authorization else None,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def get(self, path: str, parse: Callable[[bytes], T], params: dict[str, str]) -> T:
+        return await self._request("GET", path, parse, params=params)
+
+    async def post(self, path: str, parse: Callable[[bytes], T], form: dict[str, str]) -> T:
+        # POST: a 16 KiB query does not fit every proxy's URL limit.
+        return await self._request("POST", path, parse, form=form)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[bytes], T],
+        params: dict[str, str] | None = None,
+        form: dict[str, str] | None = None,
+    ) -> T:
+        """What `parse` makes of the first answer that it accepts. A wrong query fails at once;
+        a URL that is down or answers nonsense makes way for the next; when every URL failed
+        and some failure was transient, all are tried again after a backoff."""
+        failures: dict[str, str] = {}
+        for attempt in range(self.limits.retries + 1):
+            if attempt:
+                await asyncio.sleep(backoff_delay(attempt - 1, self.limits))
+            transient = False
+            for url in self.urls:
+                breaker = self.breakers[url]
+                if not breaker.allow():
+                    failures[url] = breaker.why_skipped()
+                    continue
+                trial = breaker.is_open  # let through while open: this request is the trial
+                try:
+                    result = await self._ask(method, url + path, parse, params, form)
+                except _Failed as failure:
+                    breaker.failed()
+                    failures[url] = str(failure)
+                    transient |= failure.transient
+                    continue
+                except SourceError:  # the query's fault or too large: the server is fine
+                    breaker.succeeded()
+                    raise
+                finally:  # also when cancelled: a trial that never ended would bar the URL
+                    if trial:
+                        breaker.end_trial()
+                breaker.succeeded()
+                self.answered_by = url
+                return result
+            if not transient:
+                break
+        tries = f" (tried {attempt + 1} times)" if attempt else ""
+        raise UnavailableError("; ".join(f"{u}: {m}" for u, m in failures.items()) + tries)
+
+    async def _ask(
+        self,
+        method: str,
+        url: str,
+        parse: Callable[[bytes], T],
+        params: dict[str, str] | None,
+        form: dict[str, str] | None,
+    ) -> T:
+        try:
+            async with self._http.stream(method, url, params=params, data=form) as response:
+                body = await self._read(response)
+        except httpx.TimeoutException:
+            raise _Failed(
+                f"no answer within {self.limits.read_timeout:g}s", transient=True
+            ) from None
+        except httpx.TransportError as error:
+            raise _Failed(str(error) or type(error).__name__, transient=True) from None
+        status = response.status_code
+        if status in QUERY_ERROR_STATUSES:
+            raise QueryError(error_message(body) or f"HTTP {status}")
+        if status != 200:
+            message = error_message(body)[:200]
+            raise _Failed(
+                f"HTTP {status} {message}".strip(), transient=status in TRANSIENT_STATUSES
+            )
+        try:
+            return parse(body)
+        except ResponseError as error:
+            raise _Failed(
+                f"the answer is not {self.server} JSON: {error}", transient=False
+            ) from None
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self.limits.max_response_bytes:
+                raise TooLargeError(
+                    f"the answer is over {self.limits.max_response_bytes // 2**20} MiB; "
+                    "shorten the range, raise the step or narrow the query"
+                )
+        return bytes(body)
+
+
+def error_message(body: bytes) -> str:
+    """The server's own error text: the `error` of Prometheus' JSON error document, or the plain
+    text Loki answers with."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body[:1000].decode(errors="replace").strip()
+    return str(document.get("error", "")) if isinstance(document, dict) else ""

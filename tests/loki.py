@@ -1,0 +1,159 @@
+"""A real Loki on loopback for the tests: the single binary scripts/install-tools builds, on a
+fresh filesystem store, stopped again at the end; and the log lines the tests push into it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.postgres import free_port
+
+BINARY = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "loki"
+NS = 1_000_000_000
+
+# The test data, in an hour that ended an hour ago (Loki is told to accept old lines):
+# {app="api", level="info"}: "GET /orders/k 200" at minute k, for k in 0..59;
+# {app="api", level="error"}: "GET /orders/k 500 upstream timeout" at minutes 0, 10, ... 50;
+# {app="batch", shard="a"|"b"}: twelve lines a few nanoseconds apart around half past, three of
+# them at the same nanosecond (TIED_NS + 2) and more at others, for paging.
+BASE = (int(time.time()) // 3600 - 2) * 3600  # seconds
+MINUTES = 60
+ERROR_MINUTES = range(0, MINUTES, 10)
+TIED_NS = (BASE + 30 * 60) * NS + 7
+BATCH_OFFSETS = {"a": [0, 1, 2, 2, 3, 5, 5, 8], "b": [2, 4, 5, 6]}  # ns after TIED_NS
+
+
+def sample_streams() -> list[dict[str, object]]:
+    """The test data as Loki push streams: [{"stream": labels, "values": [[ns, line], ...]}]."""
+    info = [[str((BASE + 60 * k) * NS), f"GET /orders/{k} 200"] for k in range(MINUTES)]
+    errors = [
+        [str((BASE + 60 * k) * NS), f"GET /orders/{k} 500 upstream timeout"] for k in ERROR_MINUTES
+    ]
+    streams: list[dict[str, object]] = [
+        {"stream": {"app": "api", "level": "info"}, "values": info},
+        {"stream": {"app": "api", "level": "error"}, "values": errors},
+    ]
+    for shard, offsets in BATCH_OFFSETS.items():
+        values = [[str(TIED_NS + o), f"shard {shard} line {i}"] for i, o in enumerate(offsets)]
+        streams.append({"stream": {"app": "batch", "shard": shard}, "values": values})
+    return streams
+
+
+CONFIG = """\
+auth_enabled: false
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: {http_port}
+  grpc_listen_address: 127.0.0.1
+  grpc_listen_port: {grpc_port}
+  log_level: warn
+common:
+  instance_addr: 127.0.0.1
+  path_prefix: {directory}
+  replication_factor: 1
+  ring:
+    kvstore:
+      store: inmemory
+  storage:
+    filesystem:
+      chunks_directory: {directory}/chunks
+      rules_directory: {directory}/rules
+schema_config:
+  configs:
+    - from: 2020-01-01
+      store: tsdb
+      object_store: filesystem
+      schema: v13
+      index:
+        prefix: index_
+        period: 24h
+ingester:
+  lifecycler:
+    min_ready_duration: 0s  # ready at once instead of after 15s
+    final_sleep: 0s
+  chunk_idle_period: 24h  # the test data stays in memory however long the session runs
+  # Single binary: the ingester answers for lines up to about 2h40m old unless told otherwise.
+  query_store_max_look_back_period: -1
+limits_config:
+  reject_old_samples: false  # the test data is hours old
+  # Streams keep exactly the labels pushed: no service_name, no detected_level.
+  discover_service_name: []
+  discover_log_levels: false
+frontend:
+  scheduler_dns_lookup_period: 100ms  # finds the scheduler at once instead of after 10s
+querier:
+  query_ingesters_within: 0  # nothing is flushed: ask the ingester however old the range
+analytics:
+  reporting_enabled: false
+"""
+
+
+class LokiServer:
+    """Loki, started and filled with `streams` (as push() takes them)."""
+
+    def __init__(self, streams: list[dict[str, object]]) -> None:
+        if not BINARY.exists():
+            raise RuntimeError(f"{BINARY} not found: run `make setup` (scripts/install-tools)")
+        self.directory = Path(tempfile.mkdtemp(prefix="aiops-loki-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = CONFIG.format(http_port=self.port, grpc_port=free_port(), directory=self.directory)
+        (self.directory / "loki.yaml").write_text(config)
+        self.log = (self.directory / "loki.log").open("wb")
+        self.process = subprocess.Popen(
+            [str(BINARY), "-config.file=loki.yaml"],
+            cwd=self.directory,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        if not self._ready():
+            self._fail("Loki did not start")
+        try:
+            self.push(streams)
+        except (RuntimeError, httpx.TransportError) as error:
+            self._fail(f"Loki did not take the test data: {error}")
+
+    def _ready(self) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def _fail(self, why: str) -> None:
+        log = (self.directory / "loki.log").read_text(errors="replace")[-3000:]
+        self.stop()
+        raise RuntimeError(f"{why}:\n{log}")
+
+    def push(self, streams: list[dict[str, object]]) -> None:
+        """Pushes streams of [nanoseconds as a string, line] pairs, as Loki's JSON push API
+        takes them."""
+        response = httpx.post(
+            f"{self.url}/loki/api/v1/push",
+            content=json.dumps({"streams": streams}),
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        if response.status_code != 204:
+            raise RuntimeError(f"Loki refused the push: {response.status_code} {response.text}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.directory, ignore_errors=True)

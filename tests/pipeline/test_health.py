@@ -1,0 +1,59 @@
+"""The health probe turns each change of a data source's reachability into one event."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from aiops.api.server import RunningServer
+from aiops.pipeline.health import HealthProbe
+from aiops.store.database import session_factory
+from aiops_api.v1 import data_source_service_pb2
+from tests.conftest import connected, serving
+from tests.postgres import free_port
+from tests.prometheus import PrometheusServer
+from tests.rpc import prometheus
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[RunningServer]:
+    async with serving(database_url, run_detectors=False) as running:
+        yield running
+
+
+async def test_each_change_of_reachability_is_one_event(server: RunningServer) -> None:
+    target = PrometheusServer()
+    dead = f"http://127.0.0.1:{free_port()}"
+    try:
+        async with connected(server) as api:
+            for source_id, url in (("up", target.url), ("down", dead)):
+                await api.data_sources.CreateDataSource(
+                    data_source_service_pb2.CreateDataSourceRequest(
+                        data_source=prometheus(urls=[url]), data_source_id=source_id
+                    )
+                )
+        probe = HealthProbe(session_factory(server.engine), server.clients, server.bus, interval=60)
+        with server.bus.subscribe() as published:
+            first = await probe.probe()
+            again = await probe.probe()
+            target.kill()
+            lost = await probe.probe()
+            target.start()
+            back = await probe.probe()
+            assert published.qsize() == len(first) + len(lost) + len(back)
+    finally:
+        target.stop()
+
+    health = {e.data_source_health.data_source: e.data_source_health for e in first}
+    assert health["dataSources/up"].reachable and health["dataSources/up"].url == target.url
+    assert not health["dataSources/down"].reachable and dead in health["dataSources/down"].error
+    assert again == [], "no change, no event"
+    assert [(e.data_source_health.data_source, e.data_source_health.reachable) for e in lost] == [
+        ("dataSources/up", False)
+    ]
+    assert [(e.data_source_health.data_source, e.data_source_health.reachable) for e in back] == [
+        ("dataSources/up", True)
+    ]
+    sequences = [e.sequence for e in [*first, *lost, *back]]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 4
