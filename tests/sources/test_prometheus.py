@@ -63,6 +63,22 @@ async def test_a_range_longer_than_prometheus_allows_is_fetched_in_chunks(
     np.testing.assert_array_equal(stitched.values, matrix.values)
 
 
+async def test_an_instant_query_returns_one_column(client: PrometheusClient) -> None:
+    matrix = await client.query("demo * 2", BASE + 60 * 10)
+    rows = by_instance(matrix.labels)
+    assert matrix.values.shape == (2, 1) and matrix.start_ms == (BASE + 600) * 1000
+    assert matrix.values[rows["a"], 0] == 30.0 and matrix.values[rows["b"], 0] == -20.0
+    assert matrix.labels[rows["a"]] == {"instance": "a"}  # an expression drops the name
+    special = await client.query(
+        "vector(+Inf) or label_replace(vector(NaN), 'x', 'y', '', '')", BASE
+    )
+    assert sorted(map(str, special.values[:, 0])) == ["inf", "nan"]
+    with pytest.raises(QueryError, match="parse error"):
+        await client.query("demo[", BASE)
+    with pytest.raises(TooLargeError, match="more than 10000 series"):
+        await client.query("many", BASE)
+
+
 async def test_labels_series_and_build_info(client: PrometheusClient) -> None:
     assert {"__name__", "instance", "i"} <= set(await client.labels())
     found = await client.series("demo", BASE, BASE + 3600)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from aiops.sources.matrix import ResponseError
+import numpy as np
+
+from aiops.sources.matrix import Matrix, ResponseError
 
 
 def success(body: bytes) -> dict[str, object]:
@@ -50,3 +52,20 @@ def load(body: bytes) -> object:
         return json.loads(body)
     except ValueError as error:
         raise ResponseError(f"malformed JSON: {error}") from None
+
+
+def vector(body: bytes, time_ms: int) -> Matrix:
+    """An instant query's answer as a one-column matrix. Instant answers hold one sample a
+    series, so plain `json` is quick enough for them."""
+    document = success(body)
+    found = document["data"]
+    try:
+        if not isinstance(found, dict) or found.get("resultType") != "vector":
+            raise ResponseError("not an instant vector")
+        labels = [{str(k): str(v) for k, v in item["metric"].items()} for item in found["result"]]
+        # float() reads Prometheus' "NaN", "+Inf" and "-Inf" as they are.
+        values = np.array([[float(item["value"][1])] for item in found["result"]])
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as error:
+        raise ResponseError(f"malformed instant vector: {error!r}") from None
+    warnings = [str(w) for w in document.get("warnings", [])]  # type: ignore[attr-defined]
+    return Matrix(labels, time_ms, 0, values.reshape(len(labels), 1), warnings)

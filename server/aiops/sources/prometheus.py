@@ -1,4 +1,5 @@
-"""Prometheus' HTTP API: range queries as numpy [series, time], labels, series, and build info;
+"""Prometheus' HTTP API: instant and range queries as numpy [series, time], labels, series, and
+build info;
 requests go through the shared HTTP layer (failover, retries, circuit breakers, limits)."""
 
 from __future__ import annotations
@@ -42,6 +43,20 @@ class PrometheusClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    async def query(self, query: str, time: int) -> Matrix:
+        """The query's value for each series at `time` (seconds since the epoch): one column."""
+        matrix = await self.http.post(
+            "/api/v1/query",
+            lambda body: answers.vector(body, time * 1000),
+            {"query": query, "time": str(time)},
+        )
+        if len(matrix.labels) > self.limits.max_series:
+            raise TooLargeError(
+                f"the query returns more than {self.limits.max_series} series; "
+                "narrow it with label matchers or aggregate it"
+            )
+        return matrix
 
     async def query_range(self, query: str, start: int, end: int, step: int) -> Matrix:
         """The query's series at start, start + step, ... end (seconds since the epoch), NaN
