@@ -1,0 +1,76 @@
+"""The scheduler inside the server: each started detector runs on its own, so a dead data source
+or a broken query degrades or fails its detector and nothing else; Stop stops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiops_api.v1 import data_source_service_pb2, detector_pb2, detector_service_pb2
+from tests.conftest import Api, connected, serving
+from tests.postgres import free_port
+from tests.prometheus import PrometheusServer
+from tests.rpc import detector, prometheus
+
+Detector = detector_pb2.Detector
+
+
+async def start(api: Api, detector_id: str, source: str, query: str) -> str:
+    spec = detector(source, query=query, step={"seconds": 5}, ewma=detector_pb2.Ewma(span=10))
+    created = await api.detectors.CreateDetector(
+        detector_service_pb2.CreateDetectorRequest(detector=spec, detector_id=detector_id)
+    )
+    await api.detectors.StartDetector(detector_service_pb2.StartDetectorRequest(name=created.name))
+    return created.name
+
+
+async def states(api: Api, names: list[str]) -> dict[str, tuple[int, str]]:
+    found = {}
+    for name in names:
+        got = await api.detectors.GetDetector(detector_service_pb2.GetDetectorRequest(name=name))
+        found[name] = (got.state, got.state_reason)
+    return found
+
+
+async def test_one_detector_failing_does_not_stop_the_others(
+    database_url: str, prometheus_server: PrometheusServer
+) -> None:
+    async with (
+        serving(database_url, evaluation_delay=0.0, backfill_points=10) as server,
+        connected(server) as api,
+    ):
+        for source_id, url in (
+            ("prom", prometheus_server.url),
+            ("gone", f"http://127.0.0.1:{free_port()}"),
+        ):
+            await api.data_sources.CreateDataSource(
+                data_source_service_pb2.CreateDataSourceRequest(
+                    data_source=prometheus(urls=[url]), data_source_id=source_id
+                )
+            )
+        healthy = await start(api, "healthy", "dataSources/prom", "vector(1)")
+        degraded = await start(api, "degraded", "dataSources/gone", "vector(1)")
+        failed = await start(api, "failed", "dataSources/prom", "vector(")
+        names = [healthy, degraded, failed]
+
+        expected = {
+            healthy: Detector.STATE_RUNNING,
+            degraded: Detector.STATE_DEGRADED,
+            failed: Detector.STATE_FAILED,
+        }
+        deadline = time.monotonic() + 30
+        while True:
+            found = await states(api, names)
+            if {name: state for name, (state, _) in found.items()} == expected:
+                break
+            assert time.monotonic() < deadline, found
+            await asyncio.sleep(0.2)
+        assert "dataSources/gone failed" in found[degraded][1]
+        assert "parse error" in found[failed][1]
+
+        stopped = await api.detectors.StopDetector(
+            detector_service_pb2.StopDetectorRequest(name=healthy)
+        )
+        await asyncio.sleep(1.5)  # the scheduler looks every 0.5 s
+        assert (await states(api, [healthy]))[healthy][0] == Detector.STATE_STOPPED
+        assert stopped.state == Detector.STATE_STOPPED
