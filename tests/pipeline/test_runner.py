@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grpc
 import numpy as np
@@ -40,6 +40,7 @@ POINTS = 600
 # Minutes at which each series spikes; "c" never does.
 SPIKES = {"a": (400, 401, 402), "b": (500,)}
 BACKFILL_END = 200
+LATE_FROM = 250
 SETTINGS = PipelineSettings(evaluation_delay=0, backfill_points=100, checkpoint_interval=3600)
 
 
@@ -56,6 +57,12 @@ def history() -> str:
         for k in range(POINTS):
             value = 100 + noise[k] + (40 if k in SPIKES.get(instance, ()) else 0)
             lines.append(f'load{{instance="{instance}"}} {value:.4f} {minute(k)}')
+    # late{instance="d"}: from minute LATE_FROM on, with a spike at minute 400.
+    lines.append("# TYPE late gauge")
+    noise = rng.uniform(-1, 1, POINTS)
+    for k in range(LATE_FROM, POINTS):
+        value = 50 + noise[k] + (40 if k == 400 else 0)
+        lines.append(f'late{{instance="d"}} {value:.4f} {minute(k)}')
     return "\n".join([*lines, "# EOF", ""])
 
 
@@ -73,9 +80,9 @@ class Setup:
     clients: SourceClients
     runner: DetectorRunner | None = None
 
-    async def new_runner(self) -> DetectorRunner:
+    async def new_runner(self, settings: PipelineSettings = SETTINGS) -> DetectorRunner:
         """A runner as the scheduler makes one (at start, and after a restart)."""
-        runner = DetectorRunner("load", self.api.sessions, self.clients, Bus(), SETTINGS)
+        runner = DetectorRunner("load", self.api.sessions, self.clients, Bus(), settings)
         await runner.load()
         return runner
 
@@ -237,6 +244,27 @@ async def test_a_query_prometheus_refuses_fails_the_detector(setup: Setup) -> No
     failed = await state_of(setup.api, setup.detector)
     assert failed.state == Detector.STATE_FAILED
     assert "the query cannot run" in failed.state_reason
+
+
+async def test_a_series_that_appears_later_learns_its_history_first(setup: Setup) -> None:
+    await setup.api.detectors.UpdateDetector(
+        detector_service_pb2.UpdateDetectorRequest(
+            detector=Detector(name=setup.detector, query="late"), update_mask={"paths": ["query"]}
+        )
+    )
+    # Back after a long outage: only the last five points are caught up, two before the spike.
+    runner = await setup.new_runner(replace(SETTINGS, max_catch_up_points=5))
+    await runner.advance(minute(BACKFILL_END))  # "late" has no series yet
+    assert runner.series == []
+
+    await runner.advance(minute(402))
+
+    # Two points are not enough to judge a spike by: the baseline came from minutes 298..397.
+    assert runner.series == [{"__name__": "late", "instance": "d"}]
+    found = await anomalies(setup.api, setup.detector)
+    assert [
+        (a.series_labels["instance"], (a.start_time.seconds - START) // STEP) for a in found
+    ] == [("d", 400)]
 
 
 def backtest_request(**fields: object) -> detector_service_pb2.BacktestDetectorRequest:
