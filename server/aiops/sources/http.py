@@ -19,6 +19,8 @@ from aiops.sources.matrix import ResponseError
 
 T = TypeVar("T")
 
+# Answers this big are parsed in a worker thread; smaller ones parse faster than a thread starts.
+PARSE_IN_THREAD_BYTES = 1 << 20
 # A query the server rejects (Prometheus' bad_data and execution errors, Loki's parse errors):
 # the user's to fix, never retried nor asked of another URL.
 QUERY_ERROR_STATUSES = frozenset({400, 422})
@@ -222,7 +224,10 @@ class SourceHttp:
                 f"HTTP {status} {message}".strip(), transient=status in TRANSIENT_STATUSES
             )
         try:
-            return parse(body)
+            if len(body) < PARSE_IN_THREAD_BYTES:
+                return parse(body)
+            # The parser's kernels release the GIL: a big answer parses beside the event loop.
+            return await asyncio.to_thread(parse, body)
         except ResponseError as error:
             raise _Failed(
                 f"the answer is not {self.server} JSON: {error}", transient=False
