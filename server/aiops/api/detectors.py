@@ -11,6 +11,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from aiops.api import algorithms, backtest, queries, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
@@ -37,6 +38,8 @@ COLLECTION = "detectors"
 MAX_QUERY_BYTES = 16 * 1024
 MAX_STEP_SECONDS = 86_400
 DEFAULT_STEP = Duration(seconds=60)
+# Start and Stop retry this many times when the pipeline writes the detector at the same time.
+STATE_CHANGE_ATTEMPTS = 3
 DEFAULT_WARNING = 0.95
 DEFAULT_CRITICAL = 0.99
 
@@ -193,6 +196,16 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
 
     async def _set_state(self, name: str, state: int) -> detector_pb2.Detector:
         key = validation.parse_name(name, COLLECTION, "name")
+        for _ in range(STATE_CHANGE_ATTEMPTS - 1):
+            try:
+                return await self._write_state(key, name, state)
+            except StaleDataError:
+                # The pipeline wrote the detector (RUNNING, DEGRADED) meanwhile: the user's
+                # Start or Stop still stands, on the new revision.
+                continue
+        return await self._write_state(key, name, state)
+
+    async def _write_state(self, key: str, name: str, state: int) -> detector_pb2.Detector:
         stopped = Detector.State.Name(Detector.STATE_STOPPED)
         async with self.sessions.begin() as session:
             row = await get_row(session, DetectorRow, key, name)
