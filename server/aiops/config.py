@@ -23,6 +23,11 @@ class Settings:
     backfill_points: int = 2880
     checkpoint_interval: float = 60.0
     health_interval: float = 15.0  # seconds between checks of every data source
+    # The event log keeps at most this many events, none older than this many hours.
+    event_retention_count: int = 100_000
+    event_retention_hours: float = 168.0
+    # Events a Subscribe stream may have waiting; a client further behind is cut off.
+    stream_buffer: int = 10_000
     # False serves the API only and runs no detectors.
     run_detectors: bool = True
     # A Prometheus to register as dataSources/prometheus at start; with none, `serve` starts
@@ -66,7 +71,16 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         except ValueError as e:
             raise ValueError(f"setting {key!r} in {origin}: {e}") from None
     updated = replace(settings, **changes)
-    for name in ("heartbeat_interval", "backfill_points", "checkpoint_interval", "health_interval"):
+    positive = (
+        "heartbeat_interval",
+        "backfill_points",
+        "checkpoint_interval",
+        "health_interval",
+        "event_retention_count",
+        "event_retention_hours",
+        "stream_buffer",
+    )
+    for name in positive:
         if getattr(updated, name) <= 0:
             raise ValueError(f"setting {name!r} in {origin} must be positive")
     if updated.evaluation_delay < 0:

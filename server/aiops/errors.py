@@ -60,3 +60,21 @@ class DataSourceKindUnsupported(AiopsError):
         self.name = name
         self.kind = kind
         super().__init__(f"{name} is a {kind} data source, which cannot {what} yet")
+
+
+class StreamEnded(AiopsError):
+    """A Subscribe stream the server ends; `last_sequence` is where the client resumes."""
+
+    def __init__(self, message: str, last_sequence: int) -> None:
+        self.last_sequence = last_sequence
+        super().__init__(f"{message}; resume with after_sequence = {last_sequence}")
+
+
+class StreamTooSlow(StreamEnded):
+    def __init__(self, last_sequence: int) -> None:
+        super().__init__("this stream fell too far behind", last_sequence)
+
+
+class ShuttingDown(StreamEnded):
+    def __init__(self, last_sequence: int) -> None:
+        super().__init__("the server is shutting down", last_sequence)

@@ -1,4 +1,5 @@
-"""EventService.Subscribe: heartbeats for now, and precise errors for bad subscriptions."""
+"""EventService.Subscribe: heartbeats, and precise errors for bad subscriptions (the events
+themselves: test_event_stream.py)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,8 @@ async def subscribe_failure(api: Api, request: pb.SubscribeRequest) -> Any:
         ({"detectors": [f"detectors/d{i}" for i in range(1001)]}, "detectors"),
         ({"min_severity": 77}, "min_severity"),
         ({"after_sequence": -1}, "after_sequence"),
+        ({"data_sources": ["detectors/x"]}, "data_sources[0]"),
+        ({"data_sources": [f"dataSources/s{i}" for i in range(1001)]}, "data_sources"),
     ],
 )
 async def test_bad_subscriptions_are_invalid_argument(

@@ -188,7 +188,7 @@ async def test_an_anomaly_is_one_record_updated_while_it_lasts(setup: Setup) -> 
         (during[0].name, False)
     ]
     statuses = [e.detector_status.state for e in events if e.HasField("detector_status")]
-    assert statuses == [Detector.STATE_RUNNING]
+    assert statuses == [Detector.STATE_BACKFILLING, Detector.STATE_RUNNING]  # Start, backfill
     assert [e.sequence for e in events] == sorted({e.sequence for e in events})
 
 

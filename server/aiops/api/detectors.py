@@ -20,6 +20,8 @@ from aiops.api.pagination import decode_page_token, encode_page_token, query_fin
 from aiops.api.resources import algorithm_json, anomaly_message, detector_message
 from aiops.api.validation import Violations, invalid
 from aiops.errors import InvalidArgument, NotFound
+from aiops.events import log as event_log
+from aiops.events.bus import Bus
 from aiops.sources.clients import SourceClients
 from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
 from aiops.store.repository import check_etag, fetch_page, get_row, insert_row
@@ -28,6 +30,7 @@ from aiops_api.v1 import (
     detector_pb2,
     detector_service_pb2,
     detector_service_pb2_grpc,
+    event_pb2,
 )
 
 Detector = detector_pb2.Detector
@@ -97,9 +100,12 @@ ANOMALY_FILTER_FIELDS = {
 
 
 class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients) -> None:
-        self.clients = clients
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients, bus: Bus
+    ) -> None:
         self.sessions = sessions
+        self.clients = clients
+        self.bus = bus
 
     async def CreateDetector(
         self, request: pb.CreateDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -207,8 +213,8 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
 
     async def _write_state(self, key: str, name: str, state: int) -> detector_pb2.Detector:
         stopped = Detector.State.Name(Detector.STATE_STOPPED)
-        async with self.sessions.begin() as session:
-            row = await get_row(session, DetectorRow, key, name)
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            row = await get_row(recorder.session, DetectorRow, key, name)
             # Starting a running (or degraded) detector and stopping a stopped one change nothing.
             running = row.state != stopped and row.state != Detector.State.Name(
                 Detector.STATE_FAILED
@@ -217,6 +223,8 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             if running != wanted_running:
                 row.state = Detector.State.Name(state)
                 row.state_reason = ""
+                status = event_pb2.DetectorStatus(detector=name, state=row.state)
+                await recorder.add(event_pb2.Event(detector_status=status), key)
         return detector_message(row)
 
     async def GetAnomaly(

@@ -21,6 +21,8 @@ from aiops.errors import (
     EtagMismatch,
     InvalidArgument,
     NotFound,
+    ShuttingDown,
+    StreamTooSlow,
 )
 
 DOMAIN = "aiops.dev"
@@ -58,6 +60,12 @@ def to_status(error: Exception) -> grpc.Status:
         case StaleDataError():
             code, reason = code_pb2.ABORTED, "ETAG_MISMATCH"
             error = EtagMismatch("the resource")
+        case StreamTooSlow():
+            code, reason = code_pb2.RESOURCE_EXHAUSTED, "STREAM_TOO_SLOW"
+            metadata["last_sequence"] = str(error.last_sequence)
+        case ShuttingDown():
+            code, reason = code_pb2.UNAVAILABLE, "SHUTTING_DOWN"
+            metadata["last_sequence"] = str(error.last_sequence)
         case DataSourceInUse():
             code, reason = code_pb2.FAILED_PRECONDITION, "DATA_SOURCE_IN_USE"
             metadata["name"] = error.name

@@ -8,18 +8,30 @@ from typing import Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.api import validation
 from aiops.api.validation import Violations
-from aiops.errors import InvalidArgument
+from aiops.errors import InvalidArgument, ShuttingDown, StreamTooSlow
+from aiops.events import log as event_log
+from aiops.events.bus import Bus
+from aiops.events.filters import EventFilter
 from aiops_api.v1 import detector_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 
 MAX_DETECTORS = 1000
+MAX_DATA_SOURCES = 1000
+REPLAY_PAGE = 1000  # events read from the log at a time
 
 
 class EventServicer(event_service_pb2_grpc.EventServiceServicer):
-    def __init__(self, heartbeat_interval: float) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], bus: Bus, heartbeat_interval: float
+    ) -> None:
+        self.sessions = sessions
+        self.bus = bus
         self.heartbeat_interval = heartbeat_interval
+        # Set at shutdown: every stream ends with UNAVAILABLE and where to resume.
+        self.closing = asyncio.Event()
 
     async def Subscribe(
         self,
@@ -27,16 +39,95 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[event_pb2.Event]:
         _check_subscribe(request)
-        # The event log and bus come with live events; until then a stream carries heartbeats,
-        # the first one at once so that a client knows the stream is up.
+        wanted = EventFilter.of(request)
+        # Subscribed before the log is read: what is published meanwhile waits in the queue,
+        # and what the replay already gave is skipped by its sequence. No gap, no duplicate.
+        with self.bus.subscribe() as subscription:
+            async with self.sessions() as session:
+                oldest, latest = await event_log.bounds(session)
+            # The first heartbeat at once, so that a client knows the stream is up.
+            yield self._heartbeat(latest)
+            last = latest
+            if request.after_sequence:
+                replay = self._replay(request.after_sequence, oldest, latest, wanted)
+                async for event in replay:
+                    yield event
+            loop = asyncio.get_running_loop()
+            heartbeat_at = loop.time() + self.heartbeat_interval
+            # Kept across the loop: a wait that times out must not lose an event it took.
+            getting: asyncio.Future[event_pb2.Event] | None = None
+            closing = asyncio.ensure_future(self.closing.wait())
+            try:
+                while True:
+                    if subscription.overflowed.is_set():
+                        raise StreamTooSlow(last)
+                    if closing.done():
+                        raise ShuttingDown(last)
+                    if loop.time() >= heartbeat_at:  # however busy the stream is
+                        heartbeat_at = loop.time() + self.heartbeat_interval
+                        yield self._heartbeat(last)
+                    if getting is None:
+                        getting = asyncio.ensure_future(subscription.queue.get())
+                    waiting: set[asyncio.Future[Any]] = {getting, closing}
+                    await asyncio.wait(
+                        waiting,
+                        timeout=max(0.0, heartbeat_at - loop.time()),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    if not getting.done():
+                        continue
+                    published, getting = getting.result(), None
+                    if published.sequence <= last:
+                        continue
+                    last = published.sequence
+                    if wanted.matches(published):
+                        yield published
+            finally:
+                closing.cancel()
+                if getting is not None:
+                    getting.cancel()
+
+    async def _replay(
+        self, after: int, oldest: int, latest: int, wanted: EventFilter
+    ) -> AsyncIterator[event_pb2.Event]:
+        """The kept events after `after`, up to `latest`; a reset where some are gone."""
+        if after > latest or after < oldest - 1:
+            yield _reset(after, oldest, latest)
+            return
+        position = after
+        async with self.sessions() as session:
+            while position < latest:
+                rows = await event_log.read_after(session, position, latest, REPLAY_PAGE)
+                if not rows or rows[0].sequence != position + 1:  # pruned while we read
+                    yield _reset(after, oldest, latest)
+                    return
+                for row in rows:
+                    event = event_pb2.Event.FromString(row.payload)
+                    if wanted.matches(event):
+                        yield event
+                    position = row.sequence
+
+    def _heartbeat(self, sequence: int) -> event_pb2.Event:
+        now = Timestamp()
+        now.GetCurrentTime()
         interval_ms = round(self.heartbeat_interval * 1000)
-        while True:
-            now = Timestamp()
-            now.GetCurrentTime()
-            yield event_pb2.Event(
-                sequence=0, time=now, heartbeat=event_pb2.Heartbeat(interval_ms=interval_ms)
-            )
-            await asyncio.sleep(self.heartbeat_interval)
+        return event_pb2.Event(
+            sequence=sequence, time=now, heartbeat=event_pb2.Heartbeat(interval_ms=interval_ms)
+        )
+
+
+def _reset(after: int, oldest: int, latest: int) -> event_pb2.Event:
+    now = Timestamp()
+    now.GetCurrentTime()
+    reason = (
+        f"events after {after} are no longer all kept (the log holds {oldest}..{latest}): "
+        "reload what you show, then carry on"
+    )
+    return event_pb2.Event(
+        sequence=latest,
+        time=now,
+        reset=event_pb2.Reset(reason=reason, oldest_sequence=oldest),
+    )
 
 
 def _check_subscribe(request: event_service_pb2.SubscribeRequest) -> None:
@@ -57,4 +148,14 @@ def _check_subscribe(request: event_service_pb2.SubscribeRequest) -> None:
         )
     if request.after_sequence < 0:
         violations.add("after_sequence", f"must not be negative, got {request.after_sequence}")
+    if len(request.data_sources) > MAX_DATA_SOURCES:
+        violations.add(
+            "data_sources", f"at most {MAX_DATA_SOURCES}, got {len(request.data_sources)}"
+        )
+    else:
+        for i, name in enumerate(request.data_sources):
+            try:
+                validation.parse_name(name, "dataSources", f"data_sources[{i}]")
+            except InvalidArgument as e:
+                violations.items.extend(e.violations)
     violations.raise_if_any()

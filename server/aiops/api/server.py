@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,6 +19,7 @@ from aiops.api.events import EventServicer
 from aiops.config import Settings
 from aiops.detect import warmup
 from aiops.events.bus import Bus
+from aiops.events.retention import Retention
 from aiops.pipeline.health import HealthProbe
 from aiops.pipeline.runner import PipelineSettings
 from aiops.pipeline.scheduler import Scheduler
@@ -53,12 +55,16 @@ class RunningServer:
     bus: Bus
     scheduler: Scheduler
     health_probe: HealthProbe
+    events: EventServicer
+    retention: Retention
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
+        self.events.closing.set()  # streams end with where to resume
         await self.server.stop(grace)
         await self.scheduler.stop()
         await self.health_probe.stop()
+        await self.retention.stop()
         await self.clients.aclose()
         await self.engine.dispose()
 
@@ -76,6 +82,7 @@ async def start_server(settings: Settings) -> RunningServer:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     clients = SourceClients()
+    bus = Bus(settings.stream_buffer)
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor()],
         options=[
@@ -87,11 +94,10 @@ async def start_server(settings: Settings) -> RunningServer:
         DataSourceServicer(sessions, clients), server
     )
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(sessions, clients), server
+        DetectorServicer(sessions, clients, bus), server
     )
-    event_service_pb2_grpc.add_EventServiceServicer_to_server(
-        EventServicer(settings.heartbeat_interval), server
-    )
+    events = EventServicer(sessions, bus, settings.heartbeat_interval)
+    event_service_pb2_grpc.add_EventServiceServicer_to_server(events, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -109,7 +115,6 @@ async def start_server(settings: Settings) -> RunningServer:
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    bus = Bus()
     scheduler = Scheduler(
         sessions,
         clients,
@@ -121,9 +126,24 @@ async def start_server(settings: Settings) -> RunningServer:
         ),
     )
     probe = HealthProbe(sessions, clients, bus, settings.health_interval)
+    retention = Retention(
+        sessions,
+        settings.event_retention_count,
+        timedelta(hours=settings.event_retention_hours),
+    )
+    retention.start()
     if settings.run_detectors:
         scheduler.start()
         probe.start()
     return RunningServer(
-        server, engine, health_servicer, f"{host}:{port}", clients, bus, scheduler, probe
+        server,
+        engine,
+        health_servicer,
+        f"{host}:{port}",
+        clients,
+        bus,
+        scheduler,
+        probe,
+        events,
+        retention,
     )

@@ -1,11 +1,18 @@
 """The event log: each event is stored in the transaction of the change it describes, which
-gives it its sequence; it is published only once that transaction has committed."""
+gives it its sequence; it is published only once that transaction has committed. Old events are
+pruned by count and age; subscribers that come back after that get a reset."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
-from aiops.store.models import EventRow
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiops.events.bus import Bus
+from aiops.store.models import EventRow, utcnow
 from aiops_api.v1 import event_pb2
 
 TYPES = {
@@ -15,15 +22,65 @@ TYPES = {
 }
 
 
-async def append(
-    session: AsyncSession, event: event_pb2.Event, detector_id: str | None = None
-) -> event_pb2.Event:
-    """Adds `event` to the log within `session`'s transaction and sets its sequence and time."""
-    kind = event_pb2.EventType.Name(TYPES[str(event.WhichOneof("payload"))])
-    row = EventRow(type=kind, detector_id=detector_id, payload=b"")
-    session.add(row)
-    await session.flush()  # assigns the sequence and the time
-    event.sequence = row.sequence
-    event.time.FromDatetime(row.time)
-    row.payload = event.SerializeToString()
-    return event
+class Recorder:
+    """Adds events to the log within one transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.events: list[event_pb2.Event] = []
+
+    async def add(self, event: event_pb2.Event, detector_id: str | None = None) -> None:
+        """Stores `event`, setting its sequence and time."""
+        kind = event_pb2.EventType.Name(TYPES[str(event.WhichOneof("payload"))])
+        row = EventRow(type=kind, detector_id=detector_id, payload=b"")
+        self.session.add(row)
+        await self.session.flush()  # assigns the sequence and the time
+        event.sequence = row.sequence
+        event.time.FromDatetime(row.time)
+        row.payload = event.SerializeToString()
+        self.events.append(event)
+
+
+@asynccontextmanager
+async def recording(
+    sessions: async_sessionmaker[AsyncSession], bus: Bus
+) -> AsyncIterator[Recorder]:
+    """A transaction whose events are published, in sequence order, once it has committed."""
+    async with bus.writing:
+        async with sessions.begin() as session:
+            recorder = Recorder(session)
+            yield recorder
+        bus.publish(recorder.events)
+
+
+async def bounds(session: AsyncSession) -> tuple[int, int]:
+    """The oldest and the latest sequence kept; (0, 0) while the log is empty."""
+    oldest, latest = (
+        await session.execute(select(func.min(EventRow.sequence), func.max(EventRow.sequence)))
+    ).one()
+    return int(oldest or 0), int(latest or 0)
+
+
+async def read_after(session: AsyncSession, after: int, until: int, limit: int) -> list[EventRow]:
+    """Up to `limit` events with after < sequence <= until, in order."""
+    rows = await session.scalars(
+        select(EventRow)
+        .where(EventRow.sequence > after, EventRow.sequence <= until)
+        .order_by(EventRow.sequence)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def prune(session: AsyncSession, keep: int, max_age: timedelta) -> int:
+    """Deletes events beyond the newest `keep` or older than `max_age`, but never the newest
+    one: SQLite would hand its sequence out again. Returns how many went."""
+    _, latest = await bounds(session)
+    cutoff: datetime = utcnow() - max_age
+    result = await session.execute(
+        delete(EventRow).where(
+            EventRow.sequence < latest,
+            (EventRow.sequence <= latest - keep) | (EventRow.time < cutoff),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -67,13 +67,10 @@ class HealthProbe:
         self.known = {row.id: health for row, health in zip(rows, seen, strict=True)}
         if not changed:
             return []
-        async with self.sessions.begin() as session:
-            events = [
-                await event_log.append(session, event_pb2.Event(data_source_health=health))
-                for health in changed
-            ]
-        self.bus.publish(events)
-        return events
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            for health in changed:
+                await recorder.add(event_pb2.Event(data_source_health=health))
+        return recorder.events
 
     async def _check(self, row: DataSourceRow) -> event_pb2.DataSourceHealth:
         health = event_pb2.DataSourceHealth(data_source=f"dataSources/{row.id}")

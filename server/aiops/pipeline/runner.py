@@ -254,8 +254,10 @@ class DetectorRunner:
     async def _commit(
         self, changed: list[TrackedAnomaly], state: str | None, reason: str, *, save: bool
     ) -> None:
-        events: list[event_pb2.Event] = []
-        async with self.sessions.begin() as session:
+        # Serialized before the transaction: a big state takes a while, and writers queue.
+        saved = self._checkpoint_row() if save else None
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            session = recorder.session
             row = await session.get(DetectorRow, self.detector_id)
             if row is None or row.state not in ACTIVE_STATES:
                 raise DetectorStopped(self.name)
@@ -263,7 +265,7 @@ class DetectorRunner:
                 stored = await self._store_anomaly(session, anomaly)
                 if stored is not None:
                     change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
-                    events.append(event_pb2.Event(anomaly_change=change))
+                    await recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
             # A reason is written when the state changes: a flapping error message is no news.
             if state is not None and row.state != state:
                 row.state, row.state_reason = state, reason
@@ -271,15 +273,11 @@ class DetectorRunner:
                 status = event_pb2.DetectorStatus(
                     detector=self.name, state=state, state_reason=reason
                 )
-                events.append(event_pb2.Event(detector_status=status))
-            if save:
-                await session.merge(self._checkpoint_row())
-            published = [
-                await event_log.append(session, event, self.detector_id) for event in events
-            ]
+                await recorder.add(event_pb2.Event(detector_status=status), self.detector_id)
+            if saved is not None:
+                await session.merge(saved)
         if save:
             self.saved_at = time.monotonic()
-        self.bus.publish(published)
 
     async def _store_anomaly(
         self, session: AsyncSession, anomaly: TrackedAnomaly

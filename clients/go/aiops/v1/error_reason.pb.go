@@ -44,20 +44,28 @@ const (
 	ErrorReason_ERROR_REASON_DATA_SOURCE_UNAVAILABLE ErrorReason = 7
 	// The data source's kind cannot do what was asked yet (FAILED_PRECONDITION).
 	ErrorReason_ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED ErrorReason = 8
+	// A Subscribe stream fell too far behind and was ended (RESOURCE_EXHAUSTED);
+	// metadata `last_sequence` is where to resume.
+	ErrorReason_ERROR_REASON_STREAM_TOO_SLOW ErrorReason = 9
+	// The server is shutting down (UNAVAILABLE); metadata `last_sequence` is
+	// where a Subscribe stream resumes, on this server or another.
+	ErrorReason_ERROR_REASON_SHUTTING_DOWN ErrorReason = 10
 )
 
 // Enum value maps for ErrorReason.
 var (
 	ErrorReason_name = map[int32]string{
-		0: "ERROR_REASON_UNSPECIFIED",
-		1: "ERROR_REASON_INVALID_ARGUMENT",
-		2: "ERROR_REASON_RESOURCE_NOT_FOUND",
-		3: "ERROR_REASON_RESOURCE_ALREADY_EXISTS",
-		4: "ERROR_REASON_ETAG_MISMATCH",
-		5: "ERROR_REASON_DATA_SOURCE_IN_USE",
-		6: "ERROR_REASON_INTERNAL",
-		7: "ERROR_REASON_DATA_SOURCE_UNAVAILABLE",
-		8: "ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED",
+		0:  "ERROR_REASON_UNSPECIFIED",
+		1:  "ERROR_REASON_INVALID_ARGUMENT",
+		2:  "ERROR_REASON_RESOURCE_NOT_FOUND",
+		3:  "ERROR_REASON_RESOURCE_ALREADY_EXISTS",
+		4:  "ERROR_REASON_ETAG_MISMATCH",
+		5:  "ERROR_REASON_DATA_SOURCE_IN_USE",
+		6:  "ERROR_REASON_INTERNAL",
+		7:  "ERROR_REASON_DATA_SOURCE_UNAVAILABLE",
+		8:  "ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED",
+		9:  "ERROR_REASON_STREAM_TOO_SLOW",
+		10: "ERROR_REASON_SHUTTING_DOWN",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -69,6 +77,8 @@ var (
 		"ERROR_REASON_INTERNAL":                     6,
 		"ERROR_REASON_DATA_SOURCE_UNAVAILABLE":      7,
 		"ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED": 8,
+		"ERROR_REASON_STREAM_TOO_SLOW":              9,
+		"ERROR_REASON_SHUTTING_DOWN":                10,
 	}
 )
 
@@ -103,7 +113,7 @@ var File_aiops_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1baiops/v1/error_reason.proto\x12\baiops.v1*\xd6\x02\n" +
+	"\x1baiops/v1/error_reason.proto\x12\baiops.v1*\x98\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -113,7 +123,10 @@ const file_aiops_v1_error_reason_proto_rawDesc = "" +
 	"\x1fERROR_REASON_DATA_SOURCE_IN_USE\x10\x05\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\x06\x12(\n" +
 	"$ERROR_REASON_DATA_SOURCE_UNAVAILABLE\x10\a\x12-\n" +
-	")ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED\x10\bB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	")ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED\x10\b\x12 \n" +
+	"\x1cERROR_REASON_STREAM_TOO_SLOW\x10\t\x12\x1e\n" +
+	"\x1aERROR_REASON_SHUTTING_DOWN\x10\n" +
+	"B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_error_reason_proto_rawDescOnce sync.Once

@@ -98,6 +98,7 @@ type Event struct {
 	//	*Event_DetectorStatus
 	//	*Event_AnomalyChange
 	//	*Event_DataSourceHealth
+	//	*Event_Reset_
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -190,6 +191,15 @@ func (x *Event) GetDataSourceHealth() *DataSourceHealth {
 	return nil
 }
 
+func (x *Event) GetReset_() *Reset {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_Reset_); ok {
+			return x.Reset_
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -214,6 +224,12 @@ type Event_DataSourceHealth struct {
 	DataSourceHealth *DataSourceHealth `protobuf:"bytes,6,opt,name=data_source_health,json=dataSourceHealth,proto3,oneof"`
 }
 
+type Event_Reset_ struct {
+	// The events asked for are no longer all kept: reload the state you
+	// need (List methods), then carry on from this event's sequence.
+	Reset_ *Reset `protobuf:"bytes,7,opt,name=reset,proto3,oneof"`
+}
+
 func (*Event_Heartbeat) isEvent_Payload() {}
 
 func (*Event_DetectorStatus) isEvent_Payload() {}
@@ -221,6 +237,8 @@ func (*Event_DetectorStatus) isEvent_Payload() {}
 func (*Event_AnomalyChange) isEvent_Payload() {}
 
 func (*Event_DataSourceHealth) isEvent_Payload() {}
+
+func (*Event_Reset_) isEvent_Payload() {}
 
 // A detector's new state.
 type DetectorStatus struct {
@@ -332,6 +350,61 @@ func (x *AnomalyChange) GetAnomaly() *Anomaly {
 	return nil
 }
 
+// Replay could not start where asked.
+type Reset struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why, for people.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The oldest sequence still kept.
+	OldestSequence int64 `protobuf:"varint,2,opt,name=oldest_sequence,json=oldestSequence,proto3" json:"oldest_sequence,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Reset) Reset() {
+	*x = Reset{}
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reset) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reset) ProtoMessage() {}
+
+func (x *Reset) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reset.ProtoReflect.Descriptor instead.
+func (*Reset) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Reset) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Reset) GetOldestSequence() int64 {
+	if x != nil {
+		return x.OldestSequence
+	}
+	return 0
+}
+
 // A data source's reachability, as the background probe last saw it.
 type DataSourceHealth struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -349,7 +422,7 @@ type DataSourceHealth struct {
 
 func (x *DataSourceHealth) Reset() {
 	*x = DataSourceHealth{}
-	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +434,7 @@ func (x *DataSourceHealth) String() string {
 func (*DataSourceHealth) ProtoMessage() {}
 
 func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +447,7 @@ func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataSourceHealth.ProtoReflect.Descriptor instead.
 func (*DataSourceHealth) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DataSourceHealth) GetDataSource() string {
@@ -417,7 +490,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +502,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +515,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Heartbeat) GetIntervalMs() int64 {
@@ -456,21 +529,25 @@ var File_aiops_v1_event_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x02\n" +
+	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x03\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x123\n" +
 	"\theartbeat\x18\x03 \x01(\v2\x13.aiops.v1.HeartbeatH\x00R\theartbeat\x12C\n" +
 	"\x0fdetector_status\x18\x04 \x01(\v2\x18.aiops.v1.DetectorStatusH\x00R\x0edetectorStatus\x12@\n" +
 	"\x0eanomaly_change\x18\x05 \x01(\v2\x17.aiops.v1.AnomalyChangeH\x00R\ranomalyChange\x12J\n" +
-	"\x12data_source_health\x18\x06 \x01(\v2\x1a.aiops.v1.DataSourceHealthH\x00R\x10dataSourceHealthB\t\n" +
+	"\x12data_source_health\x18\x06 \x01(\v2\x1a.aiops.v1.DataSourceHealthH\x00R\x10dataSourceHealth\x12'\n" +
+	"\x05reset\x18\a \x01(\v2\x0f.aiops.v1.ResetH\x00R\x05resetB\t\n" +
 	"\apayload\"\x7f\n" +
 	"\x0eDetectorStatus\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.aiops.v1.Detector.StateR\x05state\x12!\n" +
 	"\fstate_reason\x18\x03 \x01(\tR\vstateReason\"<\n" +
 	"\rAnomalyChange\x12+\n" +
-	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyR\aanomaly\"y\n" +
+	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyR\aanomaly\"H\n" +
+	"\x05Reset\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12'\n" +
+	"\x0foldest_sequence\x18\x02 \x01(\x03R\x0eoldestSequence\"y\n" +
 	"\x10DataSourceHealth\x12\x1f\n" +
 	"\vdata_source\x18\x01 \x01(\tR\n" +
 	"dataSource\x12\x1c\n" +
@@ -500,31 +577,33 @@ func file_aiops_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_aiops_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_aiops_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: aiops.v1.EventType
 	(*Event)(nil),                 // 1: aiops.v1.Event
 	(*DetectorStatus)(nil),        // 2: aiops.v1.DetectorStatus
 	(*AnomalyChange)(nil),         // 3: aiops.v1.AnomalyChange
-	(*DataSourceHealth)(nil),      // 4: aiops.v1.DataSourceHealth
-	(*Heartbeat)(nil),             // 5: aiops.v1.Heartbeat
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
-	(Detector_State)(0),           // 7: aiops.v1.Detector.State
-	(*Anomaly)(nil),               // 8: aiops.v1.Anomaly
+	(*Reset)(nil),                 // 4: aiops.v1.Reset
+	(*DataSourceHealth)(nil),      // 5: aiops.v1.DataSourceHealth
+	(*Heartbeat)(nil),             // 6: aiops.v1.Heartbeat
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(Detector_State)(0),           // 8: aiops.v1.Detector.State
+	(*Anomaly)(nil),               // 9: aiops.v1.Anomaly
 }
 var file_aiops_v1_event_proto_depIdxs = []int32{
-	6, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
+	7, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
+	6, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
 	2, // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
 	3, // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
-	4, // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
-	7, // 5: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
-	8, // 6: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	5, // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
+	4, // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
+	8, // 6: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
+	9, // 7: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_event_proto_init() }
@@ -539,6 +618,7 @@ func file_aiops_v1_event_proto_init() {
 		(*Event_DetectorStatus)(nil),
 		(*Event_AnomalyChange)(nil),
 		(*Event_DataSourceHealth)(nil),
+		(*Event_Reset_)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -546,7 +626,7 @@ func file_aiops_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_event_proto_rawDesc), len(file_aiops_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -27,13 +27,17 @@ type SubscribeRequest struct {
 	// The event types wanted; every type but SCORES when empty.
 	Types []EventType `protobuf:"varint,1,rep,packed,name=types,proto3,enum=aiops.v1.EventType" json:"types,omitempty"`
 	// Only events of these detectors, `detectors/{detector}`; all when empty.
-	// At most 1000.
+	// At most 1000. Applies to the events of detectors (status, anomalies).
 	Detectors []string `protobuf:"bytes,2,rep,name=detectors,proto3" json:"detectors,omitempty"`
 	// Only anomalies of at least this severity; all when unspecified.
 	MinSeverity Severity `protobuf:"varint,3,opt,name=min_severity,json=minSeverity,proto3,enum=aiops.v1.Severity" json:"min_severity,omitempty"`
 	// Resume after this sequence: the events since are replayed first. 0 for
-	// live events only.
+	// live events only. Older than the retained log: a `reset` event comes
+	// instead, and then live events.
 	AfterSequence int64 `protobuf:"varint,4,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
+	// Only health events of these data sources, `dataSources/{data_source}`;
+	// all when empty. At most 1000.
+	DataSources   []string `protobuf:"bytes,5,rep,name=data_sources,json=dataSources,proto3" json:"data_sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -96,17 +100,26 @@ func (x *SubscribeRequest) GetAfterSequence() int64 {
 	return 0
 }
 
+func (x *SubscribeRequest) GetDataSources() []string {
+	if x != nil {
+		return x.DataSources
+	}
+	return nil
+}
+
 var File_aiops_v1_event_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_event_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1caiops/v1/event_service.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x14aiops/v1/event.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xe8\x01\n" +
+	"\x1caiops/v1/event_service.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x14aiops/v1/event.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xaa\x02\n" +
 	"\x10SubscribeRequest\x12/\n" +
 	"\x05types\x18\x01 \x03(\x0e2\x13.aiops.v1.EventTypeB\x04\xe2A\x01\x01R\x05types\x129\n" +
 	"\tdetectors\x18\x02 \x03(\tB\x1b\xe2A\x01\x01\xfaA\x14\n" +
 	"\x12aiops.dev/DetectorR\tdetectors\x12;\n" +
 	"\fmin_severity\x18\x03 \x01(\x0e2\x12.aiops.v1.SeverityB\x04\xe2A\x01\x01R\vminSeverity\x12+\n" +
-	"\x0eafter_sequence\x18\x04 \x01(\x03B\x04\xe2A\x01\x01R\rafterSequence2J\n" +
+	"\x0eafter_sequence\x18\x04 \x01(\x03B\x04\xe2A\x01\x01R\rafterSequence\x12@\n" +
+	"\fdata_sources\x18\x05 \x03(\tB\x1d\xe2A\x01\x01\xfaA\x16\n" +
+	"\x14aiops.dev/DataSourceR\vdataSources2J\n" +
 	"\fEventService\x12:\n" +
 	"\tSubscribe\x12\x1a.aiops.v1.SubscribeRequest\x1a\x0f.aiops.v1.Event0\x01B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 

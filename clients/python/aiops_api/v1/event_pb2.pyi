@@ -25,20 +25,22 @@ EVENT_TYPE_DATA_SOURCE_HEALTH: EventType
 EVENT_TYPE_SCORES: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health")
+    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     DETECTOR_STATUS_FIELD_NUMBER: _ClassVar[int]
     ANOMALY_CHANGE_FIELD_NUMBER: _ClassVar[int]
     DATA_SOURCE_HEALTH_FIELD_NUMBER: _ClassVar[int]
+    RESET_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     heartbeat: Heartbeat
     detector_status: DetectorStatus
     anomaly_change: AnomalyChange
     data_source_health: DataSourceHealth
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ...) -> None: ...
+    reset: Reset
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ...) -> None: ...
 
 class DetectorStatus(_message.Message):
     __slots__ = ("detector", "state", "state_reason")
@@ -55,6 +57,14 @@ class AnomalyChange(_message.Message):
     ANOMALY_FIELD_NUMBER: _ClassVar[int]
     anomaly: _anomaly_pb2.Anomaly
     def __init__(self, anomaly: _Optional[_Union[_anomaly_pb2.Anomaly, _Mapping]] = ...) -> None: ...
+
+class Reset(_message.Message):
+    __slots__ = ("reason", "oldest_sequence")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    oldest_sequence: int
+    def __init__(self, reason: _Optional[str] = ..., oldest_sequence: _Optional[int] = ...) -> None: ...
 
 class DataSourceHealth(_message.Message):
     __slots__ = ("data_source", "reachable", "url", "error")

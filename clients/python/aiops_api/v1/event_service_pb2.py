@@ -28,7 +28,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61iops/v1/event_service.proto\x12\x08\x61iops.v1\x1a\x17\x61iops/v1/detector.proto\x1a\x14\x61iops/v1/event.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xba\x01\n\x10SubscribeRequest\x12(\n\x05types\x18\x01 \x03(\x0e\x32\x13.aiops.v1.EventTypeB\x04\xe2\x41\x01\x01\x12.\n\tdetectors\x18\x02 \x03(\tB\x1b\xe2\x41\x01\x01\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12.\n\x0cmin_severity\x18\x03 \x01(\x0e\x32\x12.aiops.v1.SeverityB\x04\xe2\x41\x01\x01\x12\x1c\n\x0e\x61\x66ter_sequence\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x01\x32J\n\x0c\x45ventService\x12:\n\tSubscribe\x12\x1a.aiops.v1.SubscribeRequest\x1a\x0f.aiops.v1.Event0\x01\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61iops/v1/event_service.proto\x12\x08\x61iops.v1\x1a\x17\x61iops/v1/detector.proto\x1a\x14\x61iops/v1/event.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\"\xef\x01\n\x10SubscribeRequest\x12(\n\x05types\x18\x01 \x03(\x0e\x32\x13.aiops.v1.EventTypeB\x04\xe2\x41\x01\x01\x12.\n\tdetectors\x18\x02 \x03(\tB\x1b\xe2\x41\x01\x01\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12.\n\x0cmin_severity\x18\x03 \x01(\x0e\x32\x12.aiops.v1.SeverityB\x04\xe2\x41\x01\x01\x12\x1c\n\x0e\x61\x66ter_sequence\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x01\x12\x33\n\x0c\x64\x61ta_sources\x18\x05 \x03(\tB\x1d\xe2\x41\x01\x01\xfa\x41\x16\n\x14\x61iops.dev/DataSource2J\n\x0c\x45ventService\x12:\n\tSubscribe\x12\x1a.aiops.v1.SubscribeRequest\x1a\x0f.aiops.v1.Event0\x01\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,8 +44,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBSCRIBEREQUEST'].fields_by_name['min_severity']._serialized_options = b'\342A\001\001'
   _globals['_SUBSCRIBEREQUEST'].fields_by_name['after_sequence']._loaded_options = None
   _globals['_SUBSCRIBEREQUEST'].fields_by_name['after_sequence']._serialized_options = b'\342A\001\001'
+  _globals['_SUBSCRIBEREQUEST'].fields_by_name['data_sources']._loaded_options = None
+  _globals['_SUBSCRIBEREQUEST'].fields_by_name['data_sources']._serialized_options = b'\342A\001\001\372A\026\n\024aiops.dev/DataSource'
   _globals['_SUBSCRIBEREQUEST']._serialized_start=150
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=336
-  _globals['_EVENTSERVICE']._serialized_start=338
-  _globals['_EVENTSERVICE']._serialized_end=412
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=389
+  _globals['_EVENTSERVICE']._serialized_start=391
+  _globals['_EVENTSERVICE']._serialized_end=465
 # @@protoc_insertion_point(module_scope)

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/event.proto.
  */
 export const file_aiops_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEimgIKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAQgkKB3BheWxvYWQiYQoORGV0ZWN0b3JTdGF0dXMSEAoIZGV0ZWN0b3IYASABKAkSJwoFc3RhdGUYAiABKA4yGC5haW9wcy52MS5EZXRlY3Rvci5TdGF0ZRIUCgxzdGF0ZV9yZWFzb24YAyABKAkiMwoNQW5vbWFseUNoYW5nZRIiCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseSJWChBEYXRhU291cmNlSGVhbHRoEhMKC2RhdGFfc291cmNlGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBILCgN1cmwYAyABKAkSDQoFZXJyb3IYBCABKAkiIAoJSGVhcnRiZWF0EhMKC2ludGVydmFsX21zGAEgASgDKpkBCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfREVURUNUT1JfU1RBVFVTEAESFgoSRVZFTlRfVFlQRV9BTk9NQUxZEAISIQodRVZFTlRfVFlQRV9EQVRBX1NPVVJDRV9IRUFMVEgQAxIVChFFVkVOVF9UWVBFX1NDT1JFUxAEQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_protobuf_timestamp]);
+  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEivAIKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIAEIJCgdwYXlsb2FkImEKDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJIjMKDUFub21hbHlDaGFuZ2USIgoHYW5vbWFseRgBIAEoCzIRLmFpb3BzLnYxLkFub21hbHkiMAoFUmVzZXQSDgoGcmVhc29uGAEgASgJEhcKD29sZGVzdF9zZXF1ZW5jZRgCIAEoAyJWChBEYXRhU291cmNlSGVhbHRoEhMKC2RhdGFfc291cmNlGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBILCgN1cmwYAyABKAkSDQoFZXJyb3IYBCABKAkiIAoJSGVhcnRiZWF0EhMKC2ludGVydmFsX21zGAEgASgDKpkBCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfREVURUNUT1JfU1RBVFVTEAESFgoSRVZFTlRfVFlQRV9BTk9NQUxZEAISIQodRVZFTlRfVFlQRV9EQVRBX1NPVVJDRV9IRUFMVEgQAxIVChFFVkVOVF9UWVBFX1NDT1JFUxAEQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_protobuf_timestamp]);
 
 /**
  * One change pushed to subscribers, or a heartbeat.
@@ -76,6 +76,15 @@ export type Event = Message<"aiops.v1.Event"> & {
      */
     value: DataSourceHealth;
     case: "dataSourceHealth";
+  } | {
+    /**
+     * The events asked for are no longer all kept: reload the state you
+     * need (List methods), then carry on from this event's sequence.
+     *
+     * @generated from field: aiops.v1.Reset reset = 7;
+     */
+    value: Reset;
+    case: "reset";
   } | { case: undefined; value?: undefined };
 };
 
@@ -143,6 +152,34 @@ export const AnomalyChangeSchema: GenMessage<AnomalyChange> = /*@__PURE__*/
   messageDesc(file_aiops_v1_event, 2);
 
 /**
+ * Replay could not start where asked.
+ *
+ * @generated from message aiops.v1.Reset
+ */
+export type Reset = Message<"aiops.v1.Reset"> & {
+  /**
+   * Why, for people.
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+
+  /**
+   * The oldest sequence still kept.
+   *
+   * @generated from field: int64 oldest_sequence = 2;
+   */
+  oldestSequence: bigint;
+};
+
+/**
+ * Describes the message aiops.v1.Reset.
+ * Use `create(ResetSchema)` to create a new message.
+ */
+export const ResetSchema: GenMessage<Reset> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 3);
+
+/**
  * A data source's reachability, as the background probe last saw it.
  *
  * @generated from message aiops.v1.DataSourceHealth
@@ -182,7 +219,7 @@ export type DataSourceHealth = Message<"aiops.v1.DataSourceHealth"> & {
  * Use `create(DataSourceHealthSchema)` to create a new message.
  */
 export const DataSourceHealthSchema: GenMessage<DataSourceHealth> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 3);
+  messageDesc(file_aiops_v1_event, 4);
 
 /**
  * Sent at a fixed interval so that clients can tell a quiet stream from a dead one.
@@ -204,7 +241,7 @@ export type Heartbeat = Message<"aiops.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 4);
+  messageDesc(file_aiops_v1_event, 5);
 
 /**
  * The kinds of change a subscriber can ask for.

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/event_service.proto.
  */
 export const file_aiops_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaW9wcy92MS9ldmVudF9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSK6AQoQU3Vic2NyaWJlUmVxdWVzdBIoCgV0eXBlcxgBIAMoDjITLmFpb3BzLnYxLkV2ZW50VHlwZUIE4kEBARIuCglkZXRlY3RvcnMYAiADKAlCG+JBAQH6QRQKEmFpb3BzLmRldi9EZXRlY3RvchIuCgxtaW5fc2V2ZXJpdHkYAyABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBARIcCg5hZnRlcl9zZXF1ZW5jZRgEIAEoA0IE4kEBATJKCgxFdmVudFNlcnZpY2USOgoJU3Vic2NyaWJlEhouYWlvcHMudjEuU3Vic2NyaWJlUmVxdWVzdBoPLmFpb3BzLnYxLkV2ZW50MAFCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_detector, file_aiops_v1_event, file_google_api_field_behavior, file_google_api_resource]);
+  fileDesc("ChxhaW9wcy92MS9ldmVudF9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSLvAQoQU3Vic2NyaWJlUmVxdWVzdBIoCgV0eXBlcxgBIAMoDjITLmFpb3BzLnYxLkV2ZW50VHlwZUIE4kEBARIuCglkZXRlY3RvcnMYAiADKAlCG+JBAQH6QRQKEmFpb3BzLmRldi9EZXRlY3RvchIuCgxtaW5fc2V2ZXJpdHkYAyABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBARIcCg5hZnRlcl9zZXF1ZW5jZRgEIAEoA0IE4kEBARIzCgxkYXRhX3NvdXJjZXMYBSADKAlCHeJBAQH6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlMkoKDEV2ZW50U2VydmljZRI6CglTdWJzY3JpYmUSGi5haW9wcy52MS5TdWJzY3JpYmVSZXF1ZXN0Gg8uYWlvcHMudjEuRXZlbnQwAUI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_aiops_v1_detector, file_aiops_v1_event, file_google_api_field_behavior, file_google_api_resource]);
 
 /**
  * @generated from message aiops.v1.SubscribeRequest
@@ -31,7 +31,7 @@ export type SubscribeRequest = Message<"aiops.v1.SubscribeRequest"> & {
 
   /**
    * Only events of these detectors, `detectors/{detector}`; all when empty.
-   * At most 1000.
+   * At most 1000. Applies to the events of detectors (status, anomalies).
    *
    * @generated from field: repeated string detectors = 2;
    */
@@ -46,11 +46,20 @@ export type SubscribeRequest = Message<"aiops.v1.SubscribeRequest"> & {
 
   /**
    * Resume after this sequence: the events since are replayed first. 0 for
-   * live events only.
+   * live events only. Older than the retained log: a `reset` event comes
+   * instead, and then live events.
    *
    * @generated from field: int64 after_sequence = 4;
    */
   afterSequence: bigint;
+
+  /**
+   * Only health events of these data sources, `dataSources/{data_source}`;
+   * all when empty. At most 1000.
+   *
+   * @generated from field: repeated string data_sources = 5;
+   */
+  dataSources: string[];
 };
 
 /**

@@ -1,0 +1,205 @@
+"""EventService.Subscribe carrying events: live, replayed from the log after a sequence with no
+gap and no duplicate, a reset where the log no longer has them, filters, and streams that end
+with where to resume (too slow, server shutting down)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from aiops.api.server import RunningServer
+from aiops.events import log as event_log
+from aiops.events.retention import Retention
+from aiops.store.database import session_factory
+from aiops_api.v1 import event_pb2
+from aiops_api.v1 import event_service_pb2 as pb
+from tests.conftest import Api, connected, serving
+from tests.rpc import failure
+
+STREAM_BUFFER = 50
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[RunningServer]:
+    """No detectors run: the events are the tests'."""
+    async with serving(
+        database_url, run_detectors=False, stream_buffer=STREAM_BUFFER, heartbeat_interval=0.2
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+async def api(server: RunningServer) -> AsyncIterator[Api]:
+    async with connected(server) as stubs:
+        yield stubs
+
+
+async def publish(server: RunningServer, count: int, source: str = "dataSources/a") -> list[int]:
+    """`count` health events in one transaction, as the probe writes them; their sequences."""
+    sessions = session_factory(server.engine)
+    async with event_log.recording(sessions, server.bus) as recorder:
+        for i in range(count):
+            health = event_pb2.DataSourceHealth(data_source=source, reachable=i % 2 == 0)
+            await recorder.add(event_pb2.Event(data_source_health=health))
+    return [event.sequence for event in recorder.events]
+
+
+async def collect(
+    api: Api, request: pb.SubscribeRequest, until: int, limit: float = 10
+) -> list[event_pb2.Event]:
+    """The non-heartbeat events of a stream, until one has sequence `until`."""
+    stream = api.events.Subscribe(request, timeout=limit)
+    found = []
+    async for event in stream:
+        if event.WhichOneof("payload") != "heartbeat":
+            found.append(event)
+            if event.sequence >= until:
+                break
+    stream.cancel()
+    return found
+
+
+async def test_live_events_follow_the_first_heartbeat(api: Api, server: RunningServer) -> None:
+    stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
+    first = await stream.read()
+    assert first.WhichOneof("payload") == "heartbeat"
+    sequences = await publish(server, 3)
+    got = [await stream.read() for _ in range(3)]
+    stream.cancel()
+    assert [e.sequence for e in got] == sequences
+    assert [e.data_source_health.reachable for e in got] == [True, False, True]
+
+
+async def test_replay_after_a_sequence_then_live_without_gap_or_duplicate(
+    api: Api, server: RunningServer
+) -> None:
+    before = await publish(server, 5)
+    request = pb.SubscribeRequest(after_sequence=before[1])
+    stream = api.events.Subscribe(request, timeout=10)
+    heartbeat = await stream.read()
+    assert heartbeat.sequence == before[-1], "a heartbeat carries the latest sequence"
+    replayed = [await stream.read() for _ in range(3)]
+    after = await publish(server, 2)
+    live = [await stream.read() for _ in range(2)]
+    stream.cancel()
+    assert [e.sequence for e in replayed + live] == before[2:] + after
+
+
+async def test_reconnecting_subscribers_see_every_event_once_while_events_are_published(
+    api: Api, server: RunningServer
+) -> None:
+    """Many subscribers drop their stream at random points and resume from the last sequence
+    they saw, while events are published concurrently: each ends with exactly the sequence."""
+    total_batches = 40
+    published: list[int] = []
+
+    async def publisher() -> None:
+        for _ in range(total_batches):
+            published.extend(await publish(server, random.randint(1, 3)))
+            await asyncio.sleep(random.uniform(0, 0.02))
+
+    async def subscriber(seed: int, stop: asyncio.Event, ready: asyncio.Event) -> list[int]:
+        rng = random.Random(seed)
+        seen: list[int] = []
+        while not (stop.is_set() and published and seen and seen[-1] == published[-1]):
+            # The first stream opens before any event: live from there, it misses nothing.
+            after = seen[-1] if seen else 0
+            stream = api.events.Subscribe(pb.SubscribeRequest(after_sequence=after), timeout=30)
+            budget = rng.randint(1, 8)
+            async for event in stream:
+                if event.WhichOneof("payload") == "heartbeat":
+                    ready.set()
+                    if stop.is_set() and seen and seen[-1] == event.sequence:
+                        break
+                    continue
+                seen.append(event.sequence)
+                budget -= 1
+                if budget == 0:
+                    break
+            stream.cancel()
+        return seen
+
+    stop = asyncio.Event()
+    ready = [asyncio.Event() for _ in range(8)]
+    subscribers = [
+        asyncio.create_task(subscriber(seed, stop, ready[seed])) for seed in range(len(ready))
+    ]
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), timeout=30)
+    await publisher()
+    stop.set()
+    results = await asyncio.wait_for(asyncio.gather(*subscribers), timeout=60)
+    for seen in results:
+        assert seen == published
+
+
+async def test_a_sequence_no_longer_kept_gets_a_reset(api: Api, server: RunningServer) -> None:
+    sequences = await publish(server, 6)
+    await Retention(session_factory(server.engine), keep=2, max_age=timedelta(days=1)).prune()
+
+    events = await collect(api, pb.SubscribeRequest(after_sequence=sequences[0]), until=0)
+    assert events[0].WhichOneof("payload") == "reset"
+    assert events[0].reset.oldest_sequence == sequences[-2]
+    assert events[0].sequence == sequences[-1]
+
+    # Still kept: a plain replay.
+    kept = await collect(api, pb.SubscribeRequest(after_sequence=sequences[-3]), sequences[-1])
+    assert [e.sequence for e in kept] == sequences[-2:]
+
+
+async def test_filters_pick_types_and_data_sources(api: Api, server: RunningServer) -> None:
+    before = await publish(server, 1, "dataSources/b")
+    await publish(server, 2, "dataSources/a")
+    wanted = await publish(server, 2, "dataSources/b")
+    request = pb.SubscribeRequest(after_sequence=before[-1], data_sources=["dataSources/b"])
+    # Only b's events, and asking for anomalies only gives none of them.
+    events = await collect(api, request, until=wanted[-1])
+    assert [e.sequence for e in events] == wanted
+    anomalies_only = pb.SubscribeRequest(types=[event_pb2.EVENT_TYPE_ANOMALY], after_sequence=0)
+    stream = api.events.Subscribe(anomalies_only, timeout=10)
+    assert (await stream.read()).WhichOneof("payload") == "heartbeat"
+    assert (await stream.read()).WhichOneof("payload") == "heartbeat"
+    stream.cancel()
+
+
+async def test_a_stream_that_falls_behind_ends_with_where_to_resume(
+    api: Api, server: RunningServer
+) -> None:
+    stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
+    heartbeat = await stream.read()
+    # More events at once than the stream may hold waiting.
+    await publish(server, STREAM_BUFFER + 10)
+    delivered = [heartbeat.sequence]
+
+    async def drain() -> None:
+        while True:
+            delivered.append((await stream.read()).sequence)
+
+    error = await failure(drain())
+    assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert error.reason == "STREAM_TOO_SLOW"
+    # What it got before the end, and no further: resuming from there misses nothing.
+    assert int(error.metadata["last_sequence"]) == delivered[-1]
+    assert len(delivered) < STREAM_BUFFER
+
+
+async def test_shutdown_ends_streams_with_where_to_resume(database_url: str) -> None:
+    async with serving(database_url, run_detectors=False) as server, connected(server) as api:
+        sequences = await publish(server, 2)
+        stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
+        await stream.read()
+        stopping = asyncio.create_task(server.stop(grace=2))
+
+        async def drain() -> None:
+            while True:
+                await stream.read()
+
+        error = await failure(drain())
+        await stopping
+    assert error.code == grpc.StatusCode.UNAVAILABLE
+    assert error.reason == "SHUTTING_DOWN"
+    assert int(error.metadata["last_sequence"]) == sequences[-1]
