@@ -108,9 +108,8 @@ class Api:
 async def serving(database_url: str, **settings: Any) -> AsyncIterator[RunningServer]:
     """The aiops server on a free loopback port, with `settings` over the tests' defaults."""
     settings.setdefault("heartbeat_interval", HEARTBEAT_INTERVAL)
-    running = await start_server(
-        Settings(grpc_address="127.0.0.1:0", database_url=database_url, **settings)
-    )
+    settings.setdefault("grpc_address", "127.0.0.1:0")
+    running = await start_server(Settings(database_url=database_url, **settings))
     try:
         yield running
     finally:

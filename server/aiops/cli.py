@@ -41,6 +41,28 @@ def main(argv: list[str] | None = None) -> int:
         f"default {Settings.heartbeat_interval})",
     )
     commands.add_parser("migrate", help="bring the database schema up to date")
+    watch = commands.add_parser(
+        "watch", help="print a server's events as they happen (reconnects and resumes)"
+    )
+    watch.add_argument(
+        "--grpc-address", help=f"the server (AIOPS_GRPC_ADDRESS; default {Settings.grpc_address})"
+    )
+    watch.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        choices=["detector-status", "anomaly", "data-source-health"],
+        help="only these event types (repeatable)",
+    )
+    watch.add_argument(
+        "--detector", action="append", default=[], help="detectors/{id} (repeatable)"
+    )
+    watch.add_argument(
+        "--data-source", action="append", default=[], help="dataSources/{id} (repeatable)"
+    )
+    watch.add_argument("--min-severity", choices=["warning", "critical"], help="anomalies only")
+    watch.add_argument("--after", type=int, default=0, help="replay the events after this sequence")
+    watch.add_argument("--json", action="store_true", help="one JSON object per line")
 
     args = parser.parse_args(argv)
     flags = {
@@ -63,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aiops.store.database import migrate
+
+    if args.command == "watch":
+        from aiops.watch import run_watch
+
+        return run_watch(args, settings.grpc_address)
 
     # An operator's mistakes (a wrong URL, a busy port) get one line, not a traceback.
     try:

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -14,10 +15,15 @@ import {
   ConnectError,
   DataSource_Kind,
   Detector_State,
+  EventType,
   createAiopsClients,
   errorReason,
   fieldViolations,
+  watch,
   type AiopsClients,
+  type Event,
+  SubscribeRequestSchema,
+  type SubscribeRequest,
 } from "../src/index";
 
 const AIOPS = fileURLToPath(new URL("../../../.venv/bin/aiops", import.meta.url));
@@ -280,6 +286,138 @@ describe("events", () => {
         expect(event.payload.value.intervalMs).toBe(BigInt(HEARTBEAT_SECONDS * 1000));
       }
     }
+  });
+
+  type SubscribeInit = MessageInitShape<typeof SubscribeRequestSchema>;
+
+  /** api.events, but the test can abort the stream open now, as a broken connection would. */
+  function breakable() {
+    const requests: SubscribeRequest[] = [];
+    let current: AbortController | undefined;
+    const client = {
+      subscribe(request: SubscribeInit, options?: { signal?: AbortSignal }) {
+        requests.push(create(SubscribeRequestSchema, request));
+        const controller = new AbortController();
+        options?.signal?.addEventListener("abort", () => controller.abort(), { once: true });
+        current = controller;
+        return api.events.subscribe(request, { signal: controller.signal });
+      },
+    };
+    return { client, requests, breakStream: () => current?.abort() };
+  }
+
+  /** Reads `iterator` up to and including the event that says the detector stopped. */
+  async function untilStopped(iterator: AsyncIterator<Event>): Promise<Event[]> {
+    const got: Event[] = [];
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) throw new Error("watch ended");
+      got.push(next.value);
+      const payload = next.value.payload;
+      if (payload.case === "detectorStatus" && payload.value.state === Detector_State.STOPPED) {
+        return got;
+      }
+    }
+  }
+
+  it("watches without gap or duplicate across a broken stream", async () => {
+    const dataSource = await api.dataSources.createDataSource({
+      dataSourceId: uniqueId("watch-ds"),
+      dataSource: { kind: DataSource_Kind.PROMETHEUS, urls: ["http://127.0.0.1:9"] },
+    });
+    const detector = await createDetector(uniqueId("watch-det"), dataSource.name);
+    // Each start and stop writes a DETECTOR_STATUS event; the pipeline may add a DEGRADED one.
+    const toggle = async () => {
+      await api.detectors.startDetector({ name: detector.name });
+      await api.detectors.stopDetector({ name: detector.name });
+    };
+    const controller = new AbortController();
+    const { client, requests, breakStream } = breakable();
+    const events = watch(
+      client,
+      { types: [EventType.DETECTOR_STATUS], detectors: [detector.name] },
+      { signal: controller.signal, backoffBaseMs: 1, backoffCapMs: 20 },
+    )[Symbol.asyncIterator]();
+    try {
+      const firstNext = events.next(); // starts the generator, which subscribes
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the first heartbeat fixes "live"
+      await toggle();
+      const first = await firstNext;
+      if (first.done) throw new Error("watch ended");
+      const before = [first.value];
+      const firstState = first.value.payload.case === "detectorStatus" && first.value.payload.value.state;
+      if (firstState !== Detector_State.STOPPED) before.push(...(await untilStopped(events)));
+
+      breakStream();
+      await toggle(); // while watch is between streams, or replaying
+      await toggle();
+      const after = [...(await untilStopped(events)), ...(await untilStopped(events))];
+
+      const all = [...before, ...after];
+      for (const [i, event] of all.entries()) {
+        expect(event.payload.case).toBe("detectorStatus");
+        if (event.payload.case === "detectorStatus") expect(event.payload.value.detector).toBe(detector.name);
+        if (i > 0) expect(event.sequence).toBeGreaterThan(all[i - 1].sequence);
+      }
+      const stops = all.filter(
+        (e) => e.payload.case === "detectorStatus" && e.payload.value.state === Detector_State.STOPPED,
+      );
+      expect(stops).toHaveLength(3);
+      // The second stream resumed after the last event watch had yielded.
+      expect(requests.length).toBeGreaterThanOrEqual(2);
+      expect(requests[1].afterSequence).toBe(before[before.length - 1].sequence);
+    } finally {
+      controller.abort();
+    }
+    // Aborting ends the iteration quietly.
+    expect((await events.next()).done).toBe(true);
+  }, 30_000);
+
+  it("throws INVALID_ARGUMENT instead of retrying", async () => {
+    const { client, requests } = breakable();
+    const err = await failure(
+      (async () => {
+        for await (const event of watch(client, { afterSequence: -1n })) void event;
+      })(),
+    );
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(fieldViolations(err)).toHaveProperty("after_sequence");
+    expect(requests).toHaveLength(1);
+  });
+
+  it("reconnects a stream that stays silent", async () => {
+    const { client: real } = breakable();
+    let calls = 0;
+    const client = {
+      subscribe(request: SubscribeInit, options?: { signal?: AbortSignal }) {
+        calls++;
+        if (calls > 1) return real.subscribe(request, options);
+        // The first stream never says anything, until the watchdog aborts it.
+        const silent: AsyncIterable<Event> = {
+          [Symbol.asyncIterator]: () => ({
+            next: () =>
+              new Promise<IteratorResult<Event>>((_, reject) =>
+                options?.signal?.addEventListener("abort", () => reject(new ConnectError("aborted", Code.Canceled))),
+              ),
+          }),
+        };
+        return silent;
+      },
+    };
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(), 10_000);
+    let heartbeat: Event | undefined;
+    for await (const event of watch(
+      client,
+      {},
+      { signal: controller.signal, heartbeats: true, firstHeartbeatTimeoutMs: 300, backoffBaseMs: 1, backoffCapMs: 10 },
+    )) {
+      heartbeat = event;
+      break;
+    }
+    clearTimeout(timeout);
+    expect(heartbeat?.payload.case).toBe("heartbeat");
+    expect(calls).toBe(2);
   });
 });
 
