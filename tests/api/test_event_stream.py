@@ -203,3 +203,34 @@ async def test_shutdown_ends_streams_with_where_to_resume(database_url: str) -> 
     assert error.code == grpc.StatusCode.UNAVAILABLE
     assert error.reason == "SHUTTING_DOWN"
     assert int(error.metadata["last_sequence"]) == sequences[-1]
+
+
+async def test_a_subscriber_that_reads_nothing_does_not_hold_up_another(
+    api: Api, server: RunningServer
+) -> None:
+    slow = api.events.Subscribe(pb.SubscribeRequest(), timeout=30)
+    await slow.read()  # connected; from now on it reads nothing
+    fast = api.events.Subscribe(pb.SubscribeRequest(), timeout=30)
+    await fast.read()
+    loop = asyncio.get_running_loop()
+    published: dict[int, float] = {}
+    received: dict[int, float] = {}
+
+    async def read_fast() -> None:
+        while len(received) < 200:
+            event = await fast.read()
+            if event.WhichOneof("payload") != "heartbeat":
+                received[event.sequence] = loop.time()
+
+    reading = asyncio.create_task(read_fast())
+    for _ in range(20):
+        for sequence in await publish(server, 10):
+            published[sequence] = loop.time()
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(reading, timeout=20)
+    slow.cancel()
+    fast.cancel()
+    assert sorted(received) == sorted(published)
+    delays = sorted(received[s] - published[s] for s in published)
+    # A few milliseconds here; the bound only has to tell "not held up" from "held up".
+    assert delays[-1] < 0.5, f"median {delays[len(delays) // 2]:.4f}s, max {delays[-1]:.4f}s"
