@@ -1,5 +1,5 @@
 """Fixtures: a real aiops gRPC server on loopback, over SQLite and over PostgreSQL, and a real
-Prometheus and Loki."""
+Prometheus, Loki and Redis."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from aiops_api.v1 import (
 from tests.loki import LokiServer, sample_streams
 from tests.postgres import PostgresCluster
 from tests.prometheus import PrometheusServer, sample_data
+from tests.redis import RedisServer
 
 HEARTBEAT_INTERVAL = 0.2
 
@@ -59,6 +60,30 @@ def loki_server() -> Iterator[LokiServer]:
     server = LokiServer(sample_streams())
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> RedisServer:
+    """The tests' Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server
+
+
+@pytest.fixture(params=["in-process", "redis"])
+def bus_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The settings that choose each event bus: the in-process one, or Redis Streams."""
+    if request.param == "in-process":
+        return {}
+    redis: RedisServer = request.getfixturevalue("redis")
+    return {"redis_url": redis.url}
 
 
 @pytest.fixture(scope="session")

@@ -11,27 +11,17 @@ import sys
 import grpc
 import pytest
 
-from aiops.api.server import RunningServer
-from aiops.events import log as event_log
-from aiops.store.database import session_factory
 from aiops_api.v1 import (
     data_source_service_pb2,
     detector_service_pb2,
-    event_pb2,
     event_service_pb2,
     event_service_pb2_grpc,
 )
 from aiops_api.watch import watch
 from tests.conftest import connected, serving
+from tests.events import publish
 from tests.postgres import free_port
 from tests.rpc import detector, prometheus
-
-
-async def publish(server: RunningServer, source: str) -> int:
-    async with event_log.recording(session_factory(server.engine), server.bus) as recorder:
-        health = event_pb2.DataSourceHealth(data_source=source, reachable=True)
-        await recorder.add(event_pb2.Event(data_source_health=health))
-    return recorder.events[0].sequence
 
 
 async def test_watch_follows_events_across_a_server_restart(database_url: str) -> None:
@@ -52,13 +42,13 @@ async def test_watch_follows_events_across_a_server_restart(database_url: str) -
         async with serving(database_url, **settings) as first:
             following = asyncio.create_task(follow(4))
             await asyncio.sleep(0.5)  # the stream is up
-            published += [await publish(first, "dataSources/a") for _ in range(2)]
+            published += [(await publish(first, 1, "dataSources/a"))[0] for _ in range(2)]
             await asyncio.sleep(0.3)
         # Down for a while: what happens meanwhile (here, on the next server) is replayed.
         async with serving(database_url, **settings) as second:
-            published.append(await publish(second, "dataSources/b"))
+            published.append((await publish(second, 1, "dataSources/b"))[0])
             await asyncio.sleep(0.5)
-            published.append(await publish(second, "dataSources/c"))
+            published.append((await publish(second, 1, "dataSources/c"))[0])
             await asyncio.wait_for(following, timeout=20)
         await events.aclose()  # type: ignore[attr-defined]
     assert got == published

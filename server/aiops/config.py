@@ -28,6 +28,8 @@ class Settings:
     event_retention_hours: float = 168.0
     # Events a Subscribe stream may have waiting; a client further behind is cut off.
     stream_buffer: int = 10_000
+    # Replicas share events through this Redis (redis://host:port/db); none: in-process.
+    redis_url: str = ""
     # False serves the API only and runs no detectors.
     run_detectors: bool = True
     # A Prometheus to register as dataSources/prometheus at start; with none, `serve` starts

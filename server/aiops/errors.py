@@ -78,3 +78,17 @@ class StreamTooSlow(StreamEnded):
 class ShuttingDown(StreamEnded):
     def __init__(self, last_sequence: int) -> None:
         super().__init__("the server is shutting down", last_sequence)
+
+
+class EventBusLost(StreamEnded):
+    """The bus this replica reads other replicas' events from failed: events may have gone by."""
+
+    def __init__(self, last_sequence: int) -> None:
+        super().__init__("this server lost its connection to the event bus", last_sequence)
+
+
+class EventBusUnavailable(AiopsError):
+    """A change that writes events cannot go ahead without the bus that orders them."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the event bus is unavailable: {reason}")

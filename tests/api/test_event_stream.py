@@ -8,27 +8,32 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import pytest
 
 from aiops.api.server import RunningServer
-from aiops.events import log as event_log
 from aiops.events.retention import Retention
 from aiops.store.database import session_factory
 from aiops_api.v1 import event_pb2
 from aiops_api.v1 import event_service_pb2 as pb
 from tests.conftest import Api, connected, serving
+from tests.events import publish
 from tests.rpc import failure
 
 STREAM_BUFFER = 50
 
 
 @pytest.fixture
-async def server(database_url: str) -> AsyncIterator[RunningServer]:
-    """No detectors run: the events are the tests'."""
+async def server(database_url: str, bus_settings: dict[str, Any]) -> AsyncIterator[RunningServer]:
+    """No detectors run: the events are the tests'. On each bus."""
     async with serving(
-        database_url, run_detectors=False, stream_buffer=STREAM_BUFFER, heartbeat_interval=0.2
+        database_url,
+        run_detectors=False,
+        stream_buffer=STREAM_BUFFER,
+        heartbeat_interval=0.2,
+        **bus_settings,
     ) as running:
         yield running
 
@@ -37,16 +42,6 @@ async def server(database_url: str) -> AsyncIterator[RunningServer]:
 async def api(server: RunningServer) -> AsyncIterator[Api]:
     async with connected(server) as stubs:
         yield stubs
-
-
-async def publish(server: RunningServer, count: int, source: str = "dataSources/a") -> list[int]:
-    """`count` health events in one transaction, as the probe writes them; their sequences."""
-    sessions = session_factory(server.engine)
-    async with event_log.recording(sessions, server.bus) as recorder:
-        for i in range(count):
-            health = event_pb2.DataSourceHealth(data_source=source, reachable=i % 2 == 0)
-            await recorder.add(event_pb2.Event(data_source_health=health))
-    return [event.sequence for event in recorder.events]
 
 
 async def collect(
@@ -187,8 +182,13 @@ async def test_a_stream_that_falls_behind_ends_with_where_to_resume(
     assert len(delivered) < STREAM_BUFFER
 
 
-async def test_shutdown_ends_streams_with_where_to_resume(database_url: str) -> None:
-    async with serving(database_url, run_detectors=False) as server, connected(server) as api:
+async def test_shutdown_ends_streams_with_where_to_resume(
+    database_url: str, bus_settings: dict[str, Any]
+) -> None:
+    async with (
+        serving(database_url, run_detectors=False, **bus_settings) as server,
+        connected(server) as api,
+    ):
         sequences = await publish(server, 2)
         stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
         await stream.read()

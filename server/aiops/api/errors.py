@@ -19,6 +19,8 @@ from aiops.errors import (
     DataSourceKindUnsupported,
     DataSourceUnavailable,
     EtagMismatch,
+    EventBusLost,
+    EventBusUnavailable,
     InvalidArgument,
     NotFound,
     ShuttingDown,
@@ -66,6 +68,11 @@ def to_status(error: Exception) -> grpc.Status:
         case ShuttingDown():
             code, reason = code_pb2.UNAVAILABLE, "SHUTTING_DOWN"
             metadata["last_sequence"] = str(error.last_sequence)
+        case EventBusLost():
+            code, reason = code_pb2.UNAVAILABLE, "EVENT_BUS_LOST"
+            metadata["last_sequence"] = str(error.last_sequence)
+        case EventBusUnavailable():
+            code, reason = code_pb2.UNAVAILABLE, "EVENT_BUS_UNAVAILABLE"
         case DataSourceInUse():
             code, reason = code_pb2.FAILED_PRECONDITION, "DATA_SOURCE_IN_USE"
             metadata["name"] = error.name

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.api import validation
 from aiops.api.validation import Violations
-from aiops.errors import InvalidArgument, ShuttingDown, StreamTooSlow
+from aiops.errors import InvalidArgument, ShuttingDown
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.filters import EventFilter
@@ -57,10 +57,11 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
             # Kept across the loop: a wait that times out must not lose an event it took.
             getting: asyncio.Future[event_pb2.Event] | None = None
             closing = asyncio.ensure_future(self.closing.wait())
+            ended = asyncio.ensure_future(subscription.ended.wait())
             try:
                 while True:
-                    if subscription.overflowed.is_set():
-                        raise StreamTooSlow(last)
+                    if ended.done():
+                        raise subscription.reason(last)
                     if closing.done():
                         raise ShuttingDown(last)
                     if loop.time() >= heartbeat_at:  # however busy the stream is
@@ -68,7 +69,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                         yield self._heartbeat(last)
                     if getting is None:
                         getting = asyncio.ensure_future(subscription.queue.get())
-                    waiting: set[asyncio.Future[Any]] = {getting, closing}
+                    waiting: set[asyncio.Future[Any]] = {getting, closing, ended}
                     await asyncio.wait(
                         waiting,
                         timeout=max(0.0, heartbeat_at - loop.time()),
@@ -84,6 +85,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                         yield published
             finally:
                 closing.cancel()
+                ended.cancel()
                 if getting is not None:
                     getting.cancel()
 

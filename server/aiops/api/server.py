@@ -19,6 +19,7 @@ from aiops.api.events import EventServicer
 from aiops.config import Settings
 from aiops.detect import warmup
 from aiops.events.bus import Bus
+from aiops.events.redis_bus import RedisBus
 from aiops.events.retention import Retention
 from aiops.pipeline.health import HealthProbe
 from aiops.pipeline.runner import PipelineSettings
@@ -65,6 +66,7 @@ class RunningServer:
         await self.scheduler.stop()
         await self.health_probe.stop()
         await self.retention.stop()
+        await self.bus.stop()
         await self.clients.aclose()
         await self.engine.dispose()
 
@@ -82,7 +84,11 @@ async def start_server(settings: Settings) -> RunningServer:
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     clients = SourceClients()
-    bus = Bus(settings.stream_buffer)
+    bus = (
+        RedisBus(settings.redis_url, settings.stream_buffer)
+        if settings.redis_url
+        else Bus(settings.stream_buffer)
+    )
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor()],
         options=[
@@ -112,6 +118,11 @@ async def start_server(settings: Settings) -> RunningServer:
     if port == 0:
         await engine.dispose()
         raise OSError(f"cannot listen on {settings.grpc_address}")
+    try:
+        await bus.start()
+    except OSError:
+        await engine.dispose()
+        raise
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -46,11 +46,11 @@ async def recording(
     sessions: async_sessionmaker[AsyncSession], bus: Bus
 ) -> AsyncIterator[Recorder]:
     """A transaction whose events are published, in sequence order, once it has committed."""
-    async with bus.writing:
+    async with bus.writing():
         async with sessions.begin() as session:
             recorder = Recorder(session)
             yield recorder
-        bus.publish(recorder.events)
+        await bus.publish(recorder.events)
 
 
 async def bounds(session: AsyncSession) -> tuple[int, int]:
