@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from typing import Any
 
 import grpc
 import pytest
@@ -24,9 +25,12 @@ from tests.postgres import free_port
 from tests.rpc import detector, prometheus
 
 
-async def test_watch_follows_events_across_a_server_restart(database_url: str) -> None:
+async def test_watch_follows_events_across_a_server_restart(
+    database_url: str, bus_settings: dict[str, Any]
+) -> None:
     address = f"127.0.0.1:{free_port()}"
     settings = {"grpc_address": address, "run_detectors": False, "heartbeat_interval": 0.2}
+    settings |= bus_settings
     got: list[int] = []
     published: list[int] = []
     async with grpc.aio.insecure_channel(address) as channel:
