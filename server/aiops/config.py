@@ -28,6 +28,8 @@ class Settings:
     event_retention_hours: float = 168.0
     # Events a Subscribe stream may have waiting; a client further behind is cut off.
     stream_buffer: int = 10_000
+    # Seconds between SCORES events of one detector on one stream, at least.
+    scores_interval: float = 1.0
     # Replicas share events through this Redis (redis://host:port/db); none: in-process.
     redis_url: str = ""
     # False serves the API only and runs no detectors.
@@ -81,6 +83,7 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         "event_retention_count",
         "event_retention_hours",
         "stream_buffer",
+        "scores_interval",
     )
     for name in positive:
         if getattr(updated, name) <= 0:

@@ -23,6 +23,7 @@ from tests.events import publish
 from tests.rpc import failure
 
 STREAM_BUFFER = 50
+SCORES_INTERVAL = 0.5
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ async def server(database_url: str, bus_settings: dict[str, Any]) -> AsyncIterat
         run_detectors=False,
         stream_buffer=STREAM_BUFFER,
         heartbeat_interval=0.2,
+        scores_interval=SCORES_INTERVAL,
         **bus_settings,
     ) as running:
         yield running
@@ -234,3 +236,53 @@ async def test_a_subscriber_that_reads_nothing_does_not_hold_up_another(
     delays = sorted(received[s] - published[s] for s in published)
     # A few milliseconds here; the bound only has to tell "not held up" from "held up".
     assert delays[-1] < 0.5, f"median {delays[len(delays) // 2]:.4f}s, max {delays[-1]:.4f}s"
+
+
+def scores(detector: str, value: float) -> event_pb2.Event:
+    """A SCORES event as a running detector hands one out: one series, one point."""
+    series = event_pb2.SeriesScores(
+        labels={"instance": "a"}, values=[value], scores=[0.1], lower=[0], upper=[200]
+    )
+    return event_pb2.Event(scores=event_pb2.Scores(detector=detector, series=[series]))
+
+
+async def test_scores_go_to_the_streams_that_ask_one_per_detector_per_interval(
+    api: Api, server: RunningServer
+) -> None:
+    charts = api.events.Subscribe(
+        pb.SubscribeRequest(types=[event_pb2.EVENT_TYPE_SCORES], detectors=["detectors/a"]),
+        timeout=10,
+    )
+    others = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
+    await charts.read()
+    await others.read()
+    latest = (await publish(server, 1))[0]
+    for value in range(10):
+        await server.bus.broadcast(scores("detectors/a", value))
+    await server.bus.broadcast(scores("detectors/b", 99))
+    await publish(server, 1, "dataSources/after-the-scores")
+
+    loop = asyncio.get_running_loop()
+    got: list[tuple[float, event_pb2.Event]] = []
+    quiet_from = loop.time() + 3 * SCORES_INTERVAL  # heartbeats keep the reads coming
+    while loop.time() < quiet_from:
+        event = await charts.read()
+        if event.WhichOneof("payload") != "heartbeat":
+            got.append((loop.time(), event))
+    charts.cancel()
+    # The first at once; of the nine that came within the interval, only the latest, after it.
+    assert [event.scores.series[0].values[0] for _, event in got] == [0, 9]
+    assert {event.scores.detector for _, event in got} == {"detectors/a"}
+    assert got[1][0] - got[0][0] >= SCORES_INTERVAL * 0.9
+    assert [event.sequence for _, event in got] == [latest, latest + 1]
+
+    # A stream that did not ask for SCORES gets the events around them, and no scores.
+    event = await others.read()
+    while event.WhichOneof("payload") == "heartbeat":
+        event = await others.read()
+    assert event.data_source_health.data_source == "dataSources/a"
+    event = await others.read()
+    while event.WhichOneof("payload") == "heartbeat":
+        event = await others.read()
+    assert event.data_source_health.data_source == "dataSources/after-the-scores"
+    others.cancel()

@@ -345,3 +345,25 @@ async def test_a_backtest_over_a_missing_data_source_names_it(setup: Setup) -> N
     error = await failure(setup.api.detectors.BacktestDetector(request))
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert "detector.data_source" in error.violations
+
+
+async def test_each_step_hands_out_its_points_scores_and_bands(setup: Setup) -> None:
+    await runner(setup).advance(minute(BACKFILL_END))
+    await run_through(runner(setup), BACKFILL_END, 395)
+    with runner(setup).bus.subscribe() as subscription:
+        await runner(setup).advance(minute(401))  # 396..401: the spike of "a" starts at 400
+        published = [subscription.queue.get_nowait() for _ in range(subscription.queue.qsize())]
+    kinds = [event.WhichOneof("payload") for event in published]
+    assert kinds == ["anomaly_change", "scores"], "the step's changes, then its scores"
+    scores = published[1].scores
+    assert scores.detector == setup.detector
+    assert scores.omitted_series == 0
+    by_instance = {series.labels["instance"]: series for series in scores.series}
+    assert sorted(by_instance) == ["a", "b", "c"]
+    a = by_instance["a"]
+    assert a.start_time.seconds == minute(396)
+    assert len(a.values) == len(a.scores) == len(a.lower) == len(a.upper) == 6
+    assert a.values[4] == pytest.approx(140, abs=1)  # minute 400
+    assert a.scores[4] > 0.99 > max(a.scores[:4])
+    assert all(lo < 100 < up for lo, up in zip(a.lower[:4], a.upper[:4], strict=True))
+    assert not a.lower[4] < a.values[4] < a.upper[4]

@@ -16,6 +16,7 @@ from aiops.errors import InvalidArgument, ShuttingDown
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.filters import EventFilter
+from aiops.events.scores import ScoresPacer
 from aiops_api.v1 import detector_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 
 MAX_DETECTORS = 1000
@@ -25,11 +26,16 @@ REPLAY_PAGE = 1000  # events read from the log at a time
 
 class EventServicer(event_service_pb2_grpc.EventServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], bus: Bus, heartbeat_interval: float
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: Bus,
+        heartbeat_interval: float,
+        scores_interval: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.bus = bus
         self.heartbeat_interval = heartbeat_interval
+        self.scores_interval = scores_interval
         # Set at shutdown: every stream ends with UNAVAILABLE and where to resume.
         self.closing = asyncio.Event()
 
@@ -58,6 +64,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
             getting: asyncio.Future[event_pb2.Event] | None = None
             closing = asyncio.ensure_future(self.closing.wait())
             ended = asyncio.ensure_future(subscription.ended.wait())
+            scores = ScoresPacer(self.scores_interval)
             try:
                 while True:
                     if ended.done():
@@ -67,17 +74,23 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     if loop.time() >= heartbeat_at:  # however busy the stream is
                         heartbeat_at = loop.time() + self.heartbeat_interval
                         yield self._heartbeat(last)
+                    for event in scores.due(loop.time()):
+                        yield _at_sequence(event, last)
                     if getting is None:
                         getting = asyncio.ensure_future(subscription.queue.get())
                     waiting: set[asyncio.Future[Any]] = {getting, closing, ended}
                     await asyncio.wait(
                         waiting,
-                        timeout=max(0.0, heartbeat_at - loop.time()),
+                        timeout=max(0.0, min(heartbeat_at, scores.next_due()) - loop.time()),
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                     if not getting.done():
                         continue
                     published, getting = getting.result(), None
+                    if published.WhichOneof("payload") == "scores":  # not in the log
+                        if wanted.matches(published):
+                            scores.offer(published)
+                        continue
                     if published.sequence <= last:
                         continue
                     last = published.sequence
@@ -116,6 +129,14 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         return event_pb2.Event(
             sequence=sequence, time=now, heartbeat=event_pb2.Heartbeat(interval_ms=interval_ms)
         )
+
+
+def _at_sequence(event: event_pb2.Event, sequence: int) -> event_pb2.Event:
+    """A copy of an event that is not in the log, carrying the stream's latest sequence."""
+    copy = event_pb2.Event()
+    copy.CopyFrom(event)
+    copy.sequence = sequence
+    return copy
 
 
 def _reset(after: int, oldest: int, latest: int) -> event_pb2.Event:

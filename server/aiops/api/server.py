@@ -102,7 +102,7 @@ async def start_server(settings: Settings) -> RunningServer:
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(sessions, clients, bus), server
     )
-    events = EventServicer(sessions, bus, settings.heartbeat_interval)
+    events = EventServicer(sessions, bus, settings.heartbeat_interval, settings.scores_interval)
     event_service_pb2_grpc.add_EventServiceServicer_to_server(events, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

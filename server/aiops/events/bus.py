@@ -62,6 +62,10 @@ class Bus:
     async def publish(self, events: Iterable[event_pb2.Event]) -> None:
         self.deliver(events)
 
+    async def broadcast(self, event: event_pb2.Event) -> None:
+        """Hands out an event that is not in the log (SCORES): no order, no resuming."""
+        self.deliver([event])
+
     def deliver(self, events: Iterable[event_pb2.Event]) -> None:
         """Hands `events` to this process's subscribers."""
         for event in events:

@@ -31,6 +31,9 @@ class EventFilter:
         kind = event.WhichOneof("payload")
         if kind == "reset":
             return True
+        if kind == "scores":
+            wanted = event_pb2.EVENT_TYPE_SCORES in self.types
+            return wanted and self._detector(event.scores.detector)
         if kind is None or TYPES.get(kind) not in self.types:
             return False
         if kind == "detector_status":

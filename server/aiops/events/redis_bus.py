@@ -103,6 +103,14 @@ class RedisBus(Bus):
         log.error("event bus: %d committed events were not published", len(payloads))
         self.end_all(EventBusLost)
 
+    async def broadcast(self, event: event_pb2.Event) -> None:
+        try:
+            await self._redis.xadd(
+                STREAM, {"e": event.SerializeToString()}, maxlen=STREAM_LENGTH, approximate=True
+            )
+        except RedisError as e:  # the next step's will do
+            log.warning("event bus: a %s event was dropped: %s", event.WhichOneof("payload"), e)
+
     async def _lock(self, token: str) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LOCK_WAIT_S

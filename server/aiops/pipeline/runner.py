@@ -24,6 +24,7 @@ from aiops.detect.base import Algorithm
 from aiops.detect.scoring import Scoring
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
+from aiops.events.scores import scores_event
 from aiops.pipeline import checkpoint
 from aiops.pipeline.tracking import TrackedAnomaly, track
 from aiops.sources.clients import SourceClients
@@ -188,6 +189,9 @@ class DetectorRunner:
         self.last_time = end
         save = new_series or time.monotonic() - self.saved_at >= self.settings.checkpoint_interval
         await self._commit(changed, RUNNING, "", save=save)
+        await self.bus.broadcast(
+            scores_event(self.name, self.series, values, scored, start, self.step)
+        )
 
     @property
     def source_name(self) -> str:

@@ -99,6 +99,7 @@ type Event struct {
 	//	*Event_AnomalyChange
 	//	*Event_DataSourceHealth
 	//	*Event_Reset_
+	//	*Event_Scores
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -200,6 +201,15 @@ func (x *Event) GetReset_() *Reset {
 	return nil
 }
 
+func (x *Event) GetScores() *Scores {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_Scores); ok {
+			return x.Scores
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -230,6 +240,15 @@ type Event_Reset_ struct {
 	Reset_ *Reset `protobuf:"bytes,7,opt,name=reset,proto3,oneof"`
 }
 
+type Event_Scores struct {
+	// The points a running detector just scored, for live charts. Only
+	// streams that ask for SCORES get them, at most one per detector per
+	// scores interval (the latest). Not kept in the event log, so not
+	// replayed: `sequence` repeats the stream's latest one, as a heartbeat's
+	// does.
+	Scores *Scores `protobuf:"bytes,8,opt,name=scores,proto3,oneof"`
+}
+
 func (*Event_Heartbeat) isEvent_Payload() {}
 
 func (*Event_DetectorStatus) isEvent_Payload() {}
@@ -239,6 +258,172 @@ func (*Event_AnomalyChange) isEvent_Payload() {}
 func (*Event_DataSourceHealth) isEvent_Payload() {}
 
 func (*Event_Reset_) isEvent_Payload() {}
+
+func (*Event_Scores) isEvent_Payload() {}
+
+// What a running detector made of the points of one step.
+type Scores struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, `detectors/{detector}`.
+	Detector string `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
+	// Its series, at most 1000, each with at most its latest 60 points.
+	Series []*SeriesScores `protobuf:"bytes,2,rep,name=series,proto3" json:"series,omitempty"`
+	// How many more series the detector has than `series` carries.
+	OmittedSeries int32 `protobuf:"varint,3,opt,name=omitted_series,json=omittedSeries,proto3" json:"omitted_series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Scores) Reset() {
+	*x = Scores{}
+	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Scores) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Scores) ProtoMessage() {}
+
+func (x *Scores) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Scores.ProtoReflect.Descriptor instead.
+func (*Scores) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Scores) GetDetector() string {
+	if x != nil {
+		return x.Detector
+	}
+	return ""
+}
+
+func (x *Scores) GetSeries() []*SeriesScores {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *Scores) GetOmittedSeries() int32 {
+	if x != nil {
+		return x.OmittedSeries
+	}
+	return 0
+}
+
+// A series' latest points and what the detector made of them.
+type SeriesScores struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The series' labels.
+	Labels map[string]string `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The time of the first point; the others follow one detector step apart.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Per point: the value, NaN where a sample is missing.
+	Values []float64 `protobuf:"fixed64,3,rep,packed,name=values,proto3" json:"values,omitempty"`
+	// Per point: the anomaly score in [0, 1].
+	Scores []float64 `protobuf:"fixed64,4,rep,packed,name=scores,proto3" json:"scores,omitempty"`
+	// Per point: the value the detector expected, NaN while it is warming up.
+	Expected []float64 `protobuf:"fixed64,5,rep,packed,name=expected,proto3" json:"expected,omitempty"`
+	// Per point: the lower edge of the normal band, NaN while warming up.
+	Lower []float64 `protobuf:"fixed64,6,rep,packed,name=lower,proto3" json:"lower,omitempty"`
+	// Per point: the upper edge of the normal band, NaN while warming up.
+	Upper         []float64 `protobuf:"fixed64,7,rep,packed,name=upper,proto3" json:"upper,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesScores) Reset() {
+	*x = SeriesScores{}
+	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesScores) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesScores) ProtoMessage() {}
+
+func (x *SeriesScores) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesScores.ProtoReflect.Descriptor instead.
+func (*SeriesScores) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SeriesScores) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *SeriesScores) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *SeriesScores) GetValues() []float64 {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *SeriesScores) GetScores() []float64 {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *SeriesScores) GetExpected() []float64 {
+	if x != nil {
+		return x.Expected
+	}
+	return nil
+}
+
+func (x *SeriesScores) GetLower() []float64 {
+	if x != nil {
+		return x.Lower
+	}
+	return nil
+}
+
+func (x *SeriesScores) GetUpper() []float64 {
+	if x != nil {
+		return x.Upper
+	}
+	return nil
+}
 
 // A detector's new state.
 type DetectorStatus struct {
@@ -255,7 +440,7 @@ type DetectorStatus struct {
 
 func (x *DetectorStatus) Reset() {
 	*x = DetectorStatus{}
-	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +452,7 @@ func (x *DetectorStatus) String() string {
 func (*DetectorStatus) ProtoMessage() {}
 
 func (x *DetectorStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +465,7 @@ func (x *DetectorStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectorStatus.ProtoReflect.Descriptor instead.
 func (*DetectorStatus) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DetectorStatus) GetDetector() string {
@@ -315,7 +500,7 @@ type AnomalyChange struct {
 
 func (x *AnomalyChange) Reset() {
 	*x = AnomalyChange{}
-	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +512,7 @@ func (x *AnomalyChange) String() string {
 func (*AnomalyChange) ProtoMessage() {}
 
 func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +525,7 @@ func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnomalyChange.ProtoReflect.Descriptor instead.
 func (*AnomalyChange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AnomalyChange) GetAnomaly() *Anomaly {
@@ -363,7 +548,7 @@ type Reset struct {
 
 func (x *Reset) Reset() {
 	*x = Reset{}
-	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +560,7 @@ func (x *Reset) String() string {
 func (*Reset) ProtoMessage() {}
 
 func (x *Reset) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +573,7 @@ func (x *Reset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reset.ProtoReflect.Descriptor instead.
 func (*Reset) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Reset) GetReason() string {
@@ -422,7 +607,7 @@ type DataSourceHealth struct {
 
 func (x *DataSourceHealth) Reset() {
 	*x = DataSourceHealth{}
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +619,7 @@ func (x *DataSourceHealth) String() string {
 func (*DataSourceHealth) ProtoMessage() {}
 
 func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +632,7 @@ func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataSourceHealth.ProtoReflect.Descriptor instead.
 func (*DataSourceHealth) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DataSourceHealth) GetDataSource() string {
@@ -490,7 +675,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	mi := &file_aiops_v1_event_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +687,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	mi := &file_aiops_v1_event_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +700,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Heartbeat) GetIntervalMs() int64 {
@@ -529,7 +714,7 @@ var File_aiops_v1_event_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x03\n" +
+	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x03\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x123\n" +
@@ -537,8 +722,25 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x0fdetector_status\x18\x04 \x01(\v2\x18.aiops.v1.DetectorStatusH\x00R\x0edetectorStatus\x12@\n" +
 	"\x0eanomaly_change\x18\x05 \x01(\v2\x17.aiops.v1.AnomalyChangeH\x00R\ranomalyChange\x12J\n" +
 	"\x12data_source_health\x18\x06 \x01(\v2\x1a.aiops.v1.DataSourceHealthH\x00R\x10dataSourceHealth\x12'\n" +
-	"\x05reset\x18\a \x01(\v2\x0f.aiops.v1.ResetH\x00R\x05resetB\t\n" +
-	"\apayload\"\x7f\n" +
+	"\x05reset\x18\a \x01(\v2\x0f.aiops.v1.ResetH\x00R\x05reset\x12*\n" +
+	"\x06scores\x18\b \x01(\v2\x10.aiops.v1.ScoresH\x00R\x06scoresB\t\n" +
+	"\apayload\"{\n" +
+	"\x06Scores\x12\x1a\n" +
+	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
+	"\x06series\x18\x02 \x03(\v2\x16.aiops.v1.SeriesScoresR\x06series\x12%\n" +
+	"\x0eomitted_series\x18\x03 \x01(\x05R\romittedSeries\"\xb8\x02\n" +
+	"\fSeriesScores\x12:\n" +
+	"\x06labels\x18\x01 \x03(\v2\".aiops.v1.SeriesScores.LabelsEntryR\x06labels\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x16\n" +
+	"\x06values\x18\x03 \x03(\x01R\x06values\x12\x16\n" +
+	"\x06scores\x18\x04 \x03(\x01R\x06scores\x12\x1a\n" +
+	"\bexpected\x18\x05 \x03(\x01R\bexpected\x12\x14\n" +
+	"\x05lower\x18\x06 \x03(\x01R\x05lower\x12\x14\n" +
+	"\x05upper\x18\a \x03(\x01R\x05upper\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x7f\n" +
 	"\x0eDetectorStatus\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.aiops.v1.Detector.StateR\x05state\x12!\n" +
@@ -577,33 +779,40 @@ func file_aiops_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_aiops_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_aiops_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: aiops.v1.EventType
 	(*Event)(nil),                 // 1: aiops.v1.Event
-	(*DetectorStatus)(nil),        // 2: aiops.v1.DetectorStatus
-	(*AnomalyChange)(nil),         // 3: aiops.v1.AnomalyChange
-	(*Reset)(nil),                 // 4: aiops.v1.Reset
-	(*DataSourceHealth)(nil),      // 5: aiops.v1.DataSourceHealth
-	(*Heartbeat)(nil),             // 6: aiops.v1.Heartbeat
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(Detector_State)(0),           // 8: aiops.v1.Detector.State
-	(*Anomaly)(nil),               // 9: aiops.v1.Anomaly
+	(*Scores)(nil),                // 2: aiops.v1.Scores
+	(*SeriesScores)(nil),          // 3: aiops.v1.SeriesScores
+	(*DetectorStatus)(nil),        // 4: aiops.v1.DetectorStatus
+	(*AnomalyChange)(nil),         // 5: aiops.v1.AnomalyChange
+	(*Reset)(nil),                 // 6: aiops.v1.Reset
+	(*DataSourceHealth)(nil),      // 7: aiops.v1.DataSourceHealth
+	(*Heartbeat)(nil),             // 8: aiops.v1.Heartbeat
+	nil,                           // 9: aiops.v1.SeriesScores.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(Detector_State)(0),           // 11: aiops.v1.Detector.State
+	(*Anomaly)(nil),               // 12: aiops.v1.Anomaly
 }
 var file_aiops_v1_event_proto_depIdxs = []int32{
-	7, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
-	6, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
-	2, // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
-	3, // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
-	5, // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
-	4, // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
-	8, // 6: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
-	9, // 7: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	10, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
+	8,  // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
+	4,  // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
+	5,  // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
+	7,  // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
+	6,  // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
+	2,  // 6: aiops.v1.Event.scores:type_name -> aiops.v1.Scores
+	3,  // 7: aiops.v1.Scores.series:type_name -> aiops.v1.SeriesScores
+	9,  // 8: aiops.v1.SeriesScores.labels:type_name -> aiops.v1.SeriesScores.LabelsEntry
+	10, // 9: aiops.v1.SeriesScores.start_time:type_name -> google.protobuf.Timestamp
+	11, // 10: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
+	12, // 11: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_event_proto_init() }
@@ -619,6 +828,7 @@ func file_aiops_v1_event_proto_init() {
 		(*Event_AnomalyChange)(nil),
 		(*Event_DataSourceHealth)(nil),
 		(*Event_Reset_)(nil),
+		(*Event_Scores)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -626,7 +836,7 @@ func file_aiops_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_event_proto_rawDesc), len(file_aiops_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

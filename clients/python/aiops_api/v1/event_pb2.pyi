@@ -3,10 +3,11 @@ import datetime
 from aiops_api.v1 import anomaly_pb2 as _anomaly_pb2
 from aiops_api.v1 import detector_pb2 as _detector_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -25,7 +26,7 @@ EVENT_TYPE_DATA_SOURCE_HEALTH: EventType
 EVENT_TYPE_SCORES: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset")
+    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset", "scores")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +34,7 @@ class Event(_message.Message):
     ANOMALY_CHANGE_FIELD_NUMBER: _ClassVar[int]
     DATA_SOURCE_HEALTH_FIELD_NUMBER: _ClassVar[int]
     RESET_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     heartbeat: Heartbeat
@@ -40,7 +42,43 @@ class Event(_message.Message):
     anomaly_change: AnomalyChange
     data_source_health: DataSourceHealth
     reset: Reset
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ...) -> None: ...
+    scores: Scores
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ...) -> None: ...
+
+class Scores(_message.Message):
+    __slots__ = ("detector", "series", "omitted_series")
+    DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    OMITTED_SERIES_FIELD_NUMBER: _ClassVar[int]
+    detector: str
+    series: _containers.RepeatedCompositeFieldContainer[SeriesScores]
+    omitted_series: int
+    def __init__(self, detector: _Optional[str] = ..., series: _Optional[_Iterable[_Union[SeriesScores, _Mapping]]] = ..., omitted_series: _Optional[int] = ...) -> None: ...
+
+class SeriesScores(_message.Message):
+    __slots__ = ("labels", "start_time", "values", "scores", "expected", "lower", "upper")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    labels: _containers.ScalarMap[str, str]
+    start_time: _timestamp_pb2.Timestamp
+    values: _containers.RepeatedScalarFieldContainer[float]
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    expected: _containers.RepeatedScalarFieldContainer[float]
+    lower: _containers.RepeatedScalarFieldContainer[float]
+    upper: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., values: _Optional[_Iterable[float]] = ..., scores: _Optional[_Iterable[float]] = ..., expected: _Optional[_Iterable[float]] = ..., lower: _Optional[_Iterable[float]] = ..., upper: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class DetectorStatus(_message.Message):
     __slots__ = ("detector", "state", "state_reason")

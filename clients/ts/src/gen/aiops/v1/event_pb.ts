@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/event.proto.
  */
 export const file_aiops_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEivAIKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIAEIJCgdwYXlsb2FkImEKDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJIjMKDUFub21hbHlDaGFuZ2USIgoHYW5vbWFseRgBIAEoCzIRLmFpb3BzLnYxLkFub21hbHkiMAoFUmVzZXQSDgoGcmVhc29uGAEgASgJEhcKD29sZGVzdF9zZXF1ZW5jZRgCIAEoAyJWChBEYXRhU291cmNlSGVhbHRoEhMKC2RhdGFfc291cmNlGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBILCgN1cmwYAyABKAkSDQoFZXJyb3IYBCABKAkiIAoJSGVhcnRiZWF0EhMKC2ludGVydmFsX21zGAEgASgDKpkBCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfREVURUNUT1JfU1RBVFVTEAESFgoSRVZFTlRfVFlQRV9BTk9NQUxZEAISIQodRVZFTlRfVFlQRV9EQVRBX1NPVVJDRV9IRUFMVEgQAxIVChFFVkVOVF9UWVBFX1NDT1JFUxAEQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_protobuf_timestamp]);
+  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEi4AIKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIABIiCgZzY29yZXMYCCABKAsyEC5haW9wcy52MS5TY29yZXNIAEIJCgdwYXlsb2FkIloKBlNjb3JlcxIQCghkZXRlY3RvchgBIAEoCRImCgZzZXJpZXMYAiADKAsyFi5haW9wcy52MS5TZXJpZXNTY29yZXMSFgoOb21pdHRlZF9zZXJpZXMYAyABKAUi8QEKDFNlcmllc1Njb3JlcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TZXJpZXNTY29yZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdmFsdWVzGAMgAygBEg4KBnNjb3JlcxgEIAMoARIQCghleHBlY3RlZBgFIAMoARINCgVsb3dlchgGIAMoARINCgV1cHBlchgHIAMoARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImEKDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJIjMKDUFub21hbHlDaGFuZ2USIgoHYW5vbWFseRgBIAEoCzIRLmFpb3BzLnYxLkFub21hbHkiMAoFUmVzZXQSDgoGcmVhc29uGAEgASgJEhcKD29sZGVzdF9zZXF1ZW5jZRgCIAEoAyJWChBEYXRhU291cmNlSGVhbHRoEhMKC2RhdGFfc291cmNlGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBILCgN1cmwYAyABKAkSDQoFZXJyb3IYBCABKAkiIAoJSGVhcnRiZWF0EhMKC2ludGVydmFsX21zGAEgASgDKpkBCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfREVURUNUT1JfU1RBVFVTEAESFgoSRVZFTlRfVFlQRV9BTk9NQUxZEAISIQodRVZFTlRfVFlQRV9EQVRBX1NPVVJDRV9IRUFMVEgQAxIVChFFVkVOVF9UWVBFX1NDT1JFUxAEQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_protobuf_timestamp]);
 
 /**
  * One change pushed to subscribers, or a heartbeat.
@@ -85,6 +85,18 @@ export type Event = Message<"aiops.v1.Event"> & {
      */
     value: Reset;
     case: "reset";
+  } | {
+    /**
+     * The points a running detector just scored, for live charts. Only
+     * streams that ask for SCORES get them, at most one per detector per
+     * scores interval (the latest). Not kept in the event log, so not
+     * replayed: `sequence` repeats the stream's latest one, as a heartbeat's
+     * does.
+     *
+     * @generated from field: aiops.v1.Scores scores = 8;
+     */
+    value: Scores;
+    case: "scores";
   } | { case: undefined; value?: undefined };
 };
 
@@ -94,6 +106,104 @@ export type Event = Message<"aiops.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_aiops_v1_event, 0);
+
+/**
+ * What a running detector made of the points of one step.
+ *
+ * @generated from message aiops.v1.Scores
+ */
+export type Scores = Message<"aiops.v1.Scores"> & {
+  /**
+   * The detector, `detectors/{detector}`.
+   *
+   * @generated from field: string detector = 1;
+   */
+  detector: string;
+
+  /**
+   * Its series, at most 1000, each with at most its latest 60 points.
+   *
+   * @generated from field: repeated aiops.v1.SeriesScores series = 2;
+   */
+  series: SeriesScores[];
+
+  /**
+   * How many more series the detector has than `series` carries.
+   *
+   * @generated from field: int32 omitted_series = 3;
+   */
+  omittedSeries: number;
+};
+
+/**
+ * Describes the message aiops.v1.Scores.
+ * Use `create(ScoresSchema)` to create a new message.
+ */
+export const ScoresSchema: GenMessage<Scores> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 1);
+
+/**
+ * A series' latest points and what the detector made of them.
+ *
+ * @generated from message aiops.v1.SeriesScores
+ */
+export type SeriesScores = Message<"aiops.v1.SeriesScores"> & {
+  /**
+   * The series' labels.
+   *
+   * @generated from field: map<string, string> labels = 1;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The time of the first point; the others follow one detector step apart.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Per point: the value, NaN where a sample is missing.
+   *
+   * @generated from field: repeated double values = 3;
+   */
+  values: number[];
+
+  /**
+   * Per point: the anomaly score in [0, 1].
+   *
+   * @generated from field: repeated double scores = 4;
+   */
+  scores: number[];
+
+  /**
+   * Per point: the value the detector expected, NaN while it is warming up.
+   *
+   * @generated from field: repeated double expected = 5;
+   */
+  expected: number[];
+
+  /**
+   * Per point: the lower edge of the normal band, NaN while warming up.
+   *
+   * @generated from field: repeated double lower = 6;
+   */
+  lower: number[];
+
+  /**
+   * Per point: the upper edge of the normal band, NaN while warming up.
+   *
+   * @generated from field: repeated double upper = 7;
+   */
+  upper: number[];
+};
+
+/**
+ * Describes the message aiops.v1.SeriesScores.
+ * Use `create(SeriesScoresSchema)` to create a new message.
+ */
+export const SeriesScoresSchema: GenMessage<SeriesScores> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 2);
 
 /**
  * A detector's new state.
@@ -128,7 +238,7 @@ export type DetectorStatus = Message<"aiops.v1.DetectorStatus"> & {
  * Use `create(DetectorStatusSchema)` to create a new message.
  */
 export const DetectorStatusSchema: GenMessage<DetectorStatus> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 1);
+  messageDesc(file_aiops_v1_event, 3);
 
 /**
  * An anomaly as it stands after the change.
@@ -149,7 +259,7 @@ export type AnomalyChange = Message<"aiops.v1.AnomalyChange"> & {
  * Use `create(AnomalyChangeSchema)` to create a new message.
  */
 export const AnomalyChangeSchema: GenMessage<AnomalyChange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 2);
+  messageDesc(file_aiops_v1_event, 4);
 
 /**
  * Replay could not start where asked.
@@ -177,7 +287,7 @@ export type Reset = Message<"aiops.v1.Reset"> & {
  * Use `create(ResetSchema)` to create a new message.
  */
 export const ResetSchema: GenMessage<Reset> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 3);
+  messageDesc(file_aiops_v1_event, 5);
 
 /**
  * A data source's reachability, as the background probe last saw it.
@@ -219,7 +329,7 @@ export type DataSourceHealth = Message<"aiops.v1.DataSourceHealth"> & {
  * Use `create(DataSourceHealthSchema)` to create a new message.
  */
 export const DataSourceHealthSchema: GenMessage<DataSourceHealth> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 4);
+  messageDesc(file_aiops_v1_event, 6);
 
 /**
  * Sent at a fixed interval so that clients can tell a quiet stream from a dead one.
@@ -241,7 +351,7 @@ export type Heartbeat = Message<"aiops.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 5);
+  messageDesc(file_aiops_v1_event, 7);
 
 /**
  * The kinds of change a subscriber can ask for.
