@@ -108,16 +108,20 @@ async def test_reconnecting_subscribers_see_every_event_once_while_events_are_pu
             after = seen[-1] if seen else 0
             stream = api.events.Subscribe(pb.SubscribeRequest(after_sequence=after), timeout=30)
             budget = rng.randint(1, 8)
-            async for event in stream:
-                if event.WhichOneof("payload") == "heartbeat":
-                    ready.set()
-                    if stop.is_set() and seen and seen[-1] == event.sequence:
+            try:
+                async for event in stream:
+                    if event.WhichOneof("payload") == "heartbeat":
+                        ready.set()
+                        if stop.is_set() and seen and seen[-1] == event.sequence:
+                            break
+                        continue
+                    seen.append(event.sequence)
+                    budget -= 1
+                    if budget == 0:
                         break
-                    continue
-                seen.append(event.sequence)
-                budget -= 1
-                if budget == 0:
-                    break
+            except grpc.aio.AioRpcError as error:
+                # A busy machine can leave a stream this far behind: resume, as clients do.
+                assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             stream.cancel()
         return seen
 
