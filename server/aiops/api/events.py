@@ -74,19 +74,25 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     if loop.time() >= heartbeat_at:  # however busy the stream is
                         heartbeat_at = loop.time() + self.heartbeat_interval
                         yield self._heartbeat(last)
-                    for event in scores.due(loop.time()):
-                        yield _at_sequence(event, last)
-                    if getting is None:
-                        getting = asyncio.ensure_future(subscription.queue.get())
-                    waiting: set[asyncio.Future[Any]] = {getting, closing, ended}
-                    await asyncio.wait(
-                        waiting,
-                        timeout=max(0.0, min(heartbeat_at, scores.next_due()) - loop.time()),
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                    if not getting.done():
-                        continue
-                    published, getting = getting.result(), None
+                    if scores.waiting:
+                        for event in scores.due(loop.time()):
+                            yield _at_sequence(event, last)
+                    queue = subscription.queue
+                    if getting is None and not queue.empty():
+                        # Taken at once: waiting costs a task per event, too dear on a busy bus.
+                        published = queue.get_nowait()
+                    else:
+                        if getting is None:
+                            getting = asyncio.ensure_future(queue.get())
+                        waiting: set[asyncio.Future[Any]] = {getting, closing, ended}
+                        await asyncio.wait(
+                            waiting,
+                            timeout=max(0.0, min(heartbeat_at, scores.next_due()) - loop.time()),
+                            return_when=asyncio.FIRST_COMPLETED,
+                        )
+                        if not getting.done():
+                            continue
+                        published, getting = getting.result(), None
                     if published.WhichOneof("payload") == "scores":  # not in the log
                         if wanted.matches(published):
                             scores.offer(published)
