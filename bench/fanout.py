@@ -1,0 +1,593 @@
+"""Live events fan-out: N concurrent EventService.Subscribe streams over loopback gRPC.
+
+    .venv/bin/python bench/fanout.py [--streams N] [--rate R] [--duration S] [--quick] [--json PATH]
+
+Three kinds of process, all of this file, so that each one's memory and CPU are its own:
+- the server (`--serve`): the real aiops server (`start_server`, as `aiops serve` builds it, no
+  detectors) on a SQLite file in a temporary directory, and a publisher in it that writes
+  DATA_SOURCE_HEALTH events through the event log (`events.log.recording`, one transaction each,
+  as the health probe writes them) at a fixed rate: event i is due i / rate seconds after the
+  start, a late one goes at once, and none is written after the window;
+- the subscribers (`--subscribe`): several processes, each holding its share of the N streams
+  over several channels (each its own HTTP/2 connection, so the streams do not all share one);
+- this driver, which starts them, waits until every stream has its first heartbeat (the server
+  sends one at once), has the server publish for `--duration` seconds, waits up to `--grace`
+  seconds more for every stream to receive the last event, and adds up what they report.
+
+Every stream subscribes live before anything is published (the log is empty), with no filter,
+so it must receive every event published: lost = streams up x events published - events
+received. An event not received by the end of the grace period counts as lost, as do the
+events a stream misses because the server ended it (RESOURCE_EXHAUSTED when its queue of
+`--stream-buffer` events overflowed); stream errors are reported by code.
+
+Latency is the time of receipt in the subscriber (its wall clock) minus the event's `time`,
+which the server sets when it stores the event: it takes in the commit, the fan-out, gRPC and
+the subscriber process getting round to it. Server RSS is VmRSS and VmHWM from /proc; CPU is
+utime + stime over the publishing window (100 % = one core), for the server and for all the
+subscriber processes together: on a small machine they share the same cores.
+
+The server runs with the options `start_server` gives it: grpc.aio sets no limit on concurrent
+RPCs and gRPC core none on concurrent streams per connection (1,000 streams on one connection
+open; `--connections 1`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+BIN_MS = 0.1  # latency histogram resolution
+MAX_BIN = 600_000  # 60 s; later receipts land in the last bin (the max is kept exactly)
+STREAMS_PER_PROCESS = 1_250
+STREAMS_PER_CONNECTION = 100
+OPENING = 100  # streams a subscriber process opens at a time
+TARGET_P99_MS = 100.0
+TARGET_RSS_MIB = 1536.0
+PLAN_P99_MS = 50.0
+PLAN_STREAMS = 1_000
+
+
+# The server process.
+
+
+def serve(database: Path, stream_buffer: int, heartbeat: float, profile: Path | None) -> None:
+    from aiops.store.database import migrate
+
+    url = f"sqlite+aiosqlite:///{database}"
+    migrate(url)
+    if profile is None:
+        asyncio.run(_serve(url, stream_buffer, heartbeat))
+        return
+    import cProfile
+
+    with cProfile.Profile() as profiler:
+        asyncio.run(_serve(url, stream_buffer, heartbeat))
+    profiler.dump_stats(profile)
+
+
+async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
+    from aiops.api.server import start_server
+    from aiops.config import Settings
+
+    server = await start_server(
+        Settings(
+            grpc_address="127.0.0.1:0",
+            database_url=url,
+            run_detectors=False,
+            stream_buffer=stream_buffer,
+            heartbeat_interval=heartbeat,
+        )
+    )
+    loop = asyncio.get_running_loop()
+    try:
+        _say({"address": server.address})
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            command = json.loads(line)
+            if "publish" not in command:
+                break
+            _say(await _publish(server, command["rate"], command["duration"]))
+    finally:
+        await server.stop(grace=None)
+
+
+async def _publish(server: Any, rate: float, duration: float) -> dict[str, Any]:
+    """DATA_SOURCE_HEALTH events at `rate` a second for `duration` seconds, one per
+    transaction; what was published, and how late the publisher ran."""
+    from aiops.events import log as event_log
+    from aiops.store.database import session_factory
+    from aiops_api.v1 import event_pb2
+
+    sessions = session_factory(server.engine)
+    loop = asyncio.get_running_loop()
+    planned = round(rate * duration)
+    started = loop.time()
+    end = started + duration
+    sequences: list[int] = []
+    store_ms: list[float] = []
+    lag_ms = 0.0
+    for i in range(planned):
+        due = started + i / rate
+        now = loop.time()
+        if now >= end:
+            break
+        if due > now:
+            await asyncio.sleep(due - now)
+        else:
+            lag_ms = max(lag_ms, (now - due) * 1000)
+        health = event_pb2.DataSourceHealth(
+            data_source="dataSources/bench", reachable=i % 2 == 0, url="http://127.0.0.1:9090"
+        )
+        async with event_log.recording(sessions, server.bus) as recorder:
+            await recorder.add(event_pb2.Event(data_source_health=health))
+        event = recorder.events[0]
+        # From the event's time (set as it is stored) to its publication after the commit.
+        store_ms.append((time.time() - event.time.ToNanoseconds() / 1e9) * 1000)
+        sequences.append(event.sequence)
+    return {
+        "first": sequences[0] if sequences else 0,
+        "last": sequences[-1] if sequences else 0,
+        "published": len(sequences),
+        "planned": planned,
+        "seconds": loop.time() - started,
+        "lag_max_ms": lag_ms,
+        "store_ms_p50": float(np.median(store_ms)) if store_ms else 0.0,
+        "store_ms_max": max(store_ms, default=0.0),
+    }
+
+
+# A subscriber process.
+
+
+@dataclass
+class Stream:
+    up: asyncio.Future[bool]
+    call: Any = None
+    first: int = 0
+    last: int = 0
+    received: int = 0
+    disorder: int = 0  # duplicates or events out of order (there should be none)
+    error: str = ""
+    done: bool = False
+
+
+@dataclass
+class Tally:
+    """Counts down the streams that still wait for the last event."""
+
+    target: int = 0
+    remaining: int = 0
+    all_done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def finish(self, stream: Stream) -> None:
+        if not stream.done:
+            stream.done = True
+            self.remaining -= 1
+            if self.remaining <= 0:
+                self.all_done.set()
+
+
+def subscribe(address: str, streams: int, connections: int) -> None:
+    asyncio.run(_subscribe(address, streams, connections))
+
+
+async def _subscribe(address: str, count: int, connections: int) -> None:
+    import grpc
+
+    from aiops_api.v1 import event_service_pb2, event_service_pb2_grpc
+
+    loop = asyncio.get_running_loop()
+    # A subchannel pool of its own makes each channel a connection of its own.
+    channels = [
+        grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(connections)
+    ]
+    stubs = [event_service_pb2_grpc.EventServiceStub(c) for c in channels]  # type: ignore[no-untyped-call]
+    latencies = array("d")
+    tally = Tally()
+    streams = [Stream(up=loop.create_future()) for _ in range(count)]
+
+    async def follow(k: int, stream: Stream) -> None:
+        stream.call = stubs[k % len(stubs)].Subscribe(event_service_pb2.SubscribeRequest())
+        try:
+            async for event in stream.call:
+                now = time.time()
+                if event.HasField("heartbeat"):
+                    if not stream.up.done():
+                        stream.up.set_result(True)
+                    continue
+                sequence = event.sequence
+                if sequence <= stream.last:
+                    stream.disorder += 1
+                    continue
+                stamp = event.time
+                latencies.append(now - stamp.seconds - stamp.nanos * 1e-9)
+                stream.received += 1
+                stream.last = sequence
+                if not stream.first:
+                    stream.first = sequence
+                if tally.target and sequence >= tally.target:
+                    tally.finish(stream)
+        except grpc.aio.AioRpcError as e:
+            if e.code() != grpc.StatusCode.CANCELLED:
+                stream.error = e.code().name
+        except asyncio.CancelledError:  # how grpc.aio ends a call cancelled here at the end
+            pass
+        finally:
+            if not stream.up.done():
+                stream.up.set_result(False)
+            if tally.target:
+                tally.finish(stream)
+
+    opening = asyncio.Semaphore(OPENING)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start(k: int, stream: Stream) -> None:
+        async with opening:
+            tasks.append(asyncio.create_task(follow(k, stream)))
+            await stream.up
+
+    began = time.monotonic()
+    await asyncio.gather(*(start(k, s) for k, s in enumerate(streams)))
+    _say({"up": sum(s.up.result() for s in streams), "open_s": time.monotonic() - began})
+
+    command = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
+    waiting = time.monotonic()
+    tally.target = command["last"]
+    tally.remaining = count
+    for stream in streams:
+        if stream.last >= tally.target or stream.call.done() or not tally.target:
+            tally.finish(stream)
+    if tally.remaining > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tally.all_done.wait(), command["grace"])
+    drain_s = time.monotonic() - waiting
+    for stream in streams:
+        stream.call.cancel()
+    await asyncio.gather(*tasks)
+    for channel in channels:
+        await channel.close()
+
+    late = np.frombuffer(latencies, dtype=np.float64) * 1000
+    bins = np.bincount(np.clip(late / BIN_MS, 0, MAX_BIN).astype(np.int64))
+    nonzero = np.flatnonzero(bins)
+    up = [s for s in streams if s.up.result()]
+    each = max(0, command["last"] - command["first"] + 1) if command["last"] else 0
+    _say(
+        {
+            "streams": count,
+            "up": len(up),
+            "received": sum(s.received for s in streams),
+            "first_min": min((s.first for s in streams if s.first), default=0),
+            "last_max": max((s.last for s in streams), default=0),
+            "disorder": sum(s.disorder for s in streams),
+            "errors": Counter(s.error for s in streams if s.error),
+            "incomplete": sum(1 for s in up if s.last < tally.target and not s.error),
+            # What the streams ended by the server missed, and what the others had not yet got.
+            "missing_ended": sum(each - s.received for s in up if s.error),
+            "missing_open": sum(each - s.received for s in up if not s.error),
+            "drain_s": drain_s,
+            "max_ms": float(late.max()) if len(late) else 0.0,
+            "bins": nonzero.tolist(),
+            "counts": bins[nonzero].tolist(),
+        }
+    )
+
+
+# The driver.
+
+
+def _say(message: dict[str, Any]) -> None:
+    print(json.dumps(message), flush=True)
+
+
+class Child:
+    """A process of this file, spoken to in JSON lines over its stdin and stdout."""
+
+    def __init__(self, *args: str, log: IO[str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        self.pid = self.process.pid
+        self.role = " ".join(args[:1])
+
+    def tell(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def hear(self, timeout: float) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.process.kill()
+            raise RuntimeError(f"process {self.pid} ({self.role}): no answer")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mib(pid: int, key: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key} for process {pid}")
+
+
+def percentile(bins: Counter[int], q: float) -> float:
+    """The q-quantile of the merged histogram, in ms (the top of its bin)."""
+    total = sum(bins.values())
+    if not total:
+        return 0.0
+    rank = math.ceil(q * total)
+    seen = 0
+    for b in sorted(bins):
+        seen += bins[b]
+        if seen >= rank:
+            return (b + 1) * BIN_MS
+    return (max(bins) + 1) * BIN_MS
+
+
+def share(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
+
+
+def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
+    processes = args.clients or max(1, math.ceil(args.streams / STREAMS_PER_PROCESS))
+    processes = min(processes, args.streams)
+    connections = args.connections or math.ceil(args.streams / STREAMS_PER_CONNECTION)
+    connections = max(connections, processes)
+    log = (args.log or scratch / "children.log").open("w")
+    server = Child(
+        "--serve",
+        "--database",
+        str(scratch / "aiops.db"),
+        "--stream-buffer",
+        str(args.stream_buffer),
+        "--heartbeat",
+        str(args.heartbeat),
+        *(["--profile", str(args.profile.resolve())] if args.profile else []),
+        log=log,
+    )
+    clients: list[Child] = []
+    try:
+        address = server.hear(300)["address"]
+        idle_rss = memory_mib(server.pid)
+        began, opening_cpu = time.monotonic(), cpu_seconds(server.pid)
+        clients = [
+            Child(
+                "--subscribe",
+                "--address",
+                address,
+                "--streams",
+                str(n),
+                "--connections",
+                str(c),
+                log=log,
+            )
+            for n, c in zip(
+                share(args.streams, processes), share(connections, processes), strict=True
+            )
+        ]
+        ready = [c.hear(600) for c in clients]
+        open_s = time.monotonic() - began
+        opening_cpu = cpu_seconds(server.pid) - opening_cpu
+        up = sum(r["up"] for r in ready)
+        print(
+            f"{up:,} of {args.streams:,} streams up in {open_s:.1f} s "
+            f"({processes} subscriber processes, {connections} connections); "
+            f"server RSS {memory_mib(server.pid):.0f} MiB"
+        )
+        # A heartbeat interval with every stream open and nothing published: what idle
+        # streams cost (a heartbeat each per interval).
+        idle_cpu = cpu_seconds(server.pid)
+        time.sleep(args.heartbeat)
+        idle_cpu = cpu_seconds(server.pid) - idle_cpu
+        pids = [c.pid for c in clients]
+        server_cpu, clients_cpu = cpu_seconds(server.pid), sum(map(cpu_seconds, pids))
+        window = time.monotonic()
+        server.tell({"publish": True, "rate": args.rate, "duration": args.duration})
+        published = server.hear(args.duration * 3 + 120)
+        window_s = time.monotonic() - window
+        window_end_cpu = cpu_seconds(server.pid)
+        server_cpu = window_end_cpu - server_cpu
+        clients_cpu = sum(map(cpu_seconds, pids)) - clients_cpu
+        server_rss = memory_mib(server.pid)
+        for c in clients:
+            c.tell({"first": published["first"], "last": published["last"], "grace": args.grace})
+        reports = [c.hear(args.grace + 300) for c in clients]
+        # From the first event published until every subscriber has given up waiting.
+        delivery_cpu = server_cpu + cpu_seconds(server.pid) - window_end_cpu
+        server_peak_rss = memory_mib(server.pid, "VmHWM")
+    finally:
+        for child in [*clients, server]:
+            child.stop()
+        log.close()
+
+    bins: Counter[int] = Counter()
+    for report in reports:
+        bins.update(dict(zip(report["bins"], report["counts"], strict=True)))
+    errors: Counter[str] = Counter()
+    for report in reports:
+        errors.update(report["errors"])
+    received = sum(r["received"] for r in reports)
+    expected = up * published["published"]
+    lost = expected - received
+    first_min = min((r["first_min"] for r in reports if r["first_min"]), default=0)
+    last_max = max(r["last_max"] for r in reports)
+    if received and (first_min < published["first"] or last_max > published["last"]):
+        raise RuntimeError(f"events {first_min}..{last_max} outside the published range")
+    p99 = percentile(bins, 0.99)
+    delivery_s = published["seconds"] + max(r["drain_s"] for r in reports)
+    return {
+        "streams": args.streams,
+        "rate": args.rate,
+        "duration": args.duration,
+        "client_processes": processes,
+        "connections": connections,
+        "stream_buffer": args.stream_buffer,
+        "streams_up": up,
+        "open_s": round(open_s, 1),
+        "events_planned": published["planned"],
+        "events_published": published["published"],
+        "publish_rate": round(published["published"] / max(published["seconds"], args.duration), 1),
+        "publish_lag_max_ms": round(published["lag_max_ms"], 1),
+        "events_expected": expected,
+        "events_received": received,
+        "lost": lost,
+        "stream_errors": sum(errors.values()),
+        "stream_error_codes": ",".join(f"{k}={v}" for k, v in sorted(errors.items())),
+        "lost_on_ended_streams": sum(r["missing_ended"] for r in reports),
+        "lost_late": sum(r["missing_open"] for r in reports),
+        "streams_incomplete": sum(r["incomplete"] for r in reports),
+        "disorder": sum(r["disorder"] for r in reports),
+        "p50_ms": round(percentile(bins, 0.5), 1),
+        "p90_ms": round(percentile(bins, 0.9), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(max(r["max_ms"] for r in reports), 1),
+        "store_ms_p50": round(published["store_ms_p50"], 2),
+        "store_ms_max": round(published["store_ms_max"], 1),
+        "delivered_per_s": round(received / delivery_s),
+        "drain_s": round(max(r["drain_s"] for r in reports), 1),
+        "server_rss_mib": round(server_rss),
+        "server_peak_rss_mib": round(server_peak_rss),
+        "server_rss_no_streams_mib": round(idle_rss),
+        "server_cpu_percent": round(100 * server_cpu / window_s),
+        "server_idle_cpu_percent": round(100 * idle_cpu / args.heartbeat),
+        "server_cpu_us_per_delivery": round(1e6 * delivery_cpu / received) if received else None,
+        "server_cpu_ms_per_open": round(1000 * opening_cpu / args.streams, 2),
+        "clients_cpu_percent": round(100 * clients_cpu / window_s),
+        "cpus": os.cpu_count(),
+        "meets_targets": up == args.streams
+        and lost == 0
+        and p99 < TARGET_P99_MS
+        and server_peak_rss < TARGET_RSS_MIB,
+        "plan_1000_streams_under_50ms": args.streams >= PLAN_STREAMS
+        and up == args.streams
+        and lost == 0
+        and p99 < PLAN_P99_MS,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=10_000, help="concurrent Subscribe streams")
+    parser.add_argument("--rate", type=float, default=100.0, help="events published a second")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of publishing")
+    parser.add_argument(
+        "--grace", type=float, default=10.0, help="seconds to wait for the last event after"
+    )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        help=f"subscriber processes (default one per {STREAMS_PER_PROCESS:,} streams)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=0,
+        help=f"HTTP/2 connections in all (default one per {STREAMS_PER_CONNECTION} streams)",
+    )
+    parser.add_argument(
+        "--stream-buffer", type=int, default=10_000, help="the server's stream_buffer setting"
+    )
+    parser.add_argument(
+        "--heartbeat", type=float, default=5.0, help="the server's heartbeat_interval setting"
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write a cProfile of the server process here (slows it)"
+    )
+    parser.add_argument("--log", type=Path, help="keep the processes' stderr (server log) here")
+    parser.add_argument("--quick", action="store_true", help="1,000 streams for 10 s")
+    parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
+    # The processes the driver starts.
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--subscribe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--address", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.database, args.stream_buffer, args.heartbeat, args.profile)
+        return
+    if args.subscribe:
+        subscribe(args.address, args.streams, args.connections)
+        return
+    if args.quick:
+        args.streams, args.duration, args.grace = 1_000, 10.0, 5.0
+
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            figures = measure(args, Path(scratch))
+        except BaseException:
+            sys.stderr.write((args.log or Path(scratch) / "children.log").read_text()[-5000:])
+            raise
+    print(
+        f"{figures['streams']:,} streams, {figures['events_published']:,} events at "
+        f"{figures['publish_rate']}/s (planned {figures['rate']}/s for {figures['duration']} s): "
+        f"received {figures['events_received']:,} of {figures['events_expected']:,}, "
+        f"lost {figures['lost']:,}, stream errors {figures['stream_errors']} "
+        f"{figures['stream_error_codes']}"
+    )
+    print(
+        f"latency p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms "
+        f"(stored to published: p50 {figures['store_ms_p50']} ms); "
+        f"{figures['delivered_per_s']:,} deliveries/s"
+    )
+    print(
+        f"server RSS {figures['server_rss_mib']} MiB (peak {figures['server_peak_rss_mib']}, "
+        f"{figures['server_rss_no_streams_mib']} before any stream); server CPU "
+        f"{figures['server_cpu_percent']} % publishing, {figures['server_idle_cpu_percent']} % "
+        f"with idle streams, {figures['server_cpu_us_per_delivery']} us per delivery, "
+        f"{figures['server_cpu_ms_per_open']} ms per stream opened; subscribers' CPU "
+        f"{figures['clients_cpu_percent']} % ({figures['cpus']} cores)"
+    )
+    print(
+        f"targets (p99 < {TARGET_P99_MS:.0f} ms, RSS < {TARGET_RSS_MIB / 1024} GiB, no loss): "
+        f"{'met' if figures['meets_targets'] else 'NOT met'}; the plan's > 1,000 streams "
+        f"and < 50 ms: {'met' if figures['plan_1000_streams_under_50ms'] else 'not met'}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
