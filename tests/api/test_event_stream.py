@@ -72,6 +72,22 @@ async def test_live_events_follow_the_first_heartbeat(api: Api, server: RunningS
     assert [e.data_source_health.reachable for e in got] == [True, False, True]
 
 
+async def test_the_first_heartbeat_carries_the_latest_sequence_also_after_a_restart(
+    database_url: str, bus_settings: dict[str, Any]
+) -> None:
+    latest = 0
+    for _ in range(3):  # each server after the first learns it from the log
+        async with (
+            serving(database_url, run_detectors=False, **bus_settings) as server,
+            connected(server) as api,
+        ):
+            stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
+            assert (await stream.read()).sequence == latest
+            stream.cancel()
+            latest = (await publish(server, 2))[-1]
+    assert latest == 6
+
+
 async def test_replay_after_a_sequence_then_live_without_gap_or_duplicate(
     api: Api, server: RunningServer
 ) -> None:

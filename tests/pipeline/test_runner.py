@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.pipeline.runner import DetectorRunner, DetectorStopped, PipelineSettings
 from aiops.sources.clients import SourceClients
@@ -26,7 +27,6 @@ from aiops_api.v1 import (
     data_source_service_pb2,
     detector_pb2,
     detector_service_pb2,
-    event_pb2,
 )
 from tests.conftest import Api, connected, serving
 from tests.prometheus import PrometheusServer
@@ -180,7 +180,7 @@ async def test_an_anomaly_is_one_record_updated_while_it_lasts(setup: Setup) -> 
 
     async with setup.api.sessions() as session:
         events = [
-            event_pb2.Event.FromString(row.payload)
+            event_log.stored_event(row)
             for row in await session.scalars(select(EventRow).order_by(EventRow.sequence))
         ]
     changes = [e.anomaly_change.anomaly for e in events if e.HasField("anomaly_change")]

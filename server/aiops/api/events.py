@@ -49,8 +49,11 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         # Subscribed before the log is read: what is published meanwhile waits in the queue,
         # and what the replay already gave is skipped by its sequence. No gap, no duplicate.
         with self.bus.subscribe() as subscription:
-            async with self.sessions() as session:
-                oldest, latest = await event_log.bounds(session)
+            if request.after_sequence:
+                async with self.sessions() as session:
+                    oldest, latest = await event_log.bounds(session)
+            else:  # live only: the bus knows where that starts (opening streams is cheaper)
+                latest = self.bus.latest
             # The first heartbeat at once, so that a client knows the stream is up.
             yield self._heartbeat(latest)
             last = latest
@@ -123,7 +126,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     yield _reset(after, oldest, latest)
                     return
                 for row in rows:
-                    event = event_pb2.Event.FromString(row.payload)
+                    event = event_log.stored_event(row)
                     if wanted.matches(event):
                         yield event
                     position = row.sequence

@@ -18,6 +18,7 @@ from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.config import Settings
 from aiops.detect import warmup
+from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.redis_bus import RedisBus
 from aiops.events.retention import Retention
@@ -123,6 +124,8 @@ async def start_server(settings: Settings) -> RunningServer:
     except OSError:
         await engine.dispose()
         raise
+    async with sessions() as session:
+        _, bus.latest = await event_log.bounds(session)
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

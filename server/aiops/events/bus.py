@@ -46,6 +46,9 @@ class Bus:
         self.capacity = capacity
         self._writing = asyncio.Lock()
         self._subscriptions: set[Subscription] = set()
+        # The latest sequence delivered (the server sets it from the log at start): a stream
+        # that wants live events only starts from it without asking the database.
+        self.latest = 0
 
     async def start(self) -> None:
         """Nothing to connect to in-process."""
@@ -69,6 +72,7 @@ class Bus:
     def deliver(self, events: Iterable[event_pb2.Event]) -> None:
         """Hands `events` to this process's subscribers."""
         for event in events:
+            self.latest = max(self.latest, event.sequence)
             for subscription in self._subscriptions:
                 subscription.offer(event)
 
