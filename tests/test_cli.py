@@ -12,7 +12,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -73,6 +75,23 @@ def test_reflection_lists_every_service(served: tuple[subprocess.Popen[str], str
         "aiops.v1.EventService",
         "grpc.health.v1.Health",
     } <= services
+
+
+def test_reflection_finds_the_file_of_a_method_as_ghz_asks(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    _, address = served
+    symbols = ["aiops.v1.EventService.Subscribe", "aiops.v1.EventService.Publish"]
+    with grpc.insecure_channel(address) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        requests = [
+            reflection_pb2.ServerReflectionRequest(file_containing_symbol=symbol)
+            for symbol in symbols
+        ]
+        found, unknown = stub.ServerReflectionInfo(iter(requests), timeout=10)
+    first = found.file_descriptor_response.file_descriptor_proto[0]
+    assert FileDescriptorProto.FromString(first).name == "aiops/v1/event_service.proto"
+    assert unknown.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
 
 
 def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -> None:

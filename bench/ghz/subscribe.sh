@@ -11,9 +11,9 @@
 # --format json --output /tmp/ghz.json). ghz ends each stream after DURATION, so [Canceled] is
 # the status every call should have; any other status is a failure.
 #
-# The method comes from protos/, not from server reflection: ghz asks reflection for the file of
-# the method's own name, which grpcio's reflection (Python protobuf's descriptor pool) does not
-# resolve ("Symbol not found"); grpcurl asks for the service and works.
+# The method comes from protos/ (bench/ghz/subscribe.json), so that the scenario also runs
+# against a server built before its reflection answered for method names (aiops.api.reflection);
+# `--proto ''` and no import paths make ghz use the server's reflection instead.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ghz=.tools/bin/ghz

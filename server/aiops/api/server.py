@@ -9,13 +9,13 @@ from datetime import timedelta
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiops.api.data_sources import DataSourceServicer
 from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
+from aiops.api.reflection import enable_reflection
 from aiops.config import Settings
 from aiops.detect import warmup
 from aiops.events import log as event_log
@@ -107,9 +107,7 @@ async def start_server(settings: Settings) -> RunningServer:
     event_service_pb2_grpc.add_EventServiceServicer_to_server(events, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-    )
+    enable_reflection((*SERVICE_NAMES, health.SERVICE_NAME), server)
 
     host, _, _ = settings.grpc_address.rpartition(":")
     try:
