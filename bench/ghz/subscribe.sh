@@ -12,8 +12,10 @@
 # the status every call should have; any other status is a failure.
 #
 # The method comes from protos/ (bench/ghz/subscribe.json), so that the scenario also runs
-# against a server built before its reflection answered for method names (aiops.api.reflection);
-# `--proto ''` and no import paths make ghz use the server's reflection instead.
+# against a server built before its reflection answered for method names (aiops.api.reflection).
+# Without a config ghz uses the server's reflection:
+#   .tools/bin/ghz --insecure --call aiops.v1.EventService.Subscribe -d '{}' \
+#     --total 5 --concurrency 5 --stream-call-duration 1s 127.0.0.1:50051
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ghz=.tools/bin/ghz
