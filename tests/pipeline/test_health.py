@@ -41,7 +41,7 @@ async def test_each_change_of_reachability_is_one_event(server: RunningServer) -
             lost = await probe.probe()
             target.start()
             back = await probe.probe()
-            assert published.queue.qsize() == len(first) + len(lost) + len(back)
+            assert len(published.events) == len(first) + len(lost) + len(back)
     finally:
         target.stop()
 

@@ -352,7 +352,7 @@ async def test_each_step_hands_out_its_points_scores_and_bands(setup: Setup) -> 
     await run_through(runner(setup), BACKFILL_END, 395)
     with runner(setup).bus.subscribe() as subscription:
         await runner(setup).advance(minute(401))  # 396..401: the spike of "a" starts at 400
-        published = [subscription.queue.get_nowait() for _ in range(subscription.queue.qsize())]
+        published = list(subscription.events)
     kinds = [event.WhichOneof("payload") for event in published]
     assert kinds == ["anomaly_change", "scores"], "the step's changes, then its scores"
     scores = published[1].scores

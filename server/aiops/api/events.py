@@ -16,6 +16,7 @@ from aiops.errors import InvalidArgument, ShuttingDown
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.filters import EventFilter
+from aiops.events.heartbeats import HeartbeatTicker
 from aiops.events.scores import ScoresPacer
 from aiops_api.v1 import detector_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 
@@ -36,8 +37,17 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         self.bus = bus
         self.heartbeat_interval = heartbeat_interval
         self.scores_interval = scores_interval
-        # Set at shutdown: every stream ends with UNAVAILABLE and where to resume.
-        self.closing = asyncio.Event()
+        self.heartbeats = HeartbeatTicker(bus, heartbeat_interval)
+        self.closed = False
+
+    def start(self) -> None:
+        self.heartbeats.start()
+
+    async def close(self) -> None:
+        """At shutdown: every stream ends with UNAVAILABLE and where to resume."""
+        self.closed = True
+        self.bus.end_all(ShuttingDown)
+        await self.heartbeats.stop()
 
     async def Subscribe(
         self,
@@ -61,55 +71,34 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                 replay = self._replay(request.after_sequence, oldest, latest, wanted)
                 async for event in replay:
                     yield event
-            loop = asyncio.get_running_loop()
-            heartbeat_at = loop.time() + self.heartbeat_interval
-            # Kept across the loop: a wait that times out must not lose an event it took.
-            getting: asyncio.Future[event_pb2.Event] | None = None
-            closing = asyncio.ensure_future(self.closing.wait())
-            ended = asyncio.ensure_future(subscription.ended.wait())
+            self.heartbeats.join(subscription)
+            if self.closed:
+                subscription.end(ShuttingDown)
             scores = ScoresPacer(self.scores_interval)
-            try:
-                while True:
-                    if ended.done():
-                        raise subscription.reason(last)
-                    if closing.done():
-                        raise ShuttingDown(last)
-                    if loop.time() >= heartbeat_at:  # however busy the stream is
-                        heartbeat_at = loop.time() + self.heartbeat_interval
-                        yield self._heartbeat(last)
-                    if scores.waiting:
-                        for event in scores.due(loop.time()):
-                            yield _at_sequence(event, last)
-                    queue = subscription.queue
-                    if getting is None and not queue.empty():
-                        # Taken at once: waiting costs a task per event, too dear on a busy bus.
-                        published = queue.get_nowait()
-                    else:
-                        if getting is None:
-                            getting = asyncio.ensure_future(queue.get())
-                        waiting: set[asyncio.Future[Any]] = {getting, closing, ended}
-                        await asyncio.wait(
-                            waiting,
-                            timeout=max(0.0, min(heartbeat_at, scores.next_due()) - loop.time()),
-                            return_when=asyncio.FIRST_COMPLETED,
-                        )
-                        if not getting.done():
-                            continue
-                        published, getting = getting.result(), None
-                    if published.WhichOneof("payload") == "scores":  # not in the log
-                        if wanted.matches(published):
-                            scores.offer(published)
-                        continue
-                    if published.sequence <= last:
-                        continue
-                    last = published.sequence
+            loop = asyncio.get_running_loop()
+            while True:
+                if subscription.ended is not None:
+                    raise subscription.ended(last)
+                if subscription.heartbeat_due:  # however busy the stream is
+                    subscription.heartbeat_due = False
+                    yield self._heartbeat(last)
+                if scores.waiting:
+                    for event in scores.due(loop.time()):
+                        yield _at_sequence(event, last)
+                if not subscription.events:
+                    longest = max(0.0, scores.next_due() - loop.time()) if scores.waiting else None
+                    await subscription.wait(longest)
+                    continue
+                published = subscription.events.popleft()
+                if published.WhichOneof("payload") == "scores":  # not in the log
                     if wanted.matches(published):
-                        yield published
-            finally:
-                closing.cancel()
-                ended.cancel()
-                if getting is not None:
-                    getting.cancel()
+                        scores.offer(published)
+                    continue
+                if published.sequence <= last:
+                    continue
+                last = published.sequence
+                if wanted.matches(published):
+                    yield published
 
     async def _replay(
         self, after: int, oldest: int, latest: int, wanted: EventFilter

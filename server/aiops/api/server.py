@@ -62,7 +62,7 @@ class RunningServer:
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.health.enter_graceful_shutdown()
-        self.events.closing.set()  # streams end with where to resume
+        await self.events.close()  # streams end with where to resume
         await self.server.stop(grace)
         await self.scheduler.stop()
         await self.health_probe.stop()
@@ -124,6 +124,7 @@ async def start_server(settings: Settings) -> RunningServer:
         raise
     async with sessions() as session:
         _, bus.latest = await event_log.bounds(session)
+    events.start()
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

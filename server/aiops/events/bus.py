@@ -8,6 +8,7 @@ seen every event before N (the log's order and the bus's agree). `RedisBus`
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -19,26 +20,54 @@ EndReason = Callable[[int], StreamEnded]
 
 
 class Subscription:
-    """One subscriber's queue. A subscriber that lets it fill up is cut off (`StreamTooSlow`)
-    rather than slowing the publishers or the other subscribers down."""
+    """One subscriber's events, waiting to be sent. A subscriber that lets more than `capacity`
+    pile up is cut off (`StreamTooSlow`) rather than slowing the publishers or the other
+    subscribers down. Its stream sleeps in `wait` until there is something to do: an event, its
+    end, or its heartbeat (`tick`, from `aiops.events.heartbeats`)."""
 
     def __init__(self, capacity: int) -> None:
-        self.queue: asyncio.Queue[event_pb2.Event] = asyncio.Queue(capacity)
-        self.ended = asyncio.Event()
-        self.reason: EndReason = StreamTooSlow
+        self.capacity = capacity
+        self.events: deque[event_pb2.Event] = deque()
+        self.ended: EndReason | None = None
+        self.heartbeat_due = False
+        self.heartbeat_slot = 0
+        self._wakeup: asyncio.Future[None] | None = None
 
     def offer(self, event: event_pb2.Event) -> None:
-        if self.ended.is_set():
+        if self.ended is not None:
             return
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        if len(self.events) >= self.capacity:
             self.end(StreamTooSlow)
+            return
+        self.events.append(event)
+        self._wake()
 
     def end(self, reason: EndReason) -> None:
-        if not self.ended.is_set():
-            self.reason = reason
-            self.ended.set()
+        if self.ended is None:
+            self.ended = reason
+            self._wake()
+
+    def tick(self) -> None:
+        self.heartbeat_due = True
+        self._wake()
+
+    async def wait(self, longest: float | None = None) -> None:
+        """Until there is an event, an end or a heartbeat to send, or `longest` seconds."""
+        if self.events or self.ended is not None or self.heartbeat_due:
+            return
+        # One future per idle spell, not per event: a busy stream never waits here.
+        self._wakeup = asyncio.get_running_loop().create_future()
+        try:
+            if longest is None:
+                await self._wakeup
+            else:
+                await asyncio.wait([self._wakeup], timeout=longest)
+        finally:
+            self._wakeup = None
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
 
 class Bus:
@@ -75,6 +104,10 @@ class Bus:
             self.latest = max(self.latest, event.sequence)
             for subscription in self._subscriptions:
                 subscription.offer(event)
+
+    @property
+    def subscriptions(self) -> set[Subscription]:
+        return self._subscriptions
 
     def end_all(self, reason: EndReason) -> None:
         """Ends every subscription: they may have missed events and must resume from the log."""
