@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from aiops.api.server import RunningServer
+from aiops.events import log as event_log
 from aiops.events.retention import Retention
 from aiops.store.database import session_factory
 from aiops_api.v1 import event_pb2
@@ -46,6 +47,14 @@ async def api(server: RunningServer) -> AsyncIterator[Api]:
         yield stubs
 
 
+async def next_event(stream: Any) -> event_pb2.Event:
+    """The stream's next event that is not a heartbeat (those come whenever their time is)."""
+    event = await stream.read()
+    while event.WhichOneof("payload") == "heartbeat":
+        event = await stream.read()
+    return event
+
+
 async def collect(
     api: Api, request: pb.SubscribeRequest, until: int, limit: float = 10
 ) -> list[event_pb2.Event]:
@@ -66,7 +75,7 @@ async def test_live_events_follow_the_first_heartbeat(api: Api, server: RunningS
     first = await stream.read()
     assert first.WhichOneof("payload") == "heartbeat"
     sequences = await publish(server, 3)
-    got = [await stream.read() for _ in range(3)]
+    got = [await next_event(stream) for _ in range(3)]
     stream.cancel()
     assert [e.sequence for e in got] == sequences
     assert [e.data_source_health.reachable for e in got] == [True, False, True]
@@ -96,9 +105,9 @@ async def test_replay_after_a_sequence_then_live_without_gap_or_duplicate(
     stream = api.events.Subscribe(request, timeout=10)
     heartbeat = await stream.read()
     assert heartbeat.sequence == before[-1], "a heartbeat carries the latest sequence"
-    replayed = [await stream.read() for _ in range(3)]
+    replayed = [await next_event(stream) for _ in range(3)]
     after = await publish(server, 2)
-    live = [await stream.read() for _ in range(2)]
+    live = [await next_event(stream) for _ in range(2)]
     stream.cancel()
     assert [e.sequence for e in replayed + live] == before[2:] + after
 
@@ -297,12 +306,35 @@ async def test_scores_go_to_the_streams_that_ask_one_per_detector_per_interval(
     assert [event.sequence for _, event in got] == [latest, latest + 1]
 
     # A stream that did not ask for SCORES gets the events around them, and no scores.
-    event = await others.read()
-    while event.WhichOneof("payload") == "heartbeat":
-        event = await others.read()
+    event = await next_event(others)
     assert event.data_source_health.data_source == "dataSources/a"
-    event = await others.read()
-    while event.WhichOneof("payload") == "heartbeat":
-        event = await others.read()
+    event = await next_event(others)
     assert event.data_source_health.data_source == "dataSources/after-the-scores"
     others.cancel()
+
+
+async def test_a_stream_whose_client_reads_nothing_is_freed_once_cut_off(
+    api: Api, server: RunningServer
+) -> None:
+    stuck = api.events.Subscribe(pb.SubscribeRequest(), timeout=30)
+    await stuck.read()  # connected; from now on it reads nothing
+    assert len(server.bus.subscriptions) == 1
+    # Big events fill the transport's window: the server's write for this stream blocks, its
+    # queue overflows behind it, and it could never get round to ending itself.
+    sessions = session_factory(server.engine)
+    for _ in range(40):
+        if server.bus.subscriptions and next(iter(server.bus.subscriptions)).ended:
+            break
+        async with event_log.recording(sessions, server.bus) as recorder:
+            for _ in range(STREAM_BUFFER // 2):
+                health = event_pb2.DataSourceHealth(data_source="dataSources/a", error="x" * 50_000)
+                await recorder.add(event_pb2.Event(data_source_health=health))
+        await asyncio.sleep(0.05)
+    ended = next(iter(server.bus.subscriptions))
+    assert ended.ended is not None, "the stream is cut off"
+    for _ in range(200):  # ten seconds; ended, then cancelled within two heartbeat intervals
+        if not server.bus.subscriptions:
+            break
+        await asyncio.sleep(0.05)
+    assert not server.bus.subscriptions
+    stuck.cancel()

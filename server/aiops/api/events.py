@@ -72,6 +72,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                 async for event in replay:
                     yield event
             self.heartbeats.join(subscription)
+            subscription.task = asyncio.current_task()
             if self.closed:
                 subscription.end(ShuttingDown)
             scores = ScoresPacer(self.scores_interval)

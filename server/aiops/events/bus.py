@@ -8,9 +8,11 @@ seen every event before N (the log's order and the bus's agree). `RedisBus`
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from aiops.errors import StreamEnded, StreamTooSlow
 from aiops_api.v1 import event_pb2
@@ -32,6 +34,10 @@ class Subscription:
         self.heartbeat_due = False
         self.heartbeat_slot = 0
         self._wakeup: asyncio.Future[None] | None = None
+        # The stream's task, and when it was ended: one that is still here long after cannot
+        # have got round to ending (aiops.events.heartbeats cancels it).
+        self.task: asyncio.Task[Any] | None = None
+        self.ended_at = 0.0
 
     def offer(self, event: event_pb2.Event) -> None:
         if self.ended is not None:
@@ -45,6 +51,7 @@ class Subscription:
     def end(self, reason: EndReason) -> None:
         if self.ended is None:
             self.ended = reason
+            self.ended_at = time.monotonic()
             self._wake()
 
     def tick(self) -> None:

@@ -3,12 +3,16 @@
 Streams are spread over `SLOTS` slots; every `interval / SLOTS` seconds one slot's streams are
 told a heartbeat is due, so each stream gets one every `interval` and the streams of a busy
 server do not all write theirs at the same moment. A new stream joins the slot that ticked
-last: its first tick comes between 0.9 and 1 interval after the heartbeat it opens with."""
+last: its first tick comes between 0.9 and 1 interval after the heartbeat it opens with.
+
+The ticker also cancels streams that were ended (too slow) two intervals ago and are still
+there: their client reads nothing, so their last write never completes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from aiops.events.bus import Bus, Subscription
 
@@ -40,8 +44,14 @@ class HeartbeatTicker:
         while True:
             due += self.interval / SLOTS
             await asyncio.sleep(max(0.0, due - loop.time()))
-            for subscription in self.bus.subscriptions:
+            stuck_since = time.monotonic() - 2 * self.interval
+            for subscription in list(self.bus.subscriptions):
                 if subscription.heartbeat_slot == slot:
                     subscription.tick()
+                # Ended but still writing: its client reads nothing, and the transport holds
+                # the write until it does. Cancelling frees the stream.
+                stuck = subscription.ended is not None and subscription.ended_at < stuck_since
+                if stuck and subscription.task is not None:
+                    subscription.task.cancel()
             self.last_slot = slot
             slot = (slot + 1) % SLOTS
