@@ -29,6 +29,22 @@ def free_port() -> int:
         return port
 
 
+def wait_until_listening(
+    name: str, process: subprocess.Popen[bytes], port: int, log: Path, seconds: float = 30
+) -> None:
+    """Until the server `process` accepts connections on `port`; its `log` if it exits first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {log.read_text(errors='replace')}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not listen on port {port} within {seconds:g} s")
+
+
 class PostgresCluster:
     """initdb + postgres in a temporary directory; as the `postgres` user when run as root,
     because PostgreSQL refuses to run as root."""
@@ -60,17 +76,7 @@ class PostgresCluster:
              "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
             stdout=subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                log = (self.directory / "postgres.log").read_text(errors="replace")
-                raise RuntimeError(f"postgres exited: {log}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("postgres did not start within 30 s")
+        wait_until_listening("postgres", self.process, self.port, self.directory / "postgres.log")
 
     def execute(self, sql: str) -> None:
         """Runs administrative SQL through psql (a subprocess needs no event loop)."""

@@ -7,10 +7,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from tests.postgres import free_port
+from tests.postgres import free_port, wait_until_listening
 
 
 class RedisServer:
@@ -36,17 +35,7 @@ class RedisServer:
              "--appendonly", "no", "--dir", self.directory],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                log = (self.directory / "redis.log").read_text(errors="replace")
-                raise RuntimeError(f"redis-server exited: {log}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("redis-server did not start within 30 s")
+        wait_until_listening("redis-server", self.process, self.port, self.directory / "redis.log")
 
     def flush(self) -> None:
         """Empties it between tests: a test's replicas must not see the last test's events."""

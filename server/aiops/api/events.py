@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.api import validation
@@ -31,7 +30,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         sessions: async_sessionmaker[AsyncSession],
         bus: Bus,
         heartbeat_interval: float,
-        scores_interval: float = 1.0,
+        scores_interval: float,
     ) -> None:
         self.sessions = sessions
         self.bus = bus
@@ -122,12 +121,12 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     position = row.sequence
 
     def _heartbeat(self, sequence: int) -> event_pb2.Event:
-        now = Timestamp()
-        now.GetCurrentTime()
         interval_ms = round(self.heartbeat_interval * 1000)
-        return event_pb2.Event(
-            sequence=sequence, time=now, heartbeat=event_pb2.Heartbeat(interval_ms=interval_ms)
+        event = event_pb2.Event(
+            sequence=sequence, heartbeat=event_pb2.Heartbeat(interval_ms=interval_ms)
         )
+        event.time.GetCurrentTime()
+        return event
 
 
 def _at_sequence(event: event_pb2.Event, sequence: int) -> event_pb2.Event:
@@ -139,45 +138,40 @@ def _at_sequence(event: event_pb2.Event, sequence: int) -> event_pb2.Event:
 
 
 def _reset(after: int, oldest: int, latest: int) -> event_pb2.Event:
-    now = Timestamp()
-    now.GetCurrentTime()
     reason = (
         f"events after {after} are no longer all kept (the log holds {oldest}..{latest}): "
         "reload what you show, then carry on"
     )
-    return event_pb2.Event(
-        sequence=latest,
-        time=now,
-        reset=event_pb2.Reset(reason=reason, oldest_sequence=oldest),
+    event = event_pb2.Event(
+        sequence=latest, reset=event_pb2.Reset(reason=reason, oldest_sequence=oldest)
     )
+    event.time.GetCurrentTime()
+    return event
 
 
 def _check_subscribe(request: event_service_pb2.SubscribeRequest) -> None:
     violations = Violations()
     for i, event_type in enumerate(request.types):
         validation.check_enum(event_type, event_pb2.EventType, f"types[{i}]", violations)
-    if len(request.detectors) > MAX_DETECTORS:
-        violations.add("detectors", f"at most {MAX_DETECTORS}, got {len(request.detectors)}")
-    else:
-        for i, name in enumerate(request.detectors):
-            try:
-                validation.parse_name(name, "detectors", f"detectors[{i}]")
-            except InvalidArgument as e:
-                violations.items.extend(e.violations)
+    _check_names(request.detectors, "detectors", "detectors", MAX_DETECTORS, violations)
     if request.min_severity:
         validation.check_enum(
             request.min_severity, detector_pb2.Severity, "min_severity", violations
         )
     if request.after_sequence < 0:
         violations.add("after_sequence", f"must not be negative, got {request.after_sequence}")
-    if len(request.data_sources) > MAX_DATA_SOURCES:
-        violations.add(
-            "data_sources", f"at most {MAX_DATA_SOURCES}, got {len(request.data_sources)}"
-        )
-    else:
-        for i, name in enumerate(request.data_sources):
-            try:
-                validation.parse_name(name, "dataSources", f"data_sources[{i}]")
-            except InvalidArgument as e:
-                violations.items.extend(e.violations)
+    _check_names(request.data_sources, "dataSources", "data_sources", MAX_DATA_SOURCES, violations)
     violations.raise_if_any()
+
+
+def _check_names(
+    names: Sequence[str], collection: str, field: str, limit: int, violations: Violations
+) -> None:
+    if len(names) > limit:
+        violations.add(field, f"at most {limit}, got {len(names)}")
+        return
+    for i, name in enumerate(names):
+        try:
+            validation.parse_name(name, collection, f"{field}[{i}]")
+        except InvalidArgument as e:
+            violations.items.extend(e.violations)

@@ -45,7 +45,7 @@ class HeartbeatTicker:
             due += self.interval / SLOTS
             await asyncio.sleep(max(0.0, due - loop.time()))
             stuck_since = time.monotonic() - 2 * self.interval
-            for subscription in list(self.bus.subscriptions):
+            for subscription in self.bus.subscriptions:  # nothing here adds or removes one
                 if subscription.heartbeat_slot == slot:
                     subscription.tick()
                 # Ended but still writing: its client reads nothing, and the transport holds

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from aiops.errors import EventBusLost, EventBusUnavailable
 from aiops.events.bus import Bus
+from aiops.retry import full_jitter
 from aiops_api.v1 import event_pb2
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,13 @@ STREAM_LENGTH = 100_000
 LOCK_TTL_MS = 30_000
 LOCK_WAIT_S = 30.0
 READ_BLOCK_MS = 1_000
+RETRY_FIRST_S = 0.1
 RETRY_CAP_S = 5.0
 PUBLISH_ATTEMPTS = 5
 
-# What XREAD answers: per stream, its entries' ids and fields.
-Entries = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]
+# A stream entry: its id and fields; XREAD answers a list of them per stream.
+Entry = tuple[bytes, dict[bytes, bytes]]
+Entries = list[tuple[bytes, list[Entry]]]
 
 # Deletes the lock only if this writer still holds it.
 RELEASE = """
@@ -59,7 +62,7 @@ class RedisBus(Bus):
         """Connects and starts reading after the stream's current end; raises `OSError` when
         Redis is unreachable, so that a replica without its bus does not start."""
         try:
-            position = await self._end_of_stream(self._redis)
+            position = await self._end_of_stream()
         except RedisError as e:
             raise OSError(f"cannot reach the event bus at {self.url}: {e}") from e
         self._reading = asyncio.create_task(self._read(position), name="event bus reader")
@@ -99,7 +102,7 @@ class RedisBus(Bus):
                 return
             except RedisError as e:
                 log.warning("event bus: adding %d events failed: %s", len(payloads), e)
-                await asyncio.sleep(_backoff(attempt))
+                await asyncio.sleep(full_jitter(attempt, RETRY_FIRST_S, RETRY_CAP_S))
         log.error("event bus: %d committed events were not published", len(payloads))
         self.end_all(EventBusLost)
 
@@ -131,7 +134,7 @@ class RedisBus(Bus):
         while True:
             try:
                 if position is None:  # back after a failure
-                    position = await self._end_of_stream(self._redis)
+                    position = await self._end_of_stream()
                     self.end_all(EventBusLost)  # those that subscribed while it was down
                 read = await self._redis.xread({STREAM: position}, block=READ_BLOCK_MS)
                 failures = 0
@@ -141,7 +144,7 @@ class RedisBus(Bus):
                 log.warning("event bus: reading failed: %s", e)
                 self.end_all(EventBusLost)
                 position = None
-                await asyncio.sleep(_backoff(failures))
+                await asyncio.sleep(full_jitter(failures, RETRY_FIRST_S, RETRY_CAP_S))
                 failures += 1
                 continue
             for _, entries in cast(Entries, read):
@@ -149,12 +152,6 @@ class RedisBus(Bus):
                     self.deliver([event_pb2.Event.FromString(fields[b"e"])])
                     position = entry_id
 
-    @staticmethod
-    async def _end_of_stream(client: redis.Redis) -> bytes:
-        last = cast(list[tuple[bytes, dict[bytes, bytes]]], await client.xrevrange(STREAM, count=1))
+    async def _end_of_stream(self) -> bytes:
+        last = cast(list[Entry], await self._redis.xrevrange(STREAM, count=1))
         return last[0][0] if last else b"0-0"
-
-
-def _backoff(attempt: int) -> float:
-    """Capped exponential backoff with full jitter."""
-    return random.uniform(0, min(RETRY_CAP_S, 0.1 * 2 ** min(attempt, 10)))

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import httpx
 
+from aiops.retry import full_jitter
 from aiops.sources.matrix import ResponseError
 
 T = TypeVar("T")
@@ -67,11 +68,8 @@ class Limits:
 
 
 def backoff_delay(retry: int, limits: Limits, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry number `retry` (0 for the first): "full jitter", uniform in
-    [0, min(cap, backoff * 2**retry)], so that clients that failed together do not come back
-    together."""
-    ceiling = min(limits.backoff_cap, limits.backoff * 2**retry)
-    return (rng or random).uniform(0, ceiling)
+    """Seconds to wait before retry number `retry` (0 for the first), under `limits`."""
+    return full_jitter(retry, limits.backoff, limits.backoff_cap, rng)
 
 
 class CircuitBreaker:
