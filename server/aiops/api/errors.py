@@ -26,6 +26,7 @@ from aiops.errors import (
     ShuttingDown,
     StreamTooSlow,
 )
+from aiops_api.v1.error_reason_pb2 import ErrorReason
 
 DOMAIN = "aiops.dev"
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ def to_status(error: Exception) -> grpc.Status:
     metadata: dict[str, str] = {}
     match error:
         case InvalidArgument():
-            code, reason = code_pb2.INVALID_ARGUMENT, "INVALID_ARGUMENT"
+            code = code_pb2.INVALID_ARGUMENT
+            reason = ErrorReason.ERROR_REASON_INVALID_ARGUMENT
             details.append(
                 error_details_pb2.BadRequest(
                     field_violations=[
@@ -49,38 +51,47 @@ def to_status(error: Exception) -> grpc.Status:
                 )
             )
         case NotFound():
-            code, reason = code_pb2.NOT_FOUND, "RESOURCE_NOT_FOUND"
+            code = code_pb2.NOT_FOUND
+            reason = ErrorReason.ERROR_REASON_RESOURCE_NOT_FOUND
             metadata["name"] = error.name
             details.append(_resource_info(error.name))
         case AlreadyExists():
-            code, reason = code_pb2.ALREADY_EXISTS, "RESOURCE_ALREADY_EXISTS"
+            code = code_pb2.ALREADY_EXISTS
+            reason = ErrorReason.ERROR_REASON_RESOURCE_ALREADY_EXISTS
             metadata["name"] = error.name
             details.append(_resource_info(error.name))
         case EtagMismatch():
-            code, reason = code_pb2.ABORTED, "ETAG_MISMATCH"
+            code = code_pb2.ABORTED
+            reason = ErrorReason.ERROR_REASON_ETAG_MISMATCH
             metadata["name"] = error.name
         case StaleDataError():
-            code, reason = code_pb2.ABORTED, "ETAG_MISMATCH"
+            code = code_pb2.ABORTED
+            reason = ErrorReason.ERROR_REASON_ETAG_MISMATCH
             error = EtagMismatch("the resource")
         case StreamTooSlow():
-            code, reason = code_pb2.RESOURCE_EXHAUSTED, "STREAM_TOO_SLOW"
+            code = code_pb2.RESOURCE_EXHAUSTED
+            reason = ErrorReason.ERROR_REASON_STREAM_TOO_SLOW
             metadata["last_sequence"] = str(error.last_sequence)
         case ShuttingDown():
-            code, reason = code_pb2.UNAVAILABLE, "SHUTTING_DOWN"
+            code = code_pb2.UNAVAILABLE
+            reason = ErrorReason.ERROR_REASON_SHUTTING_DOWN
             metadata["last_sequence"] = str(error.last_sequence)
         case EventBusLost():
-            code, reason = code_pb2.UNAVAILABLE, "EVENT_BUS_LOST"
+            code = code_pb2.UNAVAILABLE
+            reason = ErrorReason.ERROR_REASON_EVENT_BUS_LOST
             metadata["last_sequence"] = str(error.last_sequence)
         case EventBusUnavailable():
-            code, reason = code_pb2.UNAVAILABLE, "EVENT_BUS_UNAVAILABLE"
+            code = code_pb2.UNAVAILABLE
+            reason = ErrorReason.ERROR_REASON_EVENT_BUS_UNAVAILABLE
         case DataSourceInUse():
-            code, reason = code_pb2.FAILED_PRECONDITION, "DATA_SOURCE_IN_USE"
+            code = code_pb2.FAILED_PRECONDITION
+            reason = ErrorReason.ERROR_REASON_DATA_SOURCE_IN_USE
             metadata["name"] = error.name
             details.append(
                 error_details_pb2.PreconditionFailure(
                     violations=[
                         error_details_pb2.PreconditionFailure.Violation(
-                            type="DATA_SOURCE_IN_USE",
+                            type=reason_name(reason),
                             subject=detector,
                             description=f"{detector} reads from {error.name}",
                         )
@@ -89,16 +100,18 @@ def to_status(error: Exception) -> grpc.Status:
                 )
             )
         case DataSourceUnavailable():
-            code, reason = code_pb2.UNAVAILABLE, "DATA_SOURCE_UNAVAILABLE"
+            code = code_pb2.UNAVAILABLE
+            reason = ErrorReason.ERROR_REASON_DATA_SOURCE_UNAVAILABLE
             metadata["name"] = error.name
         case DataSourceKindUnsupported():
-            code, reason = code_pb2.FAILED_PRECONDITION, "DATA_SOURCE_KIND_UNSUPPORTED"
+            code = code_pb2.FAILED_PRECONDITION
+            reason = ErrorReason.ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED
             metadata["name"] = error.name
             details.append(
                 error_details_pb2.PreconditionFailure(
                     violations=[
                         error_details_pb2.PreconditionFailure.Violation(
-                            type="DATA_SOURCE_KIND_UNSUPPORTED",
+                            type=reason_name(reason),
                             subject=error.name,
                             description=str(error),
                         )
@@ -106,15 +119,22 @@ def to_status(error: Exception) -> grpc.Status:
                 )
             )
         case _:
-            code, reason = code_pb2.INTERNAL, "INTERNAL"
+            code = code_pb2.INTERNAL
+            reason = ErrorReason.ERROR_REASON_INTERNAL
             error = AiopsError("internal error; the server log has the details")
-    details.insert(0, error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
+    info = error_details_pb2.ErrorInfo(reason=reason_name(reason), domain=DOMAIN, metadata=metadata)
+    details.insert(0, info)
     packed = []
     for detail in details:
         item = any_pb2.Any()
         item.Pack(detail)
         packed.append(item)
     return rpc_status.to_status(status_pb2.Status(code=code, message=str(error), details=packed))
+
+
+def reason_name(reason: ErrorReason) -> str:
+    """What `ErrorInfo.reason` carries for `reason`: its name without the `ERROR_REASON_` prefix."""
+    return ErrorReason.Name(reason).removeprefix("ERROR_REASON_")
 
 
 def _resource_info(name: str) -> error_details_pb2.ResourceInfo:

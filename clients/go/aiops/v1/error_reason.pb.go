@@ -50,6 +50,12 @@ const (
 	// The server is shutting down (UNAVAILABLE); metadata `last_sequence` is
 	// where a Subscribe stream resumes, on this server or another.
 	ErrorReason_ERROR_REASON_SHUTTING_DOWN ErrorReason = 10
+	// This server lost the event bus (Redis) its Subscribe streams are fed from, so
+	// events may have gone by (UNAVAILABLE); metadata `last_sequence` is where to resume.
+	ErrorReason_ERROR_REASON_EVENT_BUS_LOST ErrorReason = 11
+	// A change that writes events was refused whole, nothing of it written, because the
+	// event bus (Redis) that orders them is unreachable (UNAVAILABLE): retry it later.
+	ErrorReason_ERROR_REASON_EVENT_BUS_UNAVAILABLE ErrorReason = 12
 )
 
 // Enum value maps for ErrorReason.
@@ -66,6 +72,8 @@ var (
 		8:  "ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED",
 		9:  "ERROR_REASON_STREAM_TOO_SLOW",
 		10: "ERROR_REASON_SHUTTING_DOWN",
+		11: "ERROR_REASON_EVENT_BUS_LOST",
+		12: "ERROR_REASON_EVENT_BUS_UNAVAILABLE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                  0,
@@ -79,6 +87,8 @@ var (
 		"ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED": 8,
 		"ERROR_REASON_STREAM_TOO_SLOW":              9,
 		"ERROR_REASON_SHUTTING_DOWN":                10,
+		"ERROR_REASON_EVENT_BUS_LOST":               11,
+		"ERROR_REASON_EVENT_BUS_UNAVAILABLE":        12,
 	}
 )
 
@@ -113,7 +123,7 @@ var File_aiops_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1baiops/v1/error_reason.proto\x12\baiops.v1*\x98\x03\n" +
+	"\x1baiops/v1/error_reason.proto\x12\baiops.v1*\xe1\x03\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n" +
@@ -126,7 +136,9 @@ const file_aiops_v1_error_reason_proto_rawDesc = "" +
 	")ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED\x10\b\x12 \n" +
 	"\x1cERROR_REASON_STREAM_TOO_SLOW\x10\t\x12\x1e\n" +
 	"\x1aERROR_REASON_SHUTTING_DOWN\x10\n" +
-	"B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x12\x1f\n" +
+	"\x1bERROR_REASON_EVENT_BUS_LOST\x10\v\x12&\n" +
+	"\"ERROR_REASON_EVENT_BUS_UNAVAILABLE\x10\fB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_error_reason_proto_rawDescOnce sync.Once

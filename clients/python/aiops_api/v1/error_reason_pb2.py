@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61iops/v1/error_reason.proto\x12\x08\x61iops.v1*\x98\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12!\n\x1d\x45RROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n\x1f\x45RROR_REASON_RESOURCE_NOT_FOUND\x10\x02\x12(\n$ERROR_REASON_RESOURCE_ALREADY_EXISTS\x10\x03\x12\x1e\n\x1a\x45RROR_REASON_ETAG_MISMATCH\x10\x04\x12#\n\x1f\x45RROR_REASON_DATA_SOURCE_IN_USE\x10\x05\x12\x19\n\x15\x45RROR_REASON_INTERNAL\x10\x06\x12(\n$ERROR_REASON_DATA_SOURCE_UNAVAILABLE\x10\x07\x12-\n)ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED\x10\x08\x12 \n\x1c\x45RROR_REASON_STREAM_TOO_SLOW\x10\t\x12\x1e\n\x1a\x45RROR_REASON_SHUTTING_DOWN\x10\nB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61iops/v1/error_reason.proto\x12\x08\x61iops.v1*\xe1\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12!\n\x1d\x45RROR_REASON_INVALID_ARGUMENT\x10\x01\x12#\n\x1f\x45RROR_REASON_RESOURCE_NOT_FOUND\x10\x02\x12(\n$ERROR_REASON_RESOURCE_ALREADY_EXISTS\x10\x03\x12\x1e\n\x1a\x45RROR_REASON_ETAG_MISMATCH\x10\x04\x12#\n\x1f\x45RROR_REASON_DATA_SOURCE_IN_USE\x10\x05\x12\x19\n\x15\x45RROR_REASON_INTERNAL\x10\x06\x12(\n$ERROR_REASON_DATA_SOURCE_UNAVAILABLE\x10\x07\x12-\n)ERROR_REASON_DATA_SOURCE_KIND_UNSUPPORTED\x10\x08\x12 \n\x1c\x45RROR_REASON_STREAM_TOO_SLOW\x10\t\x12\x1e\n\x1a\x45RROR_REASON_SHUTTING_DOWN\x10\n\x12\x1f\n\x1b\x45RROR_REASON_EVENT_BUS_LOST\x10\x0b\x12&\n\"ERROR_REASON_EVENT_BUS_UNAVAILABLE\x10\x0c\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1'
   _globals['_ERRORREASON']._serialized_start=42
-  _globals['_ERRORREASON']._serialized_end=450
+  _globals['_ERRORREASON']._serialized_end=523
 # @@protoc_insertion_point(module_scope)
