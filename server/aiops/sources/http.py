@@ -121,7 +121,8 @@ class _Failed(Exception):
 
 
 class SourceHttp:
-    """Requests to one data source. `server` names its kind in messages ("Prometheus")."""
+    """Requests to one data source. `server` names its kind in messages ("Prometheus").
+    `transport` replaces httpx's network transport (tests pass an httpx.MockTransport)."""
 
     def __init__(
         self,
@@ -129,6 +130,8 @@ class SourceHttp:
         urls: Sequence[str],
         limits: Limits | None = None,
         authorization: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not urls:
             raise ValueError(f"a {server} data source needs at least one URL")
@@ -141,6 +144,7 @@ class SourceHttp:
             timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
             headers={"Authorization": authorization} if authorization else None,
+            transport=transport,
         )
 
     async def aclose(self) -> None:

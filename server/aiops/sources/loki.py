@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import httpx
+
 from aiops.sources import answers
 from aiops.sources.http import Limits, QueryError, SourceHttp, TooLargeError
 from aiops.sources.matrix import Matrix, ResponseError, parse_matrix
@@ -44,9 +46,14 @@ class _Entry:
 
 class LokiClient:
     def __init__(
-        self, urls: Sequence[str], limits: Limits | None = None, authorization: str | None = None
+        self,
+        urls: Sequence[str],
+        limits: Limits | None = None,
+        authorization: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.http = SourceHttp("Loki", urls, limits, authorization)
+        self.http = SourceHttp("Loki", urls, limits, authorization, transport=transport)
         self.limits = self.http.limits
 
     @property

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import httpx
+
 from aiops.sources import answers
 from aiops.sources.http import (
     Limits,
@@ -31,9 +33,14 @@ __all__ = [
 
 class PrometheusClient:
     def __init__(
-        self, urls: Sequence[str], limits: Limits | None = None, authorization: str | None = None
+        self,
+        urls: Sequence[str],
+        limits: Limits | None = None,
+        authorization: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.http = SourceHttp("Prometheus", urls, limits, authorization)
+        self.http = SourceHttp("Prometheus", urls, limits, authorization, transport=transport)
         self.limits = self.http.limits
 
     @property
