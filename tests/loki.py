@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.postgres import free_port
+from tests.postgres import ServerError, free_port, http_probe, log_tail, wait_until_ready
 
 BINARY = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "loki"
 NS = 1_000_000_000
@@ -105,35 +105,28 @@ class LokiServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config = CONFIG.format(http_port=self.port, grpc_port=free_port(), directory=self.directory)
         (self.directory / "loki.yaml").write_text(config)
-        self.log = (self.directory / "loki.log").open("wb")
+        # The log goes to a file: a pipe nobody reads stalls the server.
+        self.log_path = self.directory / "loki.log"
+        self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [str(BINARY), "-config.file=loki.yaml"],
             cwd=self.directory,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        if not self._ready():
-            self._fail("Loki did not start")
+        # Ready once /ready answers 200 (the ingester has joined its ring), not once the port
+        # opens; stopped, directory and all, if it is not or if it refuses the test data.
         try:
-            self.push(streams)
-        except (RuntimeError, httpx.TransportError) as error:
-            self._fail(f"Loki did not take the test data: {error}")
-
-    def _ready(self) -> bool:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.process.poll() is None:
+            wait_until_ready("loki", self.process, http_probe(f"{self.url}/ready"), self.log_path)
             try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return True
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        return False
-
-    def _fail(self, why: str) -> None:
-        log = (self.directory / "loki.log").read_text(errors="replace")[-3000:]
-        self.stop()
-        raise RuntimeError(f"{why}:\n{log}")
+                self.push(streams)
+            except (RuntimeError, httpx.TransportError) as error:
+                raise ServerError(
+                    f"Loki did not take the test data: {error}" + log_tail(self.log_path)
+                ) from error
+        except BaseException:
+            self.stop()
+            raise
 
     def push(self, streams: list[dict[str, object]]) -> None:
         """Pushes streams of [nanoseconds as a string, line] pairs, as Loki's JSON push API

@@ -9,9 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-from tests.postgres import free_port
+from tests.postgres import free_port, http_probe, run_checked, wait_until_ready
 
 # The test data: six hours of minutes ending an hour ago (old enough to sit in blocks, young
 # enough to be kept), for two series, and 100,000 series of one sample each.
@@ -46,22 +44,23 @@ class PrometheusServer:
         if openmetrics is not None:
             (self.directory / "data.om").write_text(openmetrics)
             command = ["tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"]
-            subprocess.run(
-                [binary("promtool"), *command],
-                cwd=self.directory,
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+            try:
+                run_checked([binary("promtool"), *command], cwd=self.directory, timeout=120)
+            except BaseException:
+                shutil.rmtree(self.directory, ignore_errors=True)
+                raise
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = config or "global:\n  scrape_interval: 15s\n"
-        self.log = (self.directory / "prometheus.log").open("ab")
+        # The log goes to a file (kept across restarts): a pipe nobody reads stalls the server.
+        self.log_path = self.directory / "prometheus.log"
+        self.log = self.log_path.open("ab")
         self.start()
 
     def start(self, config: str | None = None) -> None:
         """Starts Prometheus on the data directory (again, after `kill`), with `config` as its
-        prometheus.yml when given."""
+        prometheus.yml when given; ready once /-/ready answers 200 (the TSDB is open). Stopped,
+        directory and all, if it is not."""
         if config is not None:
             self.config = config
         (self.directory / "prometheus.yml").write_text(self.config)
@@ -76,19 +75,13 @@ class PrometheusServer:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        log = (self.directory / "prometheus.log").read_text(errors="replace")[-2000:]
-        self.stop()
-        raise RuntimeError(f"Prometheus did not start:\n{log}")
+        try:
+            wait_until_ready(
+                "prometheus", self.process, http_probe(f"{self.url}/-/ready"), self.log_path
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def kill(self) -> None:
         """Stops the process, keeping its data for `start`."""
