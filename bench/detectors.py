@@ -28,20 +28,14 @@ import numba
 import numpy as np
 import pandas as pd
 
+from aiops.detect import registry
 from aiops.detect.base import Algorithm
-from aiops.detect.change_point import ChangePoint
-from aiops.detect.ensemble import Ensemble
-from aiops.detect.ewma import Ewma
 from aiops.detect.robust_z import RobustZScore
 from aiops.detect.scoring import Scoring
-from aiops.detect.seasonal import SeasonalBaseline
 
+# Every registered algorithm with its defaults.
 ALGORITHMS: dict[str, Algorithm] = {
-    "robust_z_score": RobustZScore(),
-    "ewma": Ewma(),
-    "seasonal_baseline": SeasonalBaseline(),
-    "change_point": ChangePoint(),
-    "ensemble": Ensemble(),
+    registered.name: registered.default() for registered in registry.ALGORITHMS
 }
 MAD_WINDOW = 1440
 LIVE_SERIES = 100_000

@@ -3,7 +3,7 @@
     .venv/bin/python bench/fanout.py [--streams N] [--rate R] [--duration S] [--quick] [--json PATH]
 
 Three kinds of process, all of this file, so that each one's memory and CPU are its own:
-- the server (`--serve`): the real aiops server (`start_server`, as `aiops serve` builds it, no
+- the server (`--serve`): the real aiops server (`start_app`, as `aiops serve` builds it, no
   detectors) on a SQLite file in a temporary directory, and a publisher in it that writes
   DATA_SOURCE_HEALTH events through the event log (`events.log.recording`, one transaction each,
   as the health probe writes them) at a fixed rate: event i is due i / rate seconds after the
@@ -26,7 +26,7 @@ the subscriber process getting round to it. Server RSS is VmRSS and VmHWM from /
 utime + stime over the publishing window (100 % = one core), for the server and for all the
 subscriber processes together: on a small machine they share the same cores.
 
-The server runs with the options `start_server` gives it: grpc.aio sets no limit on concurrent
+The server runs with the options `start_app` gives it: grpc.aio sets no limit on concurrent
 RPCs and gRPC core none on concurrent streams per connection (1,000 streams on one connection
 open; `--connections 1`).
 """
@@ -82,10 +82,10 @@ def serve(database: Path, stream_buffer: int, heartbeat: float, profile: Path | 
 
 
 async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
-    from aiops.api.server import start_server
+    from aiops.app import start_app
     from aiops.config import Settings
 
-    server = await start_server(
+    server = await start_app(
         Settings(
             grpc_address="127.0.0.1:0",
             database_url=url,

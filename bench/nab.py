@@ -22,21 +22,21 @@ from pathlib import Path
 import numpy as np
 from google.protobuf.duration_pb2 import Duration
 
-from aiops.api import algorithms
-from aiops.api.validation import Violations
+from aiops.detect import registry
+from aiops.detectors import spec
+from aiops.validation import Violations
 from aiops_api.v1 import detector_pb2
 
 
 def detector_spec(algorithm: str, step_seconds: int) -> detector_pb2.Detector:
     """The algorithm with its defaults, as CreateDetector would store it."""
-    spec = detector_pb2.Detector(step=Duration(seconds=step_seconds))
-    getattr(spec, algorithm).SetInParent()
-    algorithms.fill_defaults(spec)
+    detector = detector_pb2.Detector(step=Duration(seconds=step_seconds))
+    getattr(detector, algorithm).SetInParent()
     violations = Violations()
-    algorithms.check(spec, violations)
+    prepared = spec.prepare(detector, violations, reads=False)
     if violations.items:
         raise SystemExit(f"{algorithm} at {step_seconds}s steps: {violations.items}")
-    return spec
+    return prepared
 
 
 def read(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -59,7 +59,7 @@ def sampling_interval(seconds: np.ndarray) -> int:
 
 def score_file(algorithm: str, values: np.ndarray, seconds: np.ndarray) -> np.ndarray:
     step = sampling_interval(seconds)
-    detector, scoring = algorithms.build(detector_spec(algorithm, step))
+    detector, scoring = spec.build(detector_spec(algorithm, step))
     state = detector.new_state(1)
     scores = np.empty(len(values))
     for t in range(len(values)):
@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="NAB data folder")
     parser.add_argument("--out", type=Path, required=True, help="where result CSVs go")
-    parser.add_argument("--detector", default="ensemble", choices=algorithms.ALGORITHMS)
+    parser.add_argument("--detector", default="ensemble", choices=list(registry.BY_NAME))
     parser.add_argument("--json", type=Path, help="write the run's figures here")
     args = parser.parse_args()
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiops.api.server import RunningServer, start_server
+from aiops.app import App, start_app
 from aiops.config import Settings
 from aiops.events.bus import Bus
 from aiops.pipeline.runner import DetectorRunner, PipelineSettings
@@ -65,9 +65,7 @@ def history(series: int, points: int, start: int) -> str:
     return "\n".join([*lines, "# EOF", ""])
 
 
-async def create_detectors(
-    server: RunningServer, url: str, queries: list[str], algorithm: str
-) -> list[str]:
+async def create_detectors(server: App, url: str, queries: list[str], algorithm: str) -> list[str]:
     import grpc
 
     async with grpc.aio.insecure_channel(server.address) as channel:
@@ -100,9 +98,7 @@ async def create_detectors(
         return ids
 
 
-async def step_times(
-    server: RunningServer, ids: list[str], first_live: int, steps: int
-) -> list[float]:
+async def step_times(server: App, ids: list[str], first_live: int, steps: int) -> list[float]:
     """Backfills every detector, then times each live step of all of them together."""
     settings = PipelineSettings(
         evaluation_delay=0, backfill_points=BACKFILL, checkpoint_interval=60
@@ -125,7 +121,7 @@ async def measure(
 ) -> list[float]:
     database = f"sqlite+aiosqlite:///{directory / f'aiops-{len(queries)}.db'}"
     await asyncio.to_thread(migrate, database)
-    server = await start_server(
+    server = await start_app(
         Settings(grpc_address="127.0.0.1:0", database_url=database, run_detectors=False)
     )
     try:

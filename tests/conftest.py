@@ -16,7 +16,7 @@ import grpc
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api.server import RunningServer, start_server
+from aiops.app import App, start_app
 from aiops.config import Settings
 from aiops.store.database import migrate, session_factory
 from aiops_api.v1 import (
@@ -130,11 +130,11 @@ class Api:
 
 
 @asynccontextmanager
-async def serving(database_url: str, **settings: Any) -> AsyncIterator[RunningServer]:
+async def serving(database_url: str, **settings: Any) -> AsyncIterator[App]:
     """The aiops server on a free loopback port, with `settings` over the tests' defaults."""
     settings.setdefault("heartbeat_interval", HEARTBEAT_INTERVAL)
     settings.setdefault("grpc_address", "127.0.0.1:0")
-    running = await start_server(Settings(database_url=database_url, **settings))
+    running = await start_app(Settings(database_url=database_url, **settings))
     try:
         yield running
     finally:
@@ -142,7 +142,7 @@ async def serving(database_url: str, **settings: Any) -> AsyncIterator[RunningSe
 
 
 @asynccontextmanager
-async def connected(server: RunningServer) -> AsyncIterator[Api]:
+async def connected(server: App) -> AsyncIterator[Api]:
     async with grpc.aio.insecure_channel(server.address) as channel:
         yield Api(
             channel=channel,
@@ -155,12 +155,12 @@ async def connected(server: RunningServer) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-async def server(database_url: str) -> AsyncIterator[RunningServer]:
+async def server(database_url: str) -> AsyncIterator[App]:
     async with serving(database_url) as running:
         yield running
 
 
 @pytest.fixture
-async def api(server: RunningServer) -> AsyncIterator[Api]:
+async def api(server: App) -> AsyncIterator[Api]:
     async with connected(server) as stubs:
         yield stubs

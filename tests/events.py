@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from aiops.api.server import RunningServer
+from aiops.app import App
 from aiops.events import log as event_log
 from aiops.store.database import session_factory
 from aiops_api.v1 import event_pb2
 
 
-async def publish(server: RunningServer, count: int, source: str = "dataSources/a") -> list[int]:
+async def publish(server: App, count: int, source: str = "dataSources/a") -> list[int]:
     """`count` health events in one transaction, as the probe writes them; their sequences."""
     async with event_log.recording(session_factory(server.engine), server.bus) as recorder:
         for i in range(count):

@@ -105,13 +105,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(settings: Settings) -> None:
-    from aiops.api.server import start_server
+    from aiops.app import start_app
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    running = await start_server(settings)
+    running = await start_app(settings)
     # Tests and scripts read this line for the port; keep its shape. Signals are handled
     # before it appears, so whoever reads it may stop the server at once.
     print(f"aiops: serving on {running.address}", flush=True)

@@ -201,7 +201,7 @@ async def test_query_logs_keeps_nanoseconds_a_limit_and_a_direction(
 async def test_query_logs_stops_at_the_byte_cap_with_a_warning(
     api: Api, loki_server: loki.LokiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("aiops.api.queries.MAX_LOG_BYTES", 500)
+    monkeypatch.setattr("aiops.queries.MAX_LOG_BYTES", 500)
     source = await create(api, "logs", kind=LOKI, urls=[loki_server.url])
     response = await api.data_sources.QueryLogs(logs_query(source))
     assert 0 < sum(len(s.entries) for s in response.streams) < 20

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 import grpc
 import pytest
 
-from aiops.api.server import RunningServer, start_server
+from aiops.app import App, start_app
 from aiops.config import Settings
 from aiops_api.v1 import data_source_service_pb2, detector_pb2, detector_service_pb2
 from aiops_api.v1 import event_service_pb2 as pb
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True
 
 
 @pytest.fixture
-async def replicas(database_url: str, redis: RedisServer) -> AsyncIterator[list[RunningServer]]:
+async def replicas(database_url: str, redis: RedisServer) -> AsyncIterator[list[App]]:
     async with AsyncExitStack() as stack:
         yield [
             await stack.enter_async_context(
@@ -48,7 +48,7 @@ async def sequences_until(api: Api, request: pb.SubscribeRequest, until: int) ->
 
 
 async def test_subscribers_on_each_replica_see_every_replicas_events_in_order(
-    replicas: list[RunningServer],
+    replicas: list[App],
 ) -> None:
     async with connected(replicas[0]) as first, connected(replicas[1]) as second:
         request = pb.SubscribeRequest()
@@ -57,7 +57,7 @@ async def test_subscribers_on_each_replica_see_every_replicas_events_in_order(
             await stream.read()  # the first heartbeat: subscribed
         published: list[int] = []
 
-        async def write(server: RunningServer) -> None:
+        async def write(server: App) -> None:
             for _ in range(30):
                 published.extend(await publish(server, random.randint(1, 3)))
                 await asyncio.sleep(random.uniform(0, 0.005))
@@ -75,7 +75,7 @@ async def test_subscribers_on_each_replica_see_every_replicas_events_in_order(
 
 
 async def test_a_replica_replays_what_another_wrote_then_goes_on_live(
-    replicas: list[RunningServer],
+    replicas: list[App],
 ) -> None:
     written = await publish(replicas[0], 5)
     async with connected(replicas[1]) as api:
@@ -150,4 +150,4 @@ async def test_a_replica_does_not_start_without_its_redis(database_url: str) -> 
     url = f"redis://127.0.0.1:{free_port()}/0"
     settings = Settings(database_url=database_url, grpc_address="127.0.0.1:0", redis_url=url)
     with pytest.raises(OSError, match="cannot reach the event bus"):
-        await start_server(settings)
+        await start_app(settings)

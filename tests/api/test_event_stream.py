@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 import pytest
 
-from aiops.api.server import RunningServer
+from aiops.app import App
 from aiops.events import log as event_log
 from aiops.events.retention import Retention
 from aiops.store.database import session_factory
@@ -28,7 +28,7 @@ SCORES_INTERVAL = 0.5
 
 
 @pytest.fixture
-async def server(database_url: str, bus_settings: dict[str, Any]) -> AsyncIterator[RunningServer]:
+async def server(database_url: str, bus_settings: dict[str, Any]) -> AsyncIterator[App]:
     """No detectors run: the events are the tests'. On each bus."""
     async with serving(
         database_url,
@@ -42,7 +42,7 @@ async def server(database_url: str, bus_settings: dict[str, Any]) -> AsyncIterat
 
 
 @pytest.fixture
-async def api(server: RunningServer) -> AsyncIterator[Api]:
+async def api(server: App) -> AsyncIterator[Api]:
     async with connected(server) as stubs:
         yield stubs
 
@@ -70,7 +70,7 @@ async def collect(
     return found
 
 
-async def test_live_events_follow_the_first_heartbeat(api: Api, server: RunningServer) -> None:
+async def test_live_events_follow_the_first_heartbeat(api: Api, server: App) -> None:
     stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
     first = await stream.read()
     assert first.WhichOneof("payload") == "heartbeat"
@@ -98,7 +98,7 @@ async def test_the_first_heartbeat_carries_the_latest_sequence_also_after_a_rest
 
 
 async def test_replay_after_a_sequence_then_live_without_gap_or_duplicate(
-    api: Api, server: RunningServer
+    api: Api, server: App
 ) -> None:
     before = await publish(server, 5)
     request = pb.SubscribeRequest(after_sequence=before[1])
@@ -113,7 +113,7 @@ async def test_replay_after_a_sequence_then_live_without_gap_or_duplicate(
 
 
 async def test_reconnecting_subscribers_see_every_event_once_while_events_are_published(
-    api: Api, server: RunningServer
+    api: Api, server: App
 ) -> None:
     """Many subscribers drop their stream at random points and resume from the last sequence
     they saw, while events are published concurrently: each ends with exactly the sequence."""
@@ -163,7 +163,7 @@ async def test_reconnecting_subscribers_see_every_event_once_while_events_are_pu
         assert seen == published
 
 
-async def test_a_sequence_no_longer_kept_gets_a_reset(api: Api, server: RunningServer) -> None:
+async def test_a_sequence_no_longer_kept_gets_a_reset(api: Api, server: App) -> None:
     sequences = await publish(server, 6)
     await Retention(session_factory(server.engine), keep=2, max_age=timedelta(days=1)).prune()
 
@@ -177,7 +177,7 @@ async def test_a_sequence_no_longer_kept_gets_a_reset(api: Api, server: RunningS
     assert [e.sequence for e in kept] == sequences[-2:]
 
 
-async def test_filters_pick_types_and_data_sources(api: Api, server: RunningServer) -> None:
+async def test_filters_pick_types_and_data_sources(api: Api, server: App) -> None:
     before = await publish(server, 1, "dataSources/b")
     await publish(server, 2, "dataSources/a")
     wanted = await publish(server, 2, "dataSources/b")
@@ -192,9 +192,7 @@ async def test_filters_pick_types_and_data_sources(api: Api, server: RunningServ
     stream.cancel()
 
 
-async def test_a_stream_that_falls_behind_ends_with_where_to_resume(
-    api: Api, server: RunningServer
-) -> None:
+async def test_a_stream_that_falls_behind_ends_with_where_to_resume(api: Api, server: App) -> None:
     stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
     heartbeat = await stream.read()
     # More events at once than the stream may hold waiting.
@@ -237,7 +235,7 @@ async def test_shutdown_ends_streams_with_where_to_resume(
 
 
 async def test_a_subscriber_that_reads_nothing_does_not_hold_up_another(
-    api: Api, server: RunningServer
+    api: Api, server: App
 ) -> None:
     slow = api.events.Subscribe(pb.SubscribeRequest(), timeout=30)
     await slow.read()  # connected; from now on it reads nothing
@@ -276,7 +274,7 @@ def scores(detector: str, value: float) -> event_pb2.Event:
 
 
 async def test_scores_go_to_the_streams_that_ask_one_per_detector_per_interval(
-    api: Api, server: RunningServer
+    api: Api, server: App
 ) -> None:
     charts = api.events.Subscribe(
         pb.SubscribeRequest(types=[event_pb2.EVENT_TYPE_SCORES], detectors=["detectors/a"]),
@@ -314,7 +312,7 @@ async def test_scores_go_to_the_streams_that_ask_one_per_detector_per_interval(
 
 
 async def test_a_stream_whose_client_reads_nothing_is_freed_once_cut_off(
-    api: Api, server: RunningServer
+    api: Api, server: App
 ) -> None:
     stuck = api.events.Subscribe(pb.SubscribeRequest(), timeout=30)
     await stuck.read()  # connected; from now on it reads nothing

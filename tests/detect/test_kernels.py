@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from aiops.detect import registry
 from aiops.detect.base import Algorithm, Scored
 from aiops.detect.change_point import ChangePoint
 from aiops.detect.ensemble import Ensemble
@@ -18,12 +19,9 @@ from aiops.detect.scoring import BOTH, DOWN, UP, Scoring
 from aiops.detect.seasonal import SeasonalBaseline
 from tests.detect import naive
 
+# Every registered algorithm, at its registered test size.
 ALGORITHMS: dict[str, Algorithm] = {
-    "robust_z_score": RobustZScore(window=25),
-    "ewma": Ewma(span=20),
-    "seasonal_baseline": SeasonalBaseline(period=12, seasons=3),
-    "change_point": ChangePoint(span=30, drift=0.5, threshold=4.0),
-    "ensemble": Ensemble(window=30, period=12, half_life=300),
+    registered.name: registered.build(**registered.example) for registered in registry.ALGORITHMS
 }
 SCORING = Scoring()
 

@@ -7,25 +7,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from aiops.detect import registry
 from aiops.detect.base import Algorithm
-from aiops.detect.change_point import ChangePoint
 from aiops.detect.ensemble import RECENT, Ensemble
-from aiops.detect.ewma import Ewma
-from aiops.detect.robust_z import RobustZScore
 from aiops.detect.scoring import Scoring
-from aiops.detect.seasonal import SeasonalBaseline
 
 ALGORITHMS: list[Algorithm] = [
-    RobustZScore(window=20),
-    Ewma(span=20),
-    SeasonalBaseline(period=10, seasons=3),
-    ChangePoint(span=20),
-    Ensemble(window=20, period=10),
+    registered.build(**registered.example) for registered in registry.ALGORITHMS
 ]
 algorithms = st.sampled_from(ALGORITHMS)
 # The ensemble's noise floor is relative to the series' magnitude (0.1 % of it is one spread),
 # so adding a constant changes its scores on purpose.
-shift_invariant = st.sampled_from(ALGORITHMS[:-1])
+shift_invariant = st.sampled_from(
+    [algorithm for algorithm in ALGORITHMS if not isinstance(algorithm, Ensemble)]
+)
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None)
 
 

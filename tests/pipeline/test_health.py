@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aiops.api.server import RunningServer
+from aiops.app import App
 from aiops.pipeline.health import HealthProbe
 from aiops.store.database import session_factory
 from aiops_api.v1 import data_source_service_pb2
@@ -17,12 +17,12 @@ from tests.rpc import prometheus
 
 
 @pytest.fixture
-async def server(database_url: str) -> AsyncIterator[RunningServer]:
+async def server(database_url: str) -> AsyncIterator[App]:
     async with serving(database_url, run_detectors=False) as running:
         yield running
 
 
-async def test_each_change_of_reachability_is_one_event(server: RunningServer) -> None:
+async def test_each_change_of_reachability_is_one_event(server: App) -> None:
     target = PrometheusServer()
     dead = f"http://127.0.0.1:{free_port()}"
     try:

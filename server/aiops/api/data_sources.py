@@ -12,13 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api import queries, validation
+from aiops import queries, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
-from aiops.api.resources import data_source_message
-from aiops.api.validation import Violations
 from aiops.errors import DataSourceInUse, InvalidArgument
+from aiops.resources import data_source_message, source_config
 from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow
 from aiops.store.repository import (
@@ -28,6 +27,7 @@ from aiops.store.repository import (
     get_row,
     insert_row,
 )
+from aiops.validation import Violations
 from aiops_api.v1 import data_source_pb2, data_source_service_pb2, data_source_service_pb2_grpc
 
 DataSource = data_source_pb2.DataSource
@@ -143,7 +143,7 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
         key = validation.parse_name(request.name, COLLECTION, "name")
         async with self.sessions() as session:
             row = await get_row(session, DataSourceRow, key, request.name)
-        return await queries.check_data_source(self.clients, row)
+        return await queries.check_data_source(self.clients, source_config(row))
 
     async def QueryMetrics(
         self, request: pb.QueryMetricsRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -153,11 +153,11 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
             key = validation.parse_name(request.data_source, COLLECTION, "data_source")
         except InvalidArgument as error:
             violations.items.extend(error.violations)
-        step = queries.check_query(request, violations)
+        step = queries.check_metrics_query(request, violations)
         violations.raise_if_any()
         async with self.sessions() as session:
             row = await get_row(session, DataSourceRow, key, request.data_source)
-        return await queries.query_metrics(self.clients, row, request, step)
+        return await queries.query_metrics(self.clients, source_config(row), request, step)
 
     async def QueryLogs(
         self, request: pb.QueryLogsRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -171,9 +171,7 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
         violations.raise_if_any()
         async with self.sessions() as session:
             row = await get_row(session, DataSourceRow, key, request.data_source)
-        return await queries.query_logs(
-            self.clients, row, request.data_source, request.query, logs_query
-        )
+        return await queries.query_logs(self.clients, source_config(row), request.query, logs_query)
 
 
 def _check_data_source(data_source: data_source_pb2.DataSource, violations: Violations) -> None:

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf.duration_pb2 import Duration
 from google.protobuf.empty_pb2 import Empty
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from aiops.api import algorithms, backtest, queries, validation
+from aiops import validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
-from aiops.api.resources import algorithm_json, anomaly_message, detector_message
-from aiops.api.validation import Violations, invalid
-from aiops.errors import InvalidArgument, NotFound
+from aiops.detect import registry
+from aiops.detectors import backtest, lifecycle, spec
+from aiops.errors import NotFound
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
-from aiops.sources.clients import SourceClients
+from aiops.resources import anomaly_message, detector_message, source_config, write_detector
+from aiops.sources.clients import SourceClients, SourceConfig
 from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
 from aiops.store.repository import check_etag, fetch_page, get_row, insert_row
+from aiops.validation import Violations, invalid
 from aiops_api.v1 import (
     anomaly_pb2,
     detector_pb2,
@@ -38,13 +40,8 @@ Anomaly = anomaly_pb2.Anomaly
 pb = detector_service_pb2
 
 COLLECTION = "detectors"
-MAX_QUERY_BYTES = 16 * 1024
-MAX_STEP_SECONDS = 86_400
-DEFAULT_STEP = Duration(seconds=60)
 # Start and Stop retry this many times when the pipeline writes the detector at the same time.
 STATE_CHANGE_ATTEMPTS = 3
-DEFAULT_WARNING = 0.95
-DEFAULT_CRITICAL = 0.99
 
 UPDATABLE = frozenset(
     {
@@ -53,7 +50,7 @@ UPDATABLE = frozenset(
         "data_source",
         "query",
         "step",
-        *algorithms.ALGORITHMS,
+        *(algorithm.name for algorithm in registry.ALGORITHMS),
         "direction",
         "min_deviation",
         "thresholds",
@@ -113,16 +110,13 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         violations = Violations()
         validation.check_user_id(request.detector_id, "detector_id", violations)
         validation.check_output_only_unset(request.detector, OUTPUT_ONLY, "detector", violations)
-        detector = _with_defaults(request.detector)
-        _check_detector(detector, violations)
+        detector = spec.prepare(request.detector, violations)
         violations.raise_if_any()
 
         row = DetectorRow(
-            id=request.detector_id or str(uuid.uuid4()),
-            state=Detector.State.Name(Detector.STATE_STOPPED),
-            state_reason="",
+            id=request.detector_id or str(uuid.uuid4()), state=lifecycle.STOPPED, state_reason=""
         )
-        _write_row(row, detector)
+        write_detector(row, detector)
         async with self.sessions.begin() as session:
             await _check_data_source_exists(session, row.data_source_id, detector.data_source)
             await insert_row(session, row, f"{COLLECTION}/{row.id}")
@@ -170,13 +164,12 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             check_etag(row, request.detector.etag, name)
             updated = detector_message(row)
             copy_fields(request.detector, updated, paths)
-            updated = _with_defaults(updated)
             violations = Violations()
-            _check_detector(updated, violations)
+            updated = spec.prepare(updated, violations)
             violations.raise_if_any()
             data_source_id = updated.data_source.removeprefix("dataSources/")
             await _check_data_source_exists(session, data_source_id, updated.data_source)
-            _write_row(row, updated)
+            write_detector(row, updated)
         return detector_message(row)
 
     async def DeleteDetector(
@@ -193,35 +186,34 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         self, request: pb.StartDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> detector_pb2.Detector:
         # The pipeline learns the backfill window, then sets RUNNING.
-        return await self._set_state(request.name, Detector.STATE_BACKFILLING)
+        return await self._set_state(request.name, lifecycle.after_start)
 
     async def StopDetector(
         self, request: pb.StopDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> detector_pb2.Detector:
-        return await self._set_state(request.name, Detector.STATE_STOPPED)
+        return await self._set_state(request.name, lifecycle.after_stop)
 
-    async def _set_state(self, name: str, state: int) -> detector_pb2.Detector:
+    async def _set_state(
+        self, name: str, move: Callable[[str], str | None]
+    ) -> detector_pb2.Detector:
         key = validation.parse_name(name, COLLECTION, "name")
         for _ in range(STATE_CHANGE_ATTEMPTS - 1):
             try:
-                return await self._write_state(key, name, state)
+                return await self._write_state(key, name, move)
             except StaleDataError:
                 # The pipeline wrote the detector (RUNNING, DEGRADED) meanwhile: the user's
                 # Start or Stop still stands, on the new revision.
                 continue
-        return await self._write_state(key, name, state)
+        return await self._write_state(key, name, move)
 
-    async def _write_state(self, key: str, name: str, state: int) -> detector_pb2.Detector:
-        stopped = Detector.State.Name(Detector.STATE_STOPPED)
+    async def _write_state(
+        self, key: str, name: str, move: Callable[[str], str | None]
+    ) -> detector_pb2.Detector:
         async with event_log.recording(self.sessions, self.bus) as recorder:
             row = await get_row(recorder.session, DetectorRow, key, name)
-            # Starting a running (or degraded) detector and stopping a stopped one change nothing.
-            running = row.state != stopped and row.state != Detector.State.Name(
-                Detector.STATE_FAILED
-            )
-            wanted_running = state != Detector.STATE_STOPPED
-            if running != wanted_running:
-                row.state = Detector.State.Name(state)
+            state = move(row.state)
+            if state is not None:
+                row.state = state
                 row.state_reason = ""
                 status = event_pb2.DetectorStatus(detector=name, state=row.state)
                 await recorder.add(event_pb2.Event(detector_status=status), key)
@@ -298,35 +290,22 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         violations = Violations()
         if not request.HasField("detector"):
             violations.add("detector", "required: the settings to try")
-        detector = _with_defaults(request.detector)
-        _check_scoring(detector, violations)
-        if request.HasField("range"):
-            if request.series:
-                violations.add("series", "either series or range, not both")
-            _check_target(detector, violations)
-            backtest.check_range(request.range, detector.step.seconds, violations)
-        else:
-            backtest.check_series(request, detector.step.seconds, violations)
+        over_range = request.HasField("range")
+        detector = spec.prepare(request.detector, violations, reads=over_range)
+        backtest.check(request, detector.step.seconds, violations)
         violations.raise_if_any()
-        if not request.HasField("range"):
+        if not over_range:
             return await backtest.run(detector, request.series)
-        step = detector.step.seconds
-        first, last = backtest.range_steps(request.range, step)
+        source = await self._data_source_of(detector)
+        return await backtest.over_range(self.clients, source, detector, request.range)
+
+    async def _data_source_of(self, detector: detector_pb2.Detector) -> SourceConfig:
         key = detector.data_source.removeprefix("dataSources/")
         async with self.sessions() as session:
-            source = await session.get(DataSourceRow, key)
-        if source is None:
+            row = await session.get(DataSourceRow, key)
+        if row is None:
             raise invalid("detector.data_source", f"{detector.data_source} does not exist")
-        matrix = await queries.fetch_matrix(
-            self.clients,
-            source,
-            detector.query,
-            first * step,
-            last * step,
-            step,
-            field="detector.query",
-        )
-        return await backtest.run(detector, backtest.series_of(matrix))
+        return source_config(row)
 
 
 def _anomaly_key(key: list[Any] | None) -> list[Any] | None:
@@ -339,68 +318,6 @@ def _anomaly_key(key: list[Any] | None) -> list[Any] | None:
         raise invalid("page_token", "not a page token returned by this method") from None
 
 
-def _with_defaults(detector: detector_pb2.Detector) -> detector_pb2.Detector:
-    """A copy with every optional setting filled, so that what is stored says what runs."""
-    result = Detector()
-    result.CopyFrom(detector)
-    if not result.HasField("step"):
-        result.step.CopyFrom(DEFAULT_STEP)
-    algorithms.fill_defaults(result)
-    result.thresholds.warning = result.thresholds.warning or DEFAULT_WARNING
-    result.thresholds.critical = result.thresholds.critical or DEFAULT_CRITICAL
-    return result
-
-
-def _check_detector(detector: detector_pb2.Detector, violations: Violations) -> None:
-    _check_target(detector, violations)
-    _check_scoring(detector, violations)
-
-
-def _check_target(detector: detector_pb2.Detector, violations: Violations) -> None:
-    """What the detector reads and how people know it."""
-    validation.check_length(detector.display_name, 200, "detector.display_name", violations)
-    validation.check_length(detector.description, 2000, "detector.description", violations)
-    try:
-        validation.parse_name(detector.data_source, "dataSources", "detector.data_source")
-    except InvalidArgument as e:
-        violations.items.extend(e.violations)
-    if not detector.query.strip():
-        violations.add("detector.query", "required: a PromQL or LogQL query")
-    elif len(detector.query.encode()) > MAX_QUERY_BYTES:
-        violations.add(
-            "detector.query",
-            f"at most {MAX_QUERY_BYTES} bytes, got {len(detector.query.encode())}",
-        )
-
-
-def _check_scoring(detector: detector_pb2.Detector, violations: Violations) -> None:
-    """How the detector scores: all that a backtest uses."""
-    step = detector.step
-    if step.nanos != 0 or not 1 <= step.seconds <= MAX_STEP_SECONDS:
-        violations.add("detector.step", f"whole seconds from 1s to {MAX_STEP_SECONDS}s")
-    algorithms.check(detector, violations)
-    warning, critical = detector.thresholds.warning, detector.thresholds.critical
-    if not 0 < warning <= 1:
-        violations.add("detector.thresholds.warning", f"must be in (0, 1], got {warning}")
-    if not 0 < critical <= 1:
-        violations.add("detector.thresholds.critical", f"must be in (0, 1], got {critical}")
-    elif critical < warning:
-        violations.add("detector.thresholds.critical", "must not be below the warning threshold")
-
-
 async def _check_data_source_exists(session: AsyncSession, key: str, name: str) -> None:
     if await session.get(DataSourceRow, key) is None:
         raise invalid("detector.data_source", f"{name} does not exist")
-
-
-def _write_row(row: DetectorRow, detector: detector_pb2.Detector) -> None:
-    row.display_name = detector.display_name
-    row.description = detector.description
-    row.data_source_id = detector.data_source.removeprefix("dataSources/")
-    row.query = detector.query
-    row.step_seconds = detector.step.seconds
-    row.algorithm = algorithm_json(detector)
-    row.direction = detector_pb2.Direction.Name(detector.direction)
-    row.min_deviation = detector.min_deviation
-    row.warning_threshold = detector.thresholds.warning
-    row.critical_threshold = detector.thresholds.critical

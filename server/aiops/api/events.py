@@ -9,14 +9,14 @@ from typing import Any
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api import validation
-from aiops.api.validation import Violations
+from aiops import validation
 from aiops.errors import InvalidArgument, ShuttingDown
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.filters import EventFilter
 from aiops.events.heartbeats import HeartbeatTicker
 from aiops.events.scores import ScoresPacer
+from aiops.validation import Violations
 from aiops_api.v1 import detector_pb2, event_pb2, event_service_pb2, event_service_pb2_grpc
 
 MAX_DETECTORS = 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
-from aiops.api.validation import Violations
+from aiops.validation import Violations
 
 
 def resolve_update_mask(

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import InstrumentedAttribute
 
-from aiops.api.validation import invalid, shorten
+from aiops.validation import invalid, shorten
 
 MAX_FILTER_LENGTH = 1000
 

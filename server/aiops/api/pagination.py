@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from aiops.api.validation import invalid
+from aiops.validation import invalid
 
 
 def query_fingerprint(*parts: str) -> str:

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiops.detect.base import Algorithm
-from aiops.detect.change_point import ChangePoint
-from aiops.detect.ensemble import Ensemble
-from aiops.detect.ewma import Ewma
-from aiops.detect.robust_z import RobustZScore
+from aiops.detect.registry import ALGORITHMS
 from aiops.detect.scoring import Scoring
-from aiops.detect.seasonal import SeasonalBaseline
-
-ALGORITHMS: tuple[Algorithm, ...] = (
-    RobustZScore(),
-    Ewma(),
-    SeasonalBaseline(),
-    ChangePoint(),
-    Ensemble(),
-)
 
 
 def warm_up() -> None:
-    """Runs each kernel once on a tiny input."""
-    for algorithm in ALGORITHMS:
+    """Runs each registered algorithm's kernel once on a tiny input."""
+    for registered in ALGORITHMS:
+        algorithm = registered.default()
         algorithm.update(np.zeros((1, 2)), algorithm.new_state(1), 0, Scoring())

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from aiops.detect.base import Scored
 from aiops_api.v1 import event_pb2
 
 MAX_SERIES = 1000
@@ -19,12 +18,16 @@ MAX_POINTS = 60  # per series: a catch-up after an outage scores many at once
 def scores_event(
     detector: str,
     series: list[dict[str, str]],
-    values: np.ndarray,
-    scored: Scored,
     start: int,
     step: int,
+    values: np.ndarray,
+    scores: np.ndarray,
+    expected: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
 ) -> event_pb2.Event:
-    """The event for `values` [series, time] from `start` (seconds) and what `scored` says."""
+    """The event for `values` [series, time], whose first column is at `start` (seconds), and
+    their `scores`, `expected` values and band (`lower`, `upper`), each shaped as `values`."""
     points = values.shape[1]
     first = max(0, points - MAX_POINTS)
     message = event_pb2.Scores(detector=detector, omitted_series=max(0, len(series) - MAX_SERIES))
@@ -32,10 +35,10 @@ def scores_event(
         item = message.series.add(
             labels=labels,
             values=values[row, first:].tolist(),
-            scores=scored.scores[row, first:].tolist(),
-            expected=scored.expected[row, first:].tolist(),
-            lower=scored.lower[row, first:].tolist(),
-            upper=scored.upper[row, first:].tolist(),
+            scores=scores[row, first:].tolist(),
+            expected=expected[row, first:].tolist(),
+            lower=lower[row, first:].tolist(),
+            upper=upper[row, first:].tolist(),
         )
         item.start_time.FromSeconds(start + first * step)
     event = event_pb2.Event(scores=message)

@@ -10,10 +10,11 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aiops import queries
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
+from aiops.resources import source_config
 from aiops.sources.clients import SourceClients
-from aiops.sources.http import SourceError
 from aiops.store.models import DataSourceRow
 from aiops_api.v1 import event_pb2
 
@@ -73,12 +74,10 @@ class HealthProbe:
         return recorder.events
 
     async def _check(self, row: DataSourceRow) -> event_pb2.DataSourceHealth:
-        health = event_pb2.DataSourceHealth(data_source=f"dataSources/{row.id}")
-        client = await self.clients.get(row)
-        try:
-            await client.build_info()
-        except SourceError as error:
-            health.error = str(error)
-        else:
-            health.reachable, health.url = True, client.answered_by
-        return health
+        checked = await queries.check_data_source(self.clients, source_config(row))
+        return event_pb2.DataSourceHealth(
+            data_source=f"dataSources/{row.id}",
+            reachable=checked.reachable,
+            url=checked.url,
+            error=checked.error,
+        )

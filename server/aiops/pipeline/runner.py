@@ -18,16 +18,17 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api import algorithms
-from aiops.api.resources import anomaly_message, detector_message
 from aiops.detect.base import Algorithm
 from aiops.detect.scoring import Scoring
+from aiops.detectors import lifecycle, spec
+from aiops.detectors.lifecycle import DEGRADED, FAILED, RUNNING
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.scores import scores_event
 from aiops.pipeline import checkpoint
 from aiops.pipeline.tracking import TrackedAnomaly, track
-from aiops.sources.clients import SourceClients
+from aiops.resources import anomaly_message, detector_message, source_config
+from aiops.sources.clients import SourceClients, SourceConfig
 from aiops.sources.http import QueryError, SourceError, TooLargeError
 from aiops.sources.matrix import Matrix
 from aiops.store.models import AnomalyRow, CheckpointRow, DataSourceRow, DetectorRow
@@ -36,16 +37,6 @@ from aiops_api.v1 import detector_pb2, event_pb2
 log = logging.getLogger(__name__)
 
 Detector = detector_pb2.Detector
-BACKFILLING, RUNNING, DEGRADED, FAILED = (
-    Detector.State.Name(state)
-    for state in (
-        Detector.STATE_BACKFILLING,
-        Detector.STATE_RUNNING,
-        Detector.STATE_DEGRADED,
-        Detector.STATE_FAILED,
-    )
-)
-ACTIVE_STATES = (BACKFILLING, RUNNING, DEGRADED)
 # Seconds between tries of a degraded detector, at most (at least one per step).
 MAX_RETRY_INTERVAL = 15.0
 
@@ -85,7 +76,7 @@ class DetectorRunner:
         self.bus = bus
         self.settings = settings
         self.detector = Detector()
-        self.source = DataSourceRow()
+        self.source = SourceConfig("", 0, "", (), 0.0)
         self.algorithm: Algorithm | None = None
         self.scoring = Scoring()
         self.fingerprint = ""
@@ -105,18 +96,21 @@ class DetectorRunner:
         """Reads the detector, and the checkpoint to resume from unless it starts afresh."""
         async with self.sessions() as session:
             row = await session.get(DetectorRow, self.detector_id)
-            if row is None or row.state not in ACTIVE_STATES:
+            if row is None or not lifecycle.runs(row.state):
                 raise DetectorStopped(self.name)
             source = await session.get(DataSourceRow, row.data_source_id)
             assert source is not None, "a data source cannot go while detectors use it"
             saved = await session.get(CheckpointRow, self.detector_id)
-        self.detector, self.source = detector_message(row), source
-        self.algorithm, self.scoring = algorithms.build(self.detector)
+        self.detector, self.source = detector_message(row), source_config(source)
+        self.algorithm, self.scoring = spec.build(self.detector)
         self.fingerprint = checkpoint.fingerprint(
             row.data_source_id, row.query, row.step_seconds, row.algorithm
         )
-        # Start (BACKFILLING) learns afresh; a restart resumes.
-        if saved is None or saved.fingerprint != self.fingerprint or row.state == BACKFILLING:
+        if (
+            saved is None
+            or saved.fingerprint != self.fingerprint
+            or lifecycle.learns_afresh(row.state)
+        ):
             return
         try:
             self.state = checkpoint.state_from_bytes(self.algorithm, saved.state)
@@ -168,7 +162,7 @@ class DetectorRunner:
         except SourceError as error:
             # The client has retried already; the next try comes a step later at most.
             self.retry_at = now + min(self.step, MAX_RETRY_INTERVAL)
-            await self._set_state(DEGRADED, f"{self.source_name} failed: {error}")
+            await self._set_state(DEGRADED, f"{self.source.name} failed: {error}")
             return
         values = np.full((len(self.series), matrix.values.shape[1]), np.nan)
         values[self._rows(matrix)] = matrix.values
@@ -190,12 +184,18 @@ class DetectorRunner:
         save = new_series or time.monotonic() - self.saved_at >= self.settings.checkpoint_interval
         await self._commit(changed, RUNNING, "", save=save)
         await self.bus.broadcast(
-            scores_event(self.name, self.series, values, scored, start, self.step)
+            scores_event(
+                self.name,
+                self.series,
+                start,
+                self.step,
+                values,
+                scored.scores,
+                scored.expected,
+                scored.lower,
+                scored.upper,
+            )
         )
-
-    @property
-    def source_name(self) -> str:
-        return f"dataSources/{self.source.id}"
 
     async def save(self) -> None:
         """Checkpoints the state now (at shutdown)."""
@@ -263,7 +263,7 @@ class DetectorRunner:
         async with event_log.recording(self.sessions, self.bus) as recorder:
             session = recorder.session
             row = await session.get(DetectorRow, self.detector_id)
-            if row is None or row.state not in ACTIVE_STATES:
+            if row is None or not lifecycle.runs(row.state):
                 raise DetectorStopped(self.name)
             for anomaly in changed:
                 stored = await self._store_anomaly(session, anomaly)
@@ -271,7 +271,7 @@ class DetectorRunner:
                     change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
                     await recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
             # A reason is written when the state changes: a flapping error message is no news.
-            if state is not None and row.state != state:
+            if state is not None and lifecycle.pipeline_moves(row.state, state):
                 row.state, row.state_reason = state, reason
                 await session.flush()
                 status = event_pb2.DetectorStatus(

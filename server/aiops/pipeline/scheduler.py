@@ -13,14 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aiops.detectors import lifecycle
 from aiops.events.bus import Bus
 from aiops.pipeline.checkpoint import fingerprint
-from aiops.pipeline.runner import (
-    ACTIVE_STATES,
-    DetectorRunner,
-    DetectorStopped,
-    PipelineSettings,
-)
+from aiops.pipeline.runner import DetectorRunner, DetectorStopped, PipelineSettings
 from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow, DetectorRow
 
@@ -80,7 +76,7 @@ class Scheduler:
             result = await session.execute(
                 select(DetectorRow, DataSourceRow)
                 .join(DataSourceRow, DetectorRow.data_source_id == DataSourceRow.id)
-                .where(DetectorRow.state.in_(ACTIVE_STATES))
+                .where(DetectorRow.state.in_(lifecycle.ACTIVE))
             )
             wanted = {
                 detector.id: fingerprint(
@@ -94,7 +90,7 @@ class Scheduler:
                     source.id,
                     source.revision,
                     # Start after Stop (or a second Start while backfilling) learns afresh.
-                    detector.state == "STATE_BACKFILLING",
+                    lifecycle.learns_afresh(detector.state),
                 )
                 for detector, source in result.all()
             }

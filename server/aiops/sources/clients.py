@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
 from aiops.sources.http import Limits
 from aiops.sources.loki import LokiClient
 from aiops.sources.prometheus import PrometheusClient
-from aiops.store.models import DataSourceRow
 
 # Both answer query_range(query, start, end, step) with a Matrix, and build_info().
 SourceClient = PrometheusClient | LokiClient
@@ -15,23 +19,44 @@ KINDS: dict[str, type[SourceClient]] = {
 }
 
 
-class SourceClients:
-    def __init__(self) -> None:
-        self._clients: dict[str, tuple[int, SourceClient]] = {}
+@dataclass(frozen=True)
+class SourceConfig:
+    """What a data source's client is built from. `revision` changes with every change of the
+    data source, and a new revision gets a new client."""
 
-    async def get(self, row: DataSourceRow) -> SourceClient:
-        """The client of a data source as stored now (its revision)."""
-        cached = self._clients.get(row.id)
-        if cached is not None and cached[0] == row.revision:
+    id: str
+    revision: int
+    kind: str  # a key of KINDS
+    urls: Sequence[str]
+    timeout_seconds: float  # between two reads of an answer
+    authorization: str = ""  # the Authorization header, if any
+
+    @property
+    def name(self) -> str:
+        return f"dataSources/{self.id}"
+
+
+class SourceClients:
+    """The clients of every data source; `transport` (httpx's) is for tests without a network."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._clients: dict[str, tuple[int, SourceClient]] = {}
+        self.transport = transport
+
+    async def get(self, source: SourceConfig) -> SourceClient:
+        """The client of a data source as configured now (its revision)."""
+        cached = self._clients.get(source.id)
+        if cached is not None and cached[0] == source.revision:
             return cached[1]
         if cached is not None:
             await cached[1].aclose()
-        client = KINDS[row.kind](
-            list(row.urls),
-            Limits(read_timeout=row.timeout_seconds),
-            authorization=row.authorization or None,
+        client = KINDS[source.kind](
+            list(source.urls),
+            Limits(read_timeout=source.timeout_seconds),
+            authorization=source.authorization or None,
+            transport=self.transport,
         )
-        self._clients[row.id] = (row.revision, client)
+        self._clients[source.id] = (source.revision, client)
         return client
 
     async def aclose(self) -> None:

@@ -1,4 +1,6 @@
-"""CheckDataSource, QueryMetrics and QueryLogs: asking a data source, as opposed to managing it."""
+"""Asking a data source on a request's behalf (CheckDataSource, QueryMetrics, QueryLogs, a
+backtest's range, the health probe): the request's checks, the answer as a message, and the data
+source's failures as the request's errors."""
 
 from __future__ import annotations
 
@@ -8,25 +10,22 @@ from dataclasses import dataclass
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aiops.api.validation import Violations
 from aiops.errors import (
     DataSourceKindUnsupported,
     DataSourceUnavailable,
     FieldViolation,
     InvalidArgument,
 )
-from aiops.sources.clients import SourceClient, SourceClients
+from aiops.sources.clients import SourceClient, SourceClients, SourceConfig
 from aiops.sources.http import QueryError, SourceError, TooLargeError
 from aiops.sources.loki import Direction, LokiClient
 from aiops.sources.matrix import Matrix
-from aiops.store.models import DataSourceRow
+from aiops.validation import Violations, check_query, check_step
 from aiops_api.v1 import data_source_service_pb2
 
 pb = data_source_service_pb2
 LogsDirection = pb.QueryLogsRequest.Direction
 
-MAX_QUERY_BYTES = 16 * 1024
-MAX_STEP_SECONDS = 86_400
 DEFAULT_STEP_SECONDS = 60
 # Eight bytes a value: the answer stays under the 4 MiB message limit.
 MAX_VALUES = 400_000
@@ -50,19 +49,11 @@ class LogsQuery:
     direction: Direction
 
 
-def _check_query_text(query: str, language: str, violations: Violations) -> None:
-    if not query.strip():
-        violations.add("query", f"required: {language}")
-    elif len(query.encode()) > MAX_QUERY_BYTES:
-        violations.add("query", f"at most {MAX_QUERY_BYTES} bytes")
-
-
-def check_query(request: pb.QueryMetricsRequest, violations: Violations) -> int:
+def check_metrics_query(request: pb.QueryMetricsRequest, violations: Violations) -> int:
     """The request's step in seconds, once its fields are checked."""
-    _check_query_text(request.query, "a PromQL or LogQL metric expression", violations)
+    check_query(request.query, "query", "a PromQL or LogQL metric expression", violations)
     step = request.step.seconds if request.HasField("step") else DEFAULT_STEP_SECONDS
-    if request.step.nanos or not 1 <= step <= MAX_STEP_SECONDS:
-        violations.add("step", f"whole seconds from 1s to {MAX_STEP_SECONDS}s")
+    check_step(step, request.step.nanos, "step", violations)
     for field in ("start_time", "end_time"):
         if not request.HasField(field):
             violations.add(field, "required")
@@ -79,7 +70,7 @@ def check_query(request: pb.QueryMetricsRequest, violations: Violations) -> int:
 
 def check_logs_query(request: pb.QueryLogsRequest, violations: Violations) -> LogsQuery:
     """The request's range, limit and direction, once its fields are checked."""
-    _check_query_text(request.query, 'a LogQL log query such as {app="api"}', violations)
+    check_query(request.query, "query", 'a LogQL log query such as {app="api"}', violations)
     times = []
     for field in ("start_time", "end_time"):
         value: Timestamp = getattr(request, field)
@@ -102,7 +93,7 @@ def check_logs_query(request: pb.QueryLogsRequest, violations: Violations) -> Lo
 
 async def fetch_matrix(
     clients: SourceClients,
-    row: DataSourceRow,
+    source: SourceConfig,
     query: str,
     start: int,
     end: int,
@@ -112,18 +103,18 @@ async def fetch_matrix(
 ) -> Matrix:
     """A range query's series from any data source (PromQL, or a LogQL metric query on Loki);
     a wrong or too large query is INVALID_ARGUMENT on `field`."""
-    client = await clients.get(row)
+    client = await clients.get(source)
     try:
         return await client.query_range(query, start, end, step)
     except SourceError as error:
-        raise _query_failed(error, f"dataSources/{row.id}", client, field) from None
+        raise _query_failed(error, source.name, client, field) from None
 
 
 async def query_metrics(
-    clients: SourceClients, row: DataSourceRow, request: pb.QueryMetricsRequest, step: int
+    clients: SourceClients, source: SourceConfig, request: pb.QueryMetricsRequest, step: int
 ) -> pb.QueryMetricsResponse:
     matrix = await fetch_matrix(
-        clients, row, request.query, request.start_time.seconds, request.end_time.seconds, step
+        clients, source, request.query, request.start_time.seconds, request.end_time.seconds, step
     )
     if matrix.values.size > MAX_VALUES:
         raise InvalidArgument(
@@ -143,9 +134,10 @@ async def query_metrics(
 
 
 async def query_logs(
-    clients: SourceClients, row: DataSourceRow, name: str, query: str, logs_query: LogsQuery
+    clients: SourceClients, source: SourceConfig, query: str, logs_query: LogsQuery
 ) -> pb.QueryLogsResponse:
-    client = await clients.get(row)
+    client = await clients.get(source)
+    name = source.name
     if not isinstance(client, LokiClient):
         raise DataSourceKindUnsupported(name, client.http.server, "run LogQL log queries")
     try:
@@ -178,9 +170,11 @@ def _query_failed(error: SourceError, name: str, client: SourceClient, field: st
 
 
 async def check_data_source(
-    clients: SourceClients, row: DataSourceRow
+    clients: SourceClients, source: SourceConfig
 ) -> pb.CheckDataSourceResponse:
-    client = await clients.get(row)
+    """Whether the data source answers, which URL did, how fast and which version: what
+    CheckDataSource answers and the health probe watches."""
+    client = await clients.get(source)
     started = time.perf_counter()
     try:
         info = await client.build_info()

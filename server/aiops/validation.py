@@ -1,4 +1,5 @@
-"""Request checks shared by the servicers; each problem becomes a field violation."""
+"""Request checks shared by the servicers and the detector's spec; each problem becomes a field
+violation."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ ANY_ID = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+# A PromQL or LogQL query, in UTF-8 bytes: longer ones are generated, not written.
+MAX_QUERY_BYTES = 16 * 1024
+# The longest step of a detector or a range query: a day.
+MAX_STEP_SECONDS = 86_400
 
 
 class Violations:
@@ -97,6 +102,20 @@ def check_enum(value: int, enum_type: type, field: str, violations: Violations) 
     if value not in names or value == 0:
         allowed = ", ".join(name for number, name in sorted(names.items()) if number)
         violations.add(field, f"must be one of {allowed}")
+
+
+def check_query(query: str, field: str, what: str, violations: Violations) -> None:
+    """A query's text: `what` says which language the field takes, when it is missing."""
+    if not query.strip():
+        violations.add(field, f"required: {what}")
+    elif len(query.encode()) > MAX_QUERY_BYTES:
+        violations.add(field, f"at most {MAX_QUERY_BYTES} bytes, got {len(query.encode())}")
+
+
+def check_step(seconds: int, nanos: int, field: str, violations: Violations) -> None:
+    """A step: whole seconds, from one second to a day."""
+    if nanos or not 1 <= seconds <= MAX_STEP_SECONDS:
+        violations.add(field, f"whole seconds from 1s to {MAX_STEP_SECONDS}s")
 
 
 def duration_seconds(value: Duration, field: str, violations: Violations) -> float | None:

@@ -1,4 +1,5 @@
-"""Mapping between stored rows and aiops.v1 messages."""
+"""Mapping between stored rows and what the rest of the server works with: aiops.v1 messages,
+and the plain settings a data source's client is built from."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aiops.sources.clients import SourceConfig
 from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
 from aiops_api.v1 import anomaly_pb2, data_source_pb2, detector_pb2
 
@@ -61,6 +63,20 @@ def detector_message(row: DetectorRow) -> detector_pb2.Detector:
     return detector
 
 
+def write_detector(row: DetectorRow, detector: detector_pb2.Detector) -> None:
+    """Stores a prepared detector's settings (`aiops.detectors.spec.prepare`) in its row."""
+    row.display_name = detector.display_name
+    row.description = detector.description
+    row.data_source_id = detector.data_source.removeprefix("dataSources/")
+    row.query = detector.query
+    row.step_seconds = detector.step.seconds
+    row.algorithm = algorithm_json(detector)
+    row.direction = detector_pb2.Direction.Name(detector.direction)
+    row.min_deviation = detector.min_deviation
+    row.warning_threshold = detector.thresholds.warning
+    row.critical_threshold = detector.thresholds.critical
+
+
 def algorithm_json(detector: detector_pb2.Detector) -> dict[str, object]:
     """The chosen member of the algorithm `oneof` as {field name: config}, as rows keep it."""
     which = detector.WhichOneof("algorithm")
@@ -90,3 +106,14 @@ def anomaly_message(row: AnomalyRow) -> anomaly_pb2.Anomaly:
     if row.end_time is not None:
         anomaly.end_time.CopyFrom(timestamp(row.end_time))
     return anomaly
+
+
+def source_config(row: DataSourceRow) -> SourceConfig:
+    return SourceConfig(
+        id=row.id,
+        revision=row.revision,
+        kind=row.kind,
+        urls=tuple(row.urls),
+        timeout_seconds=row.timeout_seconds,
+        authorization=row.authorization or "",
+    )

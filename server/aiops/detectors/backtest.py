@@ -1,5 +1,6 @@
-"""BacktestDetector: checks the series (inline, or a data source's range), scores them off the
-event loop, maps the result."""
+"""Backtests: a detector's settings tried over past series (sent inline, or a data source's
+range) from a fresh state, scored off the event loop, with the anomalies they would have raised.
+Nothing is stored."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from collections.abc import Sequence
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aiops.api import algorithms
-from aiops.api.validation import Violations, check_length
+from aiops import queries
 from aiops.detect.anomalies import find_spans, severities
+from aiops.detectors import spec
 from aiops.errors import FieldViolation, InvalidArgument
+from aiops.sources.clients import SourceClients, SourceConfig
 from aiops.sources.matrix import Matrix
+from aiops.validation import Violations, check_length
 from aiops_api.v1 import anomaly_pb2, detector_pb2, detector_service_pb2
 
 pb = detector_service_pb2
@@ -26,7 +29,17 @@ MAX_LABELS = 64
 MAX_LABEL_BYTES = 1024
 
 
-def check_series(
+def check(request: pb.BacktestDetectorRequest, step_seconds: int, violations: Violations) -> None:
+    """The series or the range of a request (its detector is `spec.prepare`d apart)."""
+    if not request.HasField("range"):
+        _check_series(request, step_seconds, violations)
+        return
+    if request.series:
+        violations.add("series", "either series or range, not both")
+    _check_range(request.range, step_seconds, violations)
+
+
+def _check_series(
     request: pb.BacktestDetectorRequest, step_seconds: int, violations: Violations
 ) -> None:
     if not 1 <= len(request.series) <= MAX_SERIES:
@@ -57,13 +70,13 @@ def check_series(
             check_length(value, MAX_LABEL_BYTES, f"{path}.labels[{key[:40]!r}]", violations)
 
 
-def check_range(
+def _check_range(
     time_range: detector_service_pb2.TimeRange, step_seconds: int, violations: Violations
 ) -> None:
-    for field in ("start_time", "end_time"):
-        if not time_range.HasField(field):
-            violations.add(f"range.{field}", "required")
-    if violations.items or step_seconds <= 0:
+    missing = [field for field in ("start_time", "end_time") if not time_range.HasField(field)]
+    for field in missing:
+        violations.add(f"range.{field}", "required")
+    if missing or step_seconds <= 0:
         return
     start, end = range_steps(time_range, step_seconds)
     if end < start:
@@ -79,7 +92,7 @@ def range_steps(time_range: detector_service_pb2.TimeRange, step_seconds: int) -
     )
 
 
-def series_of(matrix: Matrix) -> list[pb.BacktestSeries]:
+def _series_of(matrix: Matrix) -> list[pb.BacktestSeries]:
     """A data source's answer as the series a backtest request could have sent."""
     if len(matrix.labels) > MAX_SERIES or matrix.values.size > MAX_POINTS:
         raise InvalidArgument(
@@ -98,11 +111,27 @@ def series_of(matrix: Matrix) -> list[pb.BacktestSeries]:
     ]
 
 
+async def over_range(
+    clients: SourceClients,
+    source: SourceConfig,
+    detector: detector_pb2.Detector,
+    time_range: detector_service_pb2.TimeRange,
+) -> pb.BacktestDetectorResponse:
+    """Runs the detector's query over `source` on the steps inside `time_range`, then scores it
+    as `run` does; a query the data source refuses is INVALID_ARGUMENT on `detector.query`."""
+    step = detector.step.seconds
+    first, last = range_steps(time_range, step)
+    matrix = await queries.fetch_matrix(
+        clients, source, detector.query, first * step, last * step, step, field="detector.query"
+    )
+    return await run(detector, _series_of(matrix))
+
+
 async def run(
     detector: detector_pb2.Detector, series_list: Sequence[pb.BacktestSeries]
 ) -> pb.BacktestDetectorResponse:
     """Scores each series from a fresh state, as a detector started at its first point would."""
-    algorithm, scoring = algorithms.build(detector)
+    algorithm, scoring = spec.build(detector)
     step = detector.step.seconds
     thresholds = detector.thresholds
     response = pb.BacktestDetectorResponse()

@@ -1,0 +1,108 @@
+"""The application `aiops serve` runs, wired in one place from its settings: the database, the
+data sources' clients, the event bus, the gRPC server, the pipeline (scheduler and health probe)
+and the event log's retention. The command line, the tests and the benchmarks all start it
+here."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aiops.api.server import ApiServer, build_server
+from aiops.config import Settings
+from aiops.detect import warmup
+from aiops.events import log as event_log
+from aiops.events.bus import Bus
+from aiops.events.redis_bus import RedisBus
+from aiops.events.retention import Retention
+from aiops.pipeline.health import HealthProbe
+from aiops.pipeline.runner import PipelineSettings
+from aiops.pipeline.scheduler import Scheduler
+from aiops.sources import matrix
+from aiops.sources.clients import SourceClients
+from aiops.store.database import create_engine, session_factory
+
+
+@dataclass
+class App:
+    """A started application; `address` is where it serves gRPC (the port chosen)."""
+
+    address: str
+    engine: AsyncEngine
+    clients: SourceClients
+    bus: Bus
+    api: ApiServer
+    scheduler: Scheduler
+    health_probe: HealthProbe
+    retention: Retention
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        """Ends every stream with where to resume, lets calls finish for `grace` seconds, then
+        lets each runner finish its step and checkpoint."""
+        await self.api.stop(grace)
+        await self.scheduler.stop()
+        await self.health_probe.stop()
+        await self.retention.stop()
+        await self.bus.stop()
+        await self.clients.aclose()
+        await self.engine.dispose()
+
+
+def _warm_up() -> None:
+    warmup.warm_up()
+    matrix.warm_up()
+
+
+async def start_app(settings: Settings) -> App:
+    """Starts serving on `settings.grpc_address` (port 0 picks a free port) and, unless
+    `run_detectors` is off, running the started detectors; the schema must be migrated already.
+    OSError when the address is taken or the Redis bus cannot be reached."""
+    # Compiled kernels (or ones loaded from numba's cache) before the first request, off the loop.
+    await asyncio.to_thread(_warm_up)
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    clients = SourceClients()
+    bus = (
+        RedisBus(settings.redis_url, settings.stream_buffer)
+        if settings.redis_url
+        else Bus(settings.stream_buffer)
+    )
+    try:
+        api = build_server(
+            settings.grpc_address,
+            sessions,
+            clients,
+            bus,
+            settings.heartbeat_interval,
+            settings.scores_interval,
+        )
+        await bus.start()
+    except OSError:
+        await engine.dispose()
+        raise
+    async with sessions() as session:
+        _, bus.latest = await event_log.bounds(session)
+    await api.start()
+    scheduler = Scheduler(
+        sessions,
+        clients,
+        bus,
+        PipelineSettings(
+            evaluation_delay=settings.evaluation_delay,
+            backfill_points=settings.backfill_points,
+            checkpoint_interval=settings.checkpoint_interval,
+        ),
+    )
+    probe = HealthProbe(sessions, clients, bus, settings.health_interval)
+    retention = Retention(
+        sessions, settings.event_retention_count, timedelta(hours=settings.event_retention_hours)
+    )
+    retention.start()
+    if settings.run_detectors:
+        scheduler.start()
+        probe.start()
+    host, _, _ = settings.grpc_address.rpartition(":")
+    return App(f"{host}:{api.port}", engine, clients, bus, api, scheduler, probe, retention)

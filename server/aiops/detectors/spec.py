@@ -1,0 +1,194 @@
+"""A detector's settings: their defaults, their limits, and the algorithm and scoring they become.
+
+`prepare` is the one call a servicer makes on a detector a client sent: a copy with every unset
+setting at its default (what is stored says what runs) and every problem as a field violation.
+The algorithm's parameters, their limits and their construction come from the registry
+(`aiops.detect.registry`), so an algorithm added there is checked and built here unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+
+from google.protobuf import unknown_fields
+from google.protobuf.message import Message
+
+from aiops.detect import registry, scoring
+from aiops.detect.base import Algorithm
+from aiops.detect.registry import (
+    DEFAULT_PERIOD_SECONDS,
+    MAX_HISTORY_STEPS,
+    MAX_PERIOD_STEPS,
+    Count,
+    Period,
+    Positive,
+)
+from aiops.detect.seasonal import MIN_PERIODS
+from aiops.errors import InvalidArgument
+from aiops.validation import (
+    Violations,
+    check_enum,
+    check_length,
+    check_query,
+    check_step,
+    parse_name,
+)
+from aiops_api.v1 import detector_pb2
+
+Detector = detector_pb2.Detector
+
+DEFAULT_STEP_SECONDS = 60
+DEFAULT_WARNING = 0.95
+DEFAULT_CRITICAL = 0.99
+MAX_DISPLAY_NAME = 200  # characters
+MAX_DESCRIPTION = 2000  # characters
+DIRECTIONS = {
+    detector_pb2.DIRECTION_UNSPECIFIED: scoring.BOTH,
+    detector_pb2.DIRECTION_BOTH: scoring.BOTH,
+    detector_pb2.DIRECTION_UP: scoring.UP,
+    detector_pb2.DIRECTION_DOWN: scoring.DOWN,
+}
+
+
+def prepare(
+    detector: Detector, violations: Violations, *, reads: bool = True, prefix: str = "detector"
+) -> Detector:
+    """A copy of `detector` with its defaults filled, its problems added to `violations` under
+    `prefix`. `reads=False` leaves out what the detector reads (data source, query) and how
+    people know it: a backtest over series sent inline needs neither."""
+    prepared = Detector()
+    prepared.CopyFrom(detector)
+    if not prepared.HasField("step"):
+        prepared.step.seconds = DEFAULT_STEP_SECONDS
+    if prepared.direction == detector_pb2.DIRECTION_UNSPECIFIED:
+        prepared.direction = detector_pb2.DIRECTION_BOTH
+    prepared.thresholds.warning = prepared.thresholds.warning or DEFAULT_WARNING
+    prepared.thresholds.critical = prepared.thresholds.critical or DEFAULT_CRITICAL
+    _fill_algorithm(prepared)
+    if reads:
+        _check_reads(prepared, violations, prefix)
+    _check_scoring(prepared, violations, prefix)
+    return prepared
+
+
+def build(detector: Detector) -> tuple[Algorithm, scoring.Scoring]:
+    """The algorithm and scoring a prepared detector (no violations) runs with."""
+    which = detector.WhichOneof("algorithm")
+    assert which is not None, "prepare() fills the algorithm"
+    registered = registry.BY_NAME[which]
+    config = getattr(detector, which)
+    step = detector.step.seconds
+    parameters = {
+        parameter.name: (
+            getattr(config, parameter.name).seconds // step
+            if isinstance(parameter, Period)
+            else getattr(config, parameter.name)
+        )
+        for parameter in registered.parameters
+    }
+    settings = scoring.Scoring(
+        direction=DIRECTIONS[detector.direction],
+        min_deviation=detector.min_deviation,
+        band_z=scoring.z_for_score(detector.thresholds.warning),
+    )
+    return registered.build(**parameters), settings
+
+
+def algorithm_config(detector: Detector) -> tuple[str, Message]:
+    """The chosen member of the `algorithm` oneof and its settings."""
+    which = detector.WhichOneof("algorithm")
+    assert which is not None, "prepare() fills the algorithm"
+    config: Message = getattr(detector, which)
+    return which, config
+
+
+def _fill_algorithm(detector: Detector) -> None:
+    if detector.WhichOneof("algorithm") is None:
+        getattr(detector, registry.DEFAULT).SetInParent()
+    which, config = algorithm_config(detector)
+    registered = registry.BY_NAME[which]
+    defaults = registered.default()
+    for parameter in registered.parameters:
+        if isinstance(parameter, Period):
+            if not config.HasField(parameter.name):
+                period = getattr(config, parameter.name)
+                fits = not parameter.optional or _day_fits(detector.step.seconds)
+                period.seconds = DEFAULT_PERIOD_SECONDS if fits else 0
+        elif not getattr(config, parameter.name):
+            setattr(config, parameter.name, getattr(defaults, parameter.name))
+
+
+def _day_fits(step: int) -> bool:
+    """Whether a day is a season at this step: an optional season is off by default where not,
+    so that the default detector runs at any step."""
+    return (
+        step > 0
+        and DEFAULT_PERIOD_SECONDS % step == 0
+        and DEFAULT_PERIOD_SECONDS // step <= MAX_PERIOD_STEPS
+    )
+
+
+def _check_reads(detector: Detector, violations: Violations, prefix: str) -> None:
+    """What the detector reads and how people know it."""
+    check_length(detector.display_name, MAX_DISPLAY_NAME, f"{prefix}.display_name", violations)
+    check_length(detector.description, MAX_DESCRIPTION, f"{prefix}.description", violations)
+    try:
+        parse_name(detector.data_source, "dataSources", f"{prefix}.data_source")
+    except InvalidArgument as e:
+        violations.items.extend(e.violations)
+    check_query(detector.query, f"{prefix}.query", "a PromQL or LogQL query", violations)
+
+
+def _check_scoring(detector: Detector, violations: Violations, prefix: str) -> None:
+    """How the detector scores: all that a backtest uses."""
+    check_step(detector.step.seconds, detector.step.nanos, f"{prefix}.step", violations)
+    # A newer client's algorithm arrives as an unknown field and would silently run the default.
+    unknown = unknown_fields.UnknownFieldSet(detector)
+    for i in range(len(unknown)):
+        violations.add(
+            prefix,
+            f"unknown field number {unknown[i].field_number}: an algorithm this server lacks?",
+        )
+    check_enum(detector.direction, detector_pb2.Direction, f"{prefix}.direction", violations)
+    if not (math.isfinite(detector.min_deviation) and detector.min_deviation >= 0):
+        violations.add(
+            f"{prefix}.min_deviation", f"must be 0 or more, got {detector.min_deviation}"
+        )
+    _check_algorithm(detector, violations, prefix)
+    warning, critical = detector.thresholds.warning, detector.thresholds.critical
+    if not 0 < warning <= 1:
+        violations.add(f"{prefix}.thresholds.warning", f"must be in (0, 1], got {warning}")
+    if not 0 < critical <= 1:
+        violations.add(f"{prefix}.thresholds.critical", f"must be in (0, 1], got {critical}")
+    elif critical < warning:
+        violations.add(f"{prefix}.thresholds.critical", "must not be below the warning threshold")
+
+
+def _check_algorithm(detector: Detector, violations: Violations, prefix: str) -> None:
+    which, config = algorithm_config(detector)
+    step = detector.step.seconds
+    for parameter in registry.BY_NAME[which].parameters:
+        value = getattr(config, parameter.name)
+        field = f"{prefix}.{which}.{parameter.name}"
+        match parameter:
+            case Count(low=low, high=high) if not low <= value <= high:
+                violations.add(field, f"must be from {low} to {high}, got {value}")
+            case Positive(high=high) if not (math.isfinite(value) and 0 < value <= high):
+                violations.add(field, f"must be in (0, {high:g}], got {value}")
+            case Period(optional=optional) if value.seconds or value.nanos or not optional:
+                _check_period(value.seconds, value.nanos, step, field, violations)
+
+
+def _check_period(seconds: int, nanos: int, step: int, field: str, violations: Violations) -> None:
+    """A season: a whole number of steps, two of which fit in the history a detector fetches."""
+    if nanos or seconds <= 0:
+        violations.add(field, "must be a positive whole number of seconds")
+    elif step > 0 and seconds % step:
+        violations.add(field, f"must be a whole number of steps ({step}s), got {seconds}s")
+    elif step > 0 and not 2 <= seconds // step <= MAX_PERIOD_STEPS:
+        violations.add(
+            field,
+            f"must be 2 to {MAX_PERIOD_STEPS} steps, so that {MIN_PERIODS} seasons "
+            f"fit in the {MAX_HISTORY_STEPS} steps of history a detector fetches; "
+            f"got {seconds // step} steps of {step}s",
+        )
