@@ -4,6 +4,7 @@ each kernel must agree with its counterpart here (stumpy's tests/naive.py)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -245,3 +246,14 @@ def ensemble(
         magnitude += 0.01 * (size - magnitude)
         seen.append(x)
     return out
+
+
+# Each registered algorithm's reference, called with one series and the algorithm's parameters
+# by name (as in its registry example): tests/detect/test_kernels.py holds every kernel to it.
+REFERENCES: dict[str, Callable[..., list[Point]]] = {
+    "robust_z_score": robust_z,
+    "ewma": ewma,
+    "seasonal_baseline": seasonal,
+    "change_point": cusum,
+    "ensemble": ensemble,
+}

@@ -54,6 +54,19 @@ def check_against(reference: list[tuple[float, float, float]], scored: Scored, s
     np.testing.assert_allclose(scored.expected[s], expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("registered", registry.ALGORITHMS, ids=lambda r: r.name)
+@pytest.mark.parametrize("name", list(INPUTS))
+def test_every_registered_algorithm_matches_its_reference(
+    registered: registry.Registered, name: str
+) -> None:
+    """At its registered example; the tests below sweep each one's parameters."""
+    reference = naive.REFERENCES[registered.name]  # a KeyError: write its reference first
+    values = INPUTS[name]
+    scored = run(registered.build(**registered.example), values)
+    for s in range(values.shape[0]):
+        check_against(reference(values[s], **registered.example), scored, s)
+
+
 @pytest.mark.parametrize("name", list(INPUTS))
 @pytest.mark.parametrize("window", [1, 2, 7, 25])
 @pytest.mark.parametrize("direction", [BOTH, UP, DOWN])

@@ -5,32 +5,44 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from google.protobuf.descriptor import FieldDescriptor
 
 from aiops.detect import registry, warmup
-from aiops.detect.registry import Period
+from aiops.detect.registry import Count, Period, Positive
 from aiops.detect.scoring import Scoring
 from aiops_api.v1 import detector_pb2
 
 ONEOF = detector_pb2.Detector.DESCRIPTOR.oneofs_by_name["algorithm"]
+# The field types each kind of parameter may have in the contract.
+KINDS = {
+    Count: {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32},
+    Positive: {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT},
+    Period: {FieldDescriptor.TYPE_MESSAGE},
+}
 
 
 def test_every_member_of_the_algorithm_oneof_is_registered_and_nothing_else() -> None:
-    assert [field.name for field in ONEOF.fields] == [a.name for a in registry.ALGORITHMS]
+    assert {field.name for field in ONEOF.fields} == set(registry.BY_NAME)
+    assert len(registry.BY_NAME) == len(registry.ALGORITHMS)  # each registered once
     assert registry.DEFAULT in registry.BY_NAME
 
 
-def test_each_parameter_is_a_field_of_the_class_and_of_the_message() -> None:
+def test_each_parameter_is_a_field_of_the_class_and_of_the_message_of_its_kind() -> None:
     for registered in registry.ALGORITHMS:
         message = detector_pb2.Detector.DESCRIPTOR.fields_by_name[registered.name].message_type
         assert message is not None
-        class_fields = {field.name for field in dataclasses.fields(registered.default())}  # type: ignore[arg-type]
+        instance = registered.default()
+        class_fields = {field.name for field in dataclasses.fields(instance)}  # type: ignore[arg-type]
         names = [parameter.name for parameter in registered.parameters]
         assert set(names) == class_fields, registered.name
         assert set(names) == set(message.fields_by_name), registered.name
         for parameter in registered.parameters:
-            kind = message.fields_by_name[parameter.name].message_type
-            is_duration = kind is not None and kind.full_name == "google.protobuf.Duration"
-            assert is_duration == isinstance(parameter, Period), (registered.name, parameter)
+            field = message.fields_by_name[parameter.name]
+            kind = KINDS[type(parameter)]
+            assert field.type in kind, (registered.name, parameter.name, field.type)
+            if isinstance(parameter, Period):
+                assert field.message_type is not None
+                assert field.message_type.full_name == "google.protobuf.Duration"
 
 
 def test_each_example_builds_with_its_parameters_and_scores() -> None:

@@ -34,7 +34,10 @@ class Algorithm(Protocol):
     """One detection algorithm with its parameters; the state lives outside it."""
 
     def new_state(self, series: int) -> Any:
-        """The state of `series` series that have seen nothing yet."""
+        """The state of `series` series that have seen nothing yet: a dataclass of one or more
+        numpy arrays whose first axis is the series, which `update` changes in place. The
+        pipeline relies on that shape to checkpoint any state (`pipeline/checkpoint.py`) and to
+        let series that appear later learn through views into it."""
 
     def update(self, values: np.ndarray, state: Any, first_step: int, scoring: Scoring) -> Scored:
         """Scores `values` [series, time] (NaN = missing) and learns them into `state`.

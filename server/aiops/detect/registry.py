@@ -6,7 +6,10 @@ tests and benchmarks run over it. Adding an algorithm is its module here in `det
 entry in `ALGORITHMS` (and its message in the Detector's `algorithm` oneof).
 
 A parameter's default is the algorithm class's own default, except for a `Period`, which an
-operator gives as a duration and the algorithm takes in steps.
+operator gives as a duration and the algorithm takes in steps. A parameter left 0 by a client
+takes its default, so a `Count` or `Positive` cannot be 0: an algorithm whose parameter can be
+0, negative, a flag or a choice needs a new kind here, filled and checked in
+`aiops.detectors.spec`.
 """
 
 from __future__ import annotations
@@ -60,12 +63,14 @@ class Registered:
     """One algorithm: `name` is its member of the Detector's `algorithm` oneof, `kind` the
     class that runs it, built with every parameter as a keyword argument. `example` is a small
     configuration (periods in steps) that every kernel test and property check runs it with
-    (river's `_unit_test_params`)."""
+    (river's `_unit_test_params`); `shift_invariant` says whether adding a constant to a series
+    leaves its scores alone (the property tests check it where it is claimed)."""
 
     name: str
     kind: Callable[..., Algorithm]
     parameters: tuple[Parameter, ...]
     example: dict[str, float]
+    shift_invariant: bool = True
 
     def build(self, **parameters: float) -> Algorithm:
         return self.kind(**parameters)
@@ -104,6 +109,8 @@ ALGORITHMS: tuple[Registered, ...] = (
             Count("half_life", 10, 1_000_000),
         ),
         example={"window": 30, "period": 12, "half_life": 300},
+        # Its noise floor is relative to the series' magnitude (0.1 % of it is one spread).
+        shift_invariant=False,
     ),
 )
 BY_NAME = {algorithm.name: algorithm for algorithm in ALGORITHMS}

@@ -51,6 +51,14 @@ def with_new_series(algorithm: Algorithm, state: Any, count: int) -> Any:
     )
 
 
+def rows_from(state: Any, first: int) -> Any:
+    """The state of series `first` onwards, as views into `state`: learning them learns in
+    place (how series that appear later learn their history)."""
+    return type(state)(
+        **{f.name: getattr(state, f.name)[first:] for f in dataclasses.fields(state)}
+    )
+
+
 def series_count(state: Any) -> int:
     return len(getattr(state, dataclasses.fields(state)[0].name))
 

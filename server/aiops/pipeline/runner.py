@@ -238,8 +238,7 @@ class DetectorRunner:
         values = np.full((len(new), history.values.shape[1]), np.nan)
         for i in rows:
             values[self.keys[checkpoint.series_key(history.labels[i])] - old] = history.values[i]
-        # The new series' rows of the state are views into it: learning them learns in place.
-        fresh = type(self.state)(**{name: array[old:] for name, array in vars(self.state).items()})
+        fresh = checkpoint.rows_from(self.state, old)
         await asyncio.to_thread(
             self.algorithm.update, values, fresh, history_start // self.step, self.scoring
         )
