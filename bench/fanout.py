@@ -90,6 +90,7 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
             grpc_address="127.0.0.1:0",
             database_url=url,
             run_detectors=False,
+            envoy=False,
             stream_buffer=stream_buffer,
             heartbeat_interval=heartbeat,
         )

@@ -32,6 +32,7 @@ import numpy as np
 
 from aiops.app import App, start_app
 from aiops.config import Settings
+from aiops.detect import registry
 from aiops.events.bus import Bus
 from aiops.pipeline.runner import DetectorRunner, PipelineSettings
 from aiops.store.database import migrate, session_factory
@@ -122,7 +123,9 @@ async def measure(
     database = f"sqlite+aiosqlite:///{directory / f'aiops-{len(queries)}.db'}"
     await asyncio.to_thread(migrate, database)
     server = await start_app(
-        Settings(grpc_address="127.0.0.1:0", database_url=database, run_detectors=False)
+        Settings(
+            grpc_address="127.0.0.1:0", database_url=database, run_detectors=False, envoy=False
+        )
     )
     try:
         ids = await create_detectors(server, url, queries, algorithm)
@@ -135,9 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=100_000)
     parser.add_argument("--steps", type=int, default=8, help="live steps measured")
-    parser.add_argument(
-        "--algorithm", choices=["robust_z_score", "ensemble"], default="robust_z_score"
-    )
+    parser.add_argument("--algorithm", choices=list(registry.BY_NAME), default="robust_z_score")
     parser.add_argument("--quick", action="store_true", help="10,000 series, 4 steps")
     parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
     args = parser.parse_args()

@@ -29,8 +29,9 @@ def run_aiops(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
     return subprocess.Popen(
         [*AIOPS, *args],
         cwd=cwd,
-        # The demo has its own test; elsewhere it would only add detectors.
-        env={**os.environ, "AIOPS_DEMO": "false", **(env or {})},
+        # The demo has its own test; elsewhere it would only add detectors. Envoy has its own
+        # (tests/test_envoy.py); here it would only take port 8080.
+        env={**os.environ, "AIOPS_DEMO": "false", "AIOPS_ENVOY": "false", **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

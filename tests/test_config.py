@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aiops.config import Settings, load_settings
+from aiops.config import Settings, cors_origins, load_settings
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
@@ -20,6 +20,11 @@ def test_defaults_listen_on_loopback_with_a_sqlite_file() -> None:
     assert settings == Settings()
     assert settings.grpc_address == "127.0.0.1:50051"
     assert settings.database_url == "sqlite+aiosqlite:///aiops.db"
+    # Envoy on by default, the UI from the checkout's web/dist, no other origin allowed.
+    assert settings.envoy is True
+    assert settings.http_address == "127.0.0.1:8080"
+    assert settings.cors_origins == ""
+    assert Path(settings.ui_dir) == Path(__file__).resolve().parents[1] / "web" / "dist"
 
 
 def test_flags_beat_environment_beats_file_beats_defaults(tmp_path: Path) -> None:
@@ -47,6 +52,17 @@ def test_booleans_read_from_the_environment(text: str, value: bool) -> None:
     assert load_settings(environ={"AIOPS_RUN_DETECTORS": text}).run_detectors is value
 
 
+def test_envoy_is_turned_off_by_the_environment_and_origins_are_a_list() -> None:
+    settings = load_settings(
+        environ={
+            "AIOPS_ENVOY": "false",
+            "AIOPS_CORS_ORIGINS": " http://localhost:5173/, https://ui.example.com ,",
+        }
+    )
+    assert settings.envoy is False
+    assert cors_origins(settings) == ["http://localhost:5173", "https://ui.example.com"]
+
+
 def test_flags_left_unset_do_not_override() -> None:
     settings = load_settings({"grpc_address": None}, {"AIOPS_GRPC_ADDRESS": "127.0.0.1:9"})
     assert settings.grpc_address == "127.0.0.1:9"
@@ -62,6 +78,11 @@ def test_flags_left_unset_do_not_override() -> None:
         ("", {"AIOPS_RUN_DETECTORS": "maybe"}, "'run_detectors' in environment: not a boolean"),
         ("backfill_points = -5\n", {}, "'backfill_points' in config file .* must be positive"),
         ("", {"AIOPS_EVALUATION_DELAY": "-1"}, "must not be negative"),
+        ("", {"AIOPS_ENVOY": "maybe"}, "'envoy' in environment: not a boolean"),
+        ("", {"AIOPS_HTTP_ADDRESS": "8080"}, "'http_address' in environment must be ip:port"),
+        ("", {"AIOPS_HTTP_ADDRESS": "ui.example.com:80"}, "must be ip:port or localhost:port"),
+        ('cors_origins = "localhost:5173"\n', {}, "'localhost:5173' is not an origin"),
+        ("", {"AIOPS_CORS_ORIGINS": "http://x/ui"}, "'http://x/ui' is not an origin"),
     ],
 )
 def test_bad_settings_name_the_setting_and_where_it_came_from(

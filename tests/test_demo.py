@@ -32,7 +32,7 @@ def serve(tmp_path: Path, **env: str) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "aiops.cli", "serve", "--grpc-address", address],
             cwd=tmp_path,
-            env={**os.environ, **env},
+            env={**os.environ, "AIOPS_ENVOY": "false", **env},  # Envoy: tests/test_envoy.py
             stdout=log,
             stderr=subprocess.STDOUT,
         )

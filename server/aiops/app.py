@@ -1,7 +1,7 @@
 """The application `aiops serve` runs, wired in one place from its settings: the database, the
-data sources' clients, the event bus, the gRPC server, the pipeline (scheduler and health probe)
-and the event log's retention. The command line, the tests and the benchmarks all start it
-here."""
+data sources' clients, the event bus, the gRPC server, Envoy in front of it for browsers, the
+pipeline (scheduler and health probe) and the event log's retention. The command line, the tests
+and the benchmarks all start it here."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aiops.api.server import ApiServer, build_server
 from aiops.config import Settings
 from aiops.detect import warmup
+from aiops.envoy import Envoy, start_envoy
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.redis_bus import RedisBus
@@ -28,7 +29,8 @@ from aiops.store.database import create_engine, session_factory
 
 @dataclass
 class App:
-    """A started application; `address` is where it serves gRPC (the port chosen)."""
+    """A started application; `address` is where it serves gRPC (the port chosen), `envoy`
+    the Envoy in front of it, if the settings start one."""
 
     address: str
     engine: AsyncEngine
@@ -38,11 +40,20 @@ class App:
     scheduler: Scheduler
     health_probe: HealthProbe
     retention: Retention
+    envoy: Envoy | None = None
+
+    @property
+    def http_url(self) -> str | None:
+        """Where a browser goes for the UI and grpc-web; None without Envoy."""
+        return self.envoy.url if self.envoy is not None else None
 
     async def stop(self, grace: float | None = 5.0) -> None:
-        """Ends every stream with where to resume, lets calls finish for `grace` seconds, then
-        lets each runner finish its step and checkpoint."""
+        """Ends every stream with where to resume, lets calls finish for `grace` seconds, stops
+        Envoy (once the streams through it have ended), then lets each runner finish its step
+        and checkpoint."""
         await self.api.stop(grace)
+        if self.envoy is not None:
+            await self.envoy.stop()
         await self.scheduler.stop()
         await self.health_probe.stop()
         await self.retention.stop()
@@ -58,8 +69,10 @@ def _warm_up() -> None:
 
 async def start_app(settings: Settings) -> App:
     """Starts serving on `settings.grpc_address` (port 0 picks a free port) and, unless
-    `run_detectors` is off, running the started detectors; the schema must be migrated already.
-    OSError when the address is taken or the Redis bus cannot be reached."""
+    `run_detectors` is off, running the started detectors, and, unless `envoy` is off, Envoy
+    on `settings.http_address`; the schema must be migrated already. OSError when an address is
+    taken, Envoy does not start or the Redis bus cannot be reached; nothing is left running
+    then."""
     # Compiled kernels (or ones loaded from numba's cache) before the first request, off the loop.
     await asyncio.to_thread(_warm_up)
     engine = create_engine(settings.database_url)
@@ -86,6 +99,18 @@ async def start_app(settings: Settings) -> App:
     async with sessions() as session:
         _, bus.latest = await event_log.bounds(session)
     await api.start()
+    host, _, _ = settings.grpc_address.rpartition(":")
+    address = f"{host}:{api.port}"
+    envoy = None
+    if settings.envoy:
+        try:
+            envoy = await start_envoy(settings, address)
+        except BaseException:
+            await api.stop(None)
+            await bus.stop()
+            await clients.aclose()
+            await engine.dispose()
+            raise
     scheduler = Scheduler(
         sessions,
         clients,
@@ -104,5 +129,4 @@ async def start_app(settings: Settings) -> App:
     if settings.run_detectors:
         scheduler.start()
         probe.start()
-    host, _, _ = settings.grpc_address.rpartition(":")
-    return App(f"{host}:{api.port}", engine, clients, bus, api, scheduler, probe, retention)
+    return App(address, engine, clients, bus, api, scheduler, probe, retention, envoy)

@@ -28,11 +28,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (AIOPS_LOG_LEVEL)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="migrate the database, then serve gRPC")
+    serve = commands.add_parser(
+        "serve", help="migrate the database, then serve gRPC, and the UI and grpc-web (Envoy)"
+    )
     serve.add_argument(
         "--grpc-address",
         help=f"host:port to listen on, port 0 for any (AIOPS_GRPC_ADDRESS; "
         f"default {Settings.grpc_address})",
+    )
+    serve.add_argument(
+        "--http-address",
+        help="host:port of Envoy: the UI and grpc-web, port 0 for any (AIOPS_HTTP_ADDRESS; "
+        f"default {Settings.http_address})",
+    )
+    serve.add_argument(
+        "--no-envoy",
+        dest="envoy",
+        action="store_const",
+        const=False,
+        help="start no Envoy, where one runs separately (AIOPS_ENVOY=false)",
+    )
+    serve.add_argument(
+        "--cors-origins",
+        help="comma-separated origins of a UI served elsewhere that may call grpc-web, "
+        "e.g. http://localhost:5173 (AIOPS_CORS_ORIGINS)",
     )
     serve.add_argument(
         "--heartbeat-interval",
@@ -70,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         "log_level": args.log_level,
         "grpc_address": getattr(args, "grpc_address", None),
         "heartbeat_interval": getattr(args, "heartbeat_interval", None),
+        "http_address": getattr(args, "http_address", None),
+        "envoy": getattr(args, "envoy", None),
+        "cors_origins": getattr(args, "cors_origins", None),
     }
     try:
         settings = load_settings(flags, config_file=args.config)
@@ -115,6 +137,8 @@ async def _serve(settings: Settings) -> None:
     # Tests and scripts read this line for the port; keep its shape. Signals are handled
     # before it appears, so whoever reads it may stop the server at once.
     print(f"aiops: serving on {running.address}", flush=True)
+    if running.http_url is not None:
+        print(f"aiops: UI at {running.http_url}", flush=True)
     demo = await _start_demo_or_data_source(settings, running.address)
     await stop.wait()
     log.info("shutting down")

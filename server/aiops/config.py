@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -10,6 +11,8 @@ from typing import Any
 
 ENV_PREFIX = "AIOPS_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The UI's build output in a checkout (`make web`): server/aiops/config.py -> the repository.
+UI_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,14 @@ class Settings:
     # the demo (aiops.demo) where a `prometheus` binary is installed, unless demo is false.
     prometheus_url: str = ""
     demo: bool = True
+    # Envoy beside the gRPC server (aiops.envoy): grpc-web and the built UI on http_address
+    # (port 0 picks one). False where an Envoy runs separately (envoy/envoy.yaml).
+    envoy: bool = True
+    http_address: str = "127.0.0.1:8080"
+    # Comma-separated origins allowed to call grpc-web from elsewhere (a Vite dev server); the
+    # UI that Envoy serves is on the same origin and needs none.
+    cors_origins: str = ""
+    ui_dir: str = str(UI_DIR)
 
 
 def load_settings(
@@ -90,9 +101,33 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
             raise ValueError(f"setting {name!r} in {origin} must be positive")
     if updated.evaluation_delay < 0:
         raise ValueError(f"setting 'evaluation_delay' in {origin} must not be negative")
+    for allowed in cors_origins(updated):
+        if not allowed.startswith(("http://", "https://")) or allowed.count("/") != 2:
+            raise ValueError(
+                f"setting 'cors_origins' in {origin}: {allowed!r} is not an origin "
+                "(scheme://host[:port], no path)"
+            )
+    host, _, port = updated.http_address.rpartition(":")
+    if not _listenable(host.strip("[]")) or not port.isdigit() or int(port) > 65535:
+        raise ValueError(
+            f"setting 'http_address' in {origin} must be ip:port or localhost:port (Envoy's)"
+        )
     if updated.log_level.upper() not in LOG_LEVELS:
         raise ValueError(f"setting 'log_level' in {origin} must be one of {', '.join(LOG_LEVELS)}")
     return updated
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    """The origins of `cors_origins`, without blanks or trailing slashes."""
+    return [o.strip().rstrip("/") for o in settings.cors_origins.split(",") if o.strip()]
+
+
+def _listenable(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
 
 
 def _boolean(value: Any) -> bool:
