@@ -6,6 +6,7 @@ and the benchmarks all start it here."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -75,15 +76,22 @@ async def start_app(settings: Settings) -> App:
     then."""
     # Compiled kernels (or ones loaded from numba's cache) before the first request, off the loop.
     await asyncio.to_thread(_warm_up)
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    clients = SourceClients()
-    bus = (
-        RedisBus(settings.redis_url, settings.stream_buffer)
-        if settings.redis_url
-        else Bus(settings.stream_buffer)
-    )
-    try:
+    async with contextlib.AsyncExitStack() as undo:  # what was started, stopped on a failure
+        engine = create_engine(settings.database_url)
+        undo.push_async_callback(engine.dispose)
+        sessions = session_factory(engine)
+        clients = SourceClients()
+        undo.push_async_callback(clients.aclose)
+        bus = (
+            RedisBus(settings.redis_url, settings.stream_buffer)
+            if settings.redis_url
+            else Bus(settings.stream_buffer)
+        )
+        await bus.start()
+        undo.push_async_callback(bus.stop)
+        async with sessions() as session:
+            _, bus.latest = await event_log.bounds(session)
+        # Bound last: a server that never starts keeps its port until it is collected.
         api = build_server(
             settings.grpc_address,
             sessions,
@@ -92,25 +100,12 @@ async def start_app(settings: Settings) -> App:
             settings.heartbeat_interval,
             settings.scores_interval,
         )
-        await bus.start()
-    except OSError:
-        await engine.dispose()
-        raise
-    async with sessions() as session:
-        _, bus.latest = await event_log.bounds(session)
-    await api.start()
-    host, _, _ = settings.grpc_address.rpartition(":")
-    address = f"{host}:{api.port}"
-    envoy = None
-    if settings.envoy:
-        try:
-            envoy = await start_envoy(settings, address)
-        except BaseException:
-            await api.stop(None)
-            await bus.stop()
-            await clients.aclose()
-            await engine.dispose()
-            raise
+        await api.start()
+        undo.push_async_callback(api.stop, None)
+        host, _, _ = settings.grpc_address.rpartition(":")
+        address = f"{host}:{api.port}"
+        envoy = await start_envoy(settings, address) if settings.envoy else None
+        undo.pop_all()
     scheduler = Scheduler(
         sessions,
         clients,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
@@ -146,8 +147,15 @@ async def test_when_redis_fails_streams_end_with_where_to_resume_and_writes_are_
         assert event.detector_status.state == started.state
 
 
-async def test_a_replica_does_not_start_without_its_redis(database_url: str) -> None:
+async def test_a_replica_does_not_start_without_its_redis_and_frees_its_port(
+    database_url: str,
+) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    settings = Settings(database_url=database_url, grpc_address="127.0.0.1:0", redis_url=url)
+    port = free_port()
+    settings = Settings(
+        database_url=database_url, grpc_address=f"127.0.0.1:{port}", redis_url=url, envoy=False
+    )
     with pytest.raises(OSError, match="cannot reach the event bus"):
         await start_app(settings)
+    with socket.socket() as s:  # nothing half-started holds the gRPC port
+        s.bind(("127.0.0.1", port))
