@@ -1,5 +1,5 @@
 # Entry points; the scripts they call say what each step does.
-.PHONY: setup gen run test
+.PHONY: setup gen web run test
 
 setup:            ## install everything the tests and codegen need, from the lock files
 	scripts/setup --all
@@ -7,8 +7,12 @@ setup:            ## install everything the tests and codegen need, from the loc
 gen: setup        ## regenerate the Python, Go and TypeScript clients from protos/
 	scripts/gen
 
-run:              ## install the server and run it on the embedded defaults
+web:              ## build the UI into web/dist, which aiops serve's Envoy serves
+	npm install --no-audit --no-fund && npm run build --workspace web
+
+run:              ## install the server, build the UI if it is not built, run it on the defaults
 	scripts/setup
+	[ -f web/dist/index.html ] || $(MAKE) web
 	.venv/bin/aiops serve
 
 test: setup       ## every check and test that CI runs

@@ -1,0 +1,56 @@
+// The stream's events as actions: the stream manager dispatches one per event, and each
+// feature's slice reduces the ones about it.
+import type { Detector_State, Event } from "@aiops/client";
+import { createAction, isAnyOf } from "@reduxjs/toolkit";
+import { timestampMs } from "../../utils/proto";
+import { toAnomalyView, type AnomalyView } from "../anomalies/model";
+
+export interface EventMeta {
+  /** The event's position in the server's event log. */
+  sequence: number;
+  /** When it happened, by the server's clock (ms since the epoch). */
+  time: number | null;
+}
+
+export const detectorStatusReceived = createAction<
+  EventMeta & { detector: string; state: Detector_State; stateReason: string }
+>("events/detectorStatus");
+
+export const anomalyReceived = createAction<EventMeta & { anomaly: AnomalyView }>("events/anomaly");
+
+export const dataSourceHealthReceived = createAction<
+  EventMeta & { dataSource: string; reachable: boolean; url: string; error: string }
+>("events/dataSourceHealth");
+
+/** The server no longer keeps the events after our position: what we hold is reloaded. */
+export const resetReceived = createAction<EventMeta & { reason: string; oldestSequence: number }>(
+  "events/reset",
+);
+
+export const isChangeEvent = isAnyOf(detectorStatusReceived, anomalyReceived, dataSourceHealthReceived);
+
+export type ChangeEventAction =
+  | ReturnType<typeof detectorStatusReceived>
+  | ReturnType<typeof anomalyReceived>
+  | ReturnType<typeof dataSourceHealthReceived>;
+
+/** The action for a change event; undefined for heartbeats, resets, scores and unknown payloads. */
+export function changeEventAction(event: Event): ChangeEventAction | undefined {
+  const meta: EventMeta = { sequence: Number(event.sequence), time: timestampMs(event.time) };
+  switch (event.payload.case) {
+    case "detectorStatus": {
+      const { detector, state, stateReason } = event.payload.value;
+      return detectorStatusReceived({ ...meta, detector, state, stateReason });
+    }
+    case "anomalyChange": {
+      const anomaly = event.payload.value.anomaly;
+      return anomaly && anomalyReceived({ ...meta, anomaly: toAnomalyView(anomaly) });
+    }
+    case "dataSourceHealth": {
+      const { dataSource, reachable, url, error } = event.payload.value;
+      return dataSourceHealthReceived({ ...meta, dataSource, reachable, url, error });
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,161 @@
+// One detector: its state, its settings and its actions (the charts come with the next issue).
+import { Detector_State, Direction, DirectionSchema } from "@aiops/client";
+import { createSelector } from "@reduxjs/toolkit";
+import { useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { useAppDispatch, useAppSelector } from "../../app/hooks";
+import type { RootState } from "../../app/store";
+import { capitalize, formatDateTime, humanize } from "../../utils/format";
+import { selectAllAnomalies } from "../anomalies/anomaliesSlice";
+import { LoadingState } from "../connection/LoadingState";
+import type { AlgorithmSettings } from "./algorithms";
+import {
+  deleteDetector,
+  detectorErrorDismissed,
+  selectDetectorByName,
+  selectDetectorError,
+  selectDetectorPending,
+  startDetector,
+  stopDetector,
+} from "./detectorsSlice";
+import { detectorTitle } from "./model";
+import { StateBadge } from "./StateBadge";
+
+export function describeAlgorithm(algorithm: AlgorithmSettings | null): string {
+  if (algorithm === null) return "server default";
+  const params = Object.entries(algorithm.params)
+    .map(([name, value]) => `${humanize(name)} ${value}`)
+    .join(", ");
+  return params ? `${algorithm.kind} (${params})` : algorithm.kind;
+}
+
+export function directionText(direction: Direction): string {
+  const value = DirectionSchema.values.find((v) => v.number === direction);
+  return direction === Direction.UNSPECIFIED || value === undefined
+    ? "both ways (default)"
+    : capitalize(humanize(value.localName));
+}
+
+const selectOpenCount = createSelector(
+  [selectAllAnomalies, (_: RootState, detector: string) => detector],
+  (anomalies, detector) => anomalies.filter((a) => a.detector === detector).length,
+);
+
+export function DetectorDetail() {
+  const { id = "" } = useParams();
+  const name = `detectors/${id}`;
+  const dispatch = useAppDispatch();
+  const navigate = useNavigate();
+  const detector = useAppSelector((state) => selectDetectorByName(state, name));
+  const pending = useAppSelector((state) => selectDetectorPending(state, name));
+  const error = useAppSelector((state) => selectDetectorError(state, name));
+  const anomalies = useAppSelector((state) => selectOpenCount(state, name));
+  const loaded = useAppSelector((state) => state.connection.loaded);
+  const [confirming, setConfirming] = useState(false);
+
+  if (detector === undefined) {
+    return loaded ? (
+      <div className="empty">
+        <p>There is no detector {name}.</p>
+        <Link to="/detectors">Back to the detectors</Link>
+      </div>
+    ) : (
+      <LoadingState what="detector" />
+    );
+  }
+  const stopped = detector.state === Detector_State.STOPPED || detector.state === Detector_State.FAILED;
+  return (
+    <section aria-labelledby="detector-heading" className="detail">
+      <div className="page-header">
+        <h2 id="detector-heading">{detectorTitle(detector)}</h2>
+        <Link to="/detectors" aria-label="Close the detector">
+          Close
+        </Link>
+      </div>
+      <p>
+        <StateBadge state={detector.state} reason={detector.stateReason} pending={pending} />
+      </p>
+      {error && (
+        <div role="alert" className="row-error">
+          {error.message}{" "}
+          <button type="button" className="button-link" onClick={() => dispatch(detectorErrorDismissed(name))}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <div className="button-row">
+        {stopped ? (
+          <button type="button" onClick={() => void dispatch(startDetector(name))}>
+            Start
+          </button>
+        ) : (
+          <button type="button" onClick={() => void dispatch(stopDetector(name))}>
+            Stop
+          </button>
+        )}
+        <Link className="button" to={`/detectors/${id}/edit`}>
+          Edit
+        </Link>
+        {confirming ? (
+          <>
+            <button
+              type="button"
+              className="button-danger"
+              onClick={() => {
+                void dispatch(deleteDetector(name));
+                navigate("/detectors");
+              }}
+            >
+              Delete detector
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+            <span className="small">Delete {name} and its anomalies?</span>
+          </>
+        ) : (
+          <button type="button" className="button-danger" onClick={() => setConfirming(true)}>
+            Delete…
+          </button>
+        )}
+      </div>
+      <dl className="facts">
+        <dt>Name</dt>
+        <dd>{name}</dd>
+        {detector.description && (
+          <>
+            <dt>Description</dt>
+            <dd>{detector.description}</dd>
+          </>
+        )}
+        <dt>Data source</dt>
+        <dd>{detector.dataSource}</dd>
+        <dt>Query</dt>
+        <dd>
+          <code className="query-block">{detector.query}</code>
+        </dd>
+        <dt>Step</dt>
+        <dd>{detector.stepSeconds === null ? "default" : `${detector.stepSeconds} s`}</dd>
+        <dt>Algorithm</dt>
+        <dd>{describeAlgorithm(detector.algorithm)}</dd>
+        <dt>Direction</dt>
+        <dd>{directionText(detector.direction)}</dd>
+        <dt>Minimum deviation</dt>
+        <dd>{detector.minDeviation ?? "0 (default)"}</dd>
+        <dt>Thresholds</dt>
+        <dd>
+          warning {detector.warning ?? "default"}, critical {detector.critical ?? "default"}
+        </dd>
+        <dt>Created</dt>
+        <dd>{formatDateTime(detector.createTime)}</dd>
+        <dt>Changed</dt>
+        <dd>{formatDateTime(detector.updateTime)}</dd>
+      </dl>
+      <p>
+        <Link to={`/anomalies?detector=${encodeURIComponent(name)}`}>
+          {anomalies === 1 ? "1 anomaly" : `${anomalies} anomalies`}
+        </Link>
+      </p>
+    </section>
+  );
+}

@@ -1,0 +1,58 @@
+// How times, numbers and names read in the UI.
+
+const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+
+const monthDayTime = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+
+/** A moment, as short as it can be said: the time today, the day and time this year. */
+export function formatWhen(ms: number | null | undefined, now = Date.now()): string {
+  if (ms === null || ms === undefined) return "—";
+  const date = new Date(ms);
+  const today = new Date(now);
+  if (date.toDateString() === today.toDateString()) return time.format(ms);
+  if (date.getFullYear() === today.getFullYear()) return monthDayTime.format(ms);
+  return dateTime.format(ms);
+}
+
+export function formatTime(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? "—" : time.format(ms);
+}
+
+export function formatDateTime(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? "—" : dateTime.format(ms);
+}
+
+/** `robust_z_score` -> `robust z score`, `STATE_RUNNING` -> `running`: a proto name for people. */
+export function humanize(name: string): string {
+  return name.replace(/_/g, " ").toLowerCase();
+}
+
+export function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function formatNumber(value: number, digits = 3): string {
+  if (!Number.isFinite(value)) return String(value);
+  return Number(value.toPrecision(digits)).toLocaleString();
+}
+
+/** `2026-01-01T12:00` in local time, as a datetime-local input takes it. */
+export function toLocalInput(ms: number): string {
+  const date = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
