@@ -83,8 +83,9 @@ async def test_aiops_watch_prints_each_event(database_url: str) -> None:
         name = "detectors/cpu"
         await api.detectors.StartDetector(detector_service_pb2.StartDetectorRequest(name=name))
         await api.detectors.StopDetector(detector_service_pb2.StopDetectorRequest(name=name))
-        # After the first event (Start): the second (Stop) is replayed, whenever it connects.
-        command = ["watch", "--grpc-address", server.address, "--after", "1"]
+        # Events 1 and 2 are the creations, 3 the Start: after it, the Stop (4) is replayed,
+        # whenever it connects.
+        command = ["watch", "--grpc-address", server.address, "--after", "3"]
         process = subprocess.Popen(  # noqa: ASYNC220 - it runs beside the test, read in a thread
             [sys.executable, "-m", "aiops.cli", *command, "--json", "--type", "detector-status"],
             stdout=subprocess.PIPE,
@@ -98,5 +99,9 @@ async def test_aiops_watch_prints_each_event(database_url: str) -> None:
             process.terminate()
             process.wait(timeout=10)
     printed = json.loads(line)
-    assert printed["sequence"] == "2"
-    assert printed["detector_status"] == {"detector": name, "state": "STATE_STOPPED"}
+    assert printed["sequence"] == "4"
+    assert printed["detector_status"] == {
+        "detector": name,
+        "state": "STATE_STOPPED",
+        "etag": '"3"',
+    }

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiops.config import Settings, load_settings
+from aiops.watch import TYPES as WATCH_TYPES
 
 if TYPE_CHECKING:
     from aiops.demo import Demo
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "--type",
         action="append",
         default=[],
-        choices=["detector-status", "anomaly", "data-source-health"],
+        choices=list(WATCH_TYPES),
         help="only these event types (repeatable)",
     )
     watch.add_argument(

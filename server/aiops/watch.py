@@ -18,6 +18,8 @@ TYPES = {
     "detector-status": event_pb2.EVENT_TYPE_DETECTOR_STATUS,
     "anomaly": event_pb2.EVENT_TYPE_ANOMALY,
     "data-source-health": event_pb2.EVENT_TYPE_DATA_SOURCE_HEALTH,
+    "detector-change": event_pb2.EVENT_TYPE_DETECTOR_CHANGE,
+    "data-source-change": event_pb2.EVENT_TYPE_DATA_SOURCE_CHANGE,
 }
 SEVERITIES = {"warning": detector_pb2.SEVERITY_WARNING, "critical": detector_pb2.SEVERITY_CRITICAL}
 
@@ -75,6 +77,14 @@ def describe(event: event_pb2.Event) -> str:
             health = event.data_source_health
             state = f"up at {health.url}" if health.reachable else f"DOWN: {health.error}"
             return f"{head} {health.data_source} {state}"
+        case "detector_change":
+            change = event.detector_change
+            what = "deleted" if change.deleted else f"saved {change.detector.etag}"
+            return f"{head} {change.detector.name} {what}"
+        case "data_source_change":
+            source = event.data_source_change
+            what = "deleted" if source.deleted else f"saved {source.data_source.etag}"
+            return f"{head} {source.data_source.name} {what}"
         case "reset":
             return f"{head} RESET: {event.reset.reason}"
     return f"{head} {event.WhichOneof('payload')}"

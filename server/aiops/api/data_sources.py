@@ -17,6 +17,8 @@ from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
 from aiops.errors import DataSourceInUse, InvalidArgument
+from aiops.events import log as event_log
+from aiops.events.bus import Bus
 from aiops.resources import data_source_message, source_config
 from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow
@@ -28,7 +30,12 @@ from aiops.store.repository import (
     insert_row,
 )
 from aiops.validation import Violations
-from aiops_api.v1 import data_source_pb2, data_source_service_pb2, data_source_service_pb2_grpc
+from aiops_api.v1 import (
+    data_source_pb2,
+    data_source_service_pb2,
+    data_source_service_pb2_grpc,
+    event_pb2,
+)
 
 DataSource = data_source_pb2.DataSource
 pb = data_source_service_pb2
@@ -50,9 +57,12 @@ FILTER_FIELDS = {
 
 
 class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients, bus: Bus
+    ) -> None:
         self.sessions = sessions
         self.clients = clients
+        self.bus = bus
 
     async def CreateDataSource(
         self, request: pb.CreateDataSourceRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -67,8 +77,9 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
 
         row = DataSourceRow(id=request.data_source_id or str(uuid.uuid4()))
         _write_row(row, request.data_source, authorization=request.data_source.authorization)
-        async with self.sessions.begin() as session:
-            await insert_row(session, row, f"{COLLECTION}/{row.id}")
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            await insert_row(recorder.session, row, f"{COLLECTION}/{row.id}")
+            await _record_change(recorder, row)
         return data_source_message(row)
 
     async def GetDataSource(
@@ -108,7 +119,8 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
             immutable=IMMUTABLE,
             output_only=OUTPUT_ONLY,
         )
-        async with self.sessions.begin() as session:
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            session = recorder.session
             row = await get_row(session, DataSourceRow, key, name)
             check_etag(row, request.data_source.etag, name)
             updated = data_source_message(row)
@@ -118,18 +130,22 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
             violations.raise_if_any()
             keep = None if "authorization" in paths else row.authorization
             _write_row(row, updated, authorization=request.data_source.authorization, keep=keep)
+            await session.flush()
+            await _record_change(recorder, row)
         return data_source_message(row)
 
     async def DeleteDataSource(
         self, request: pb.DeleteDataSourceRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Empty:
         key = validation.parse_name(request.name, COLLECTION, "name")
-        async with self.sessions.begin() as session:
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            session = recorder.session
             row = await get_row(session, DataSourceRow, key, request.name)
             check_etag(row, request.etag, request.name)
             users = await detectors_using(session, key)
             if users:
                 raise DataSourceInUse(request.name, users)
+            await _record_change(recorder, row, deleted=True)
             await session.delete(row)
             try:
                 await session.flush()
@@ -233,3 +249,10 @@ def _write_row(
         if data_source.HasField("timeout")
         else DEFAULT_TIMEOUT_SECONDS
     )
+
+
+async def _record_change(
+    recorder: event_log.Recorder, row: DataSourceRow, *, deleted: bool = False
+) -> None:
+    change = event_pb2.DataSourceChange(data_source=data_source_message(row), deleted=deleted)
+    await recorder.add(event_pb2.Event(data_source_change=change))

@@ -117,9 +117,11 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             id=request.detector_id or str(uuid.uuid4()), state=lifecycle.STOPPED, state_reason=""
         )
         write_detector(row, detector)
-        async with self.sessions.begin() as session:
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            session = recorder.session
             await _check_data_source_exists(session, row.data_source_id, detector.data_source)
             await insert_row(session, row, f"{COLLECTION}/{row.id}")
+            await _record_change(recorder, row)
         return detector_message(row)
 
     async def GetDetector(
@@ -159,7 +161,8 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             immutable=IMMUTABLE,
             output_only=OUTPUT_ONLY,
         )
-        async with self.sessions.begin() as session:
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            session = recorder.session
             row = await get_row(session, DetectorRow, key, name)
             check_etag(row, request.detector.etag, name)
             updated = detector_message(row)
@@ -170,15 +173,19 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             data_source_id = updated.data_source.removeprefix("dataSources/")
             await _check_data_source_exists(session, data_source_id, updated.data_source)
             write_detector(row, updated)
+            await session.flush()
+            await _record_change(recorder, row)
         return detector_message(row)
 
     async def DeleteDetector(
         self, request: pb.DeleteDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> Empty:
         key = validation.parse_name(request.name, COLLECTION, "name")
-        async with self.sessions.begin() as session:
+        async with event_log.recording(self.sessions, self.bus) as recorder:
+            session = recorder.session
             row = await get_row(session, DetectorRow, key, request.name)
             check_etag(row, request.etag, request.name)
+            await _record_change(recorder, row, deleted=True)
             await session.delete(row)
         return Empty()
 
@@ -215,7 +222,8 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             if state is not None:
                 row.state = state
                 row.state_reason = ""
-                status = event_pb2.DetectorStatus(detector=name, state=row.state)
+                await recorder.session.flush()  # the new etag
+                status = event_pb2.DetectorStatus(detector=name, state=row.state, etag=row.etag)
                 await recorder.add(event_pb2.Event(detector_status=status), key)
         return detector_message(row)
 
@@ -321,3 +329,10 @@ def _anomaly_key(key: list[Any] | None) -> list[Any] | None:
 async def _check_data_source_exists(session: AsyncSession, key: str, name: str) -> None:
     if await session.get(DataSourceRow, key) is None:
         raise invalid("detector.data_source", f"{name} does not exist")
+
+
+async def _record_change(
+    recorder: event_log.Recorder, row: DetectorRow, *, deleted: bool = False
+) -> None:
+    change = event_pb2.DetectorChange(detector=detector_message(row), deleted=deleted)
+    await recorder.add(event_pb2.Event(detector_change=change), row.id)

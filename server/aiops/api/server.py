@@ -70,7 +70,7 @@ def build_server(
         ],
     )
     data_source_service_pb2_grpc.add_DataSourceServiceServicer_to_server(
-        DataSourceServicer(sessions, clients), server
+        DataSourceServicer(sessions, clients, bus), server
     )
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(sessions, clients, bus), server

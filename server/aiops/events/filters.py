@@ -42,10 +42,16 @@ class EventFilter:
             anomaly = event.anomaly_change.anomaly
             detector = anomaly.name.rpartition("/anomalies/")[0]
             return self._detector(detector) and anomaly.severity >= self.min_severity
+        if kind == "detector_change":
+            return self._detector(event.detector_change.detector.name)
         if kind == "data_source_health":
-            source = event.data_source_health.data_source
-            return not self.data_sources or source in self.data_sources
+            return self._data_source(event.data_source_health.data_source)
+        if kind == "data_source_change":
+            return self._data_source(event.data_source_change.data_source.name)
         return False
 
     def _detector(self, name: str) -> bool:
         return not self.detectors or name in self.detectors
+
+    def _data_source(self, name: str) -> bool:
+        return not self.data_sources or name in self.data_sources

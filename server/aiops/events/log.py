@@ -19,6 +19,8 @@ TYPES = {
     "detector_status": event_pb2.EVENT_TYPE_DETECTOR_STATUS,
     "anomaly_change": event_pb2.EVENT_TYPE_ANOMALY,
     "data_source_health": event_pb2.EVENT_TYPE_DATA_SOURCE_HEALTH,
+    "detector_change": event_pb2.EVENT_TYPE_DETECTOR_CHANGE,
+    "data_source_change": event_pb2.EVENT_TYPE_DATA_SOURCE_CHANGE,
 }
 
 

@@ -274,7 +274,7 @@ class DetectorRunner:
                 row.state, row.state_reason = state, reason
                 await session.flush()
                 status = event_pb2.DetectorStatus(
-                    detector=self.name, state=state, state_reason=reason
+                    detector=self.name, state=state, state_reason=reason, etag=row.etag
                 )
                 await recorder.add(event_pb2.Event(detector_status=status), self.detector_id)
             if saved is not None:

@@ -35,6 +35,10 @@ const (
 	EventType_EVENT_TYPE_DATA_SOURCE_HEALTH EventType = 3
 	// The latest points, scores and bands of a detector's series, for live charts.
 	EventType_EVENT_TYPE_SCORES EventType = 4
+	// A detector was created, changed or deleted.
+	EventType_EVENT_TYPE_DETECTOR_CHANGE EventType = 5
+	// A data source was created, changed or deleted.
+	EventType_EVENT_TYPE_DATA_SOURCE_CHANGE EventType = 6
 )
 
 // Enum value maps for EventType.
@@ -45,6 +49,8 @@ var (
 		2: "EVENT_TYPE_ANOMALY",
 		3: "EVENT_TYPE_DATA_SOURCE_HEALTH",
 		4: "EVENT_TYPE_SCORES",
+		5: "EVENT_TYPE_DETECTOR_CHANGE",
+		6: "EVENT_TYPE_DATA_SOURCE_CHANGE",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":        0,
@@ -52,6 +58,8 @@ var (
 		"EVENT_TYPE_ANOMALY":            2,
 		"EVENT_TYPE_DATA_SOURCE_HEALTH": 3,
 		"EVENT_TYPE_SCORES":             4,
+		"EVENT_TYPE_DETECTOR_CHANGE":    5,
+		"EVENT_TYPE_DATA_SOURCE_CHANGE": 6,
 	}
 )
 
@@ -100,6 +108,8 @@ type Event struct {
 	//	*Event_DataSourceHealth
 	//	*Event_Reset_
 	//	*Event_Scores
+	//	*Event_DetectorChange
+	//	*Event_DataSourceChange
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -210,6 +220,24 @@ func (x *Event) GetScores() *Scores {
 	return nil
 }
 
+func (x *Event) GetDetectorChange() *DetectorChange {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_DetectorChange); ok {
+			return x.DetectorChange
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetDataSourceChange() *DataSourceChange {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_DataSourceChange); ok {
+			return x.DataSourceChange
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -249,6 +277,16 @@ type Event_Scores struct {
 	Scores *Scores `protobuf:"bytes,8,opt,name=scores,proto3,oneof"`
 }
 
+type Event_DetectorChange struct {
+	// A detector was created, changed or deleted (by any client or replica).
+	DetectorChange *DetectorChange `protobuf:"bytes,9,opt,name=detector_change,json=detectorChange,proto3,oneof"`
+}
+
+type Event_DataSourceChange struct {
+	// A data source was created, changed or deleted.
+	DataSourceChange *DataSourceChange `protobuf:"bytes,10,opt,name=data_source_change,json=dataSourceChange,proto3,oneof"`
+}
+
 func (*Event_Heartbeat) isEvent_Payload() {}
 
 func (*Event_DetectorStatus) isEvent_Payload() {}
@@ -260,6 +298,10 @@ func (*Event_DataSourceHealth) isEvent_Payload() {}
 func (*Event_Reset_) isEvent_Payload() {}
 
 func (*Event_Scores) isEvent_Payload() {}
+
+func (*Event_DetectorChange) isEvent_Payload() {}
+
+func (*Event_DataSourceChange) isEvent_Payload() {}
 
 // What a running detector made of the points of one step.
 type Scores struct {
@@ -433,7 +475,9 @@ type DetectorStatus struct {
 	// Its state now.
 	State Detector_State `protobuf:"varint,2,opt,name=state,proto3,enum=aiops.v1.Detector_State" json:"state,omitempty"`
 	// Why, when the state is DEGRADED or FAILED.
-	StateReason   string `protobuf:"bytes,3,opt,name=state_reason,json=stateReason,proto3" json:"state_reason,omitempty"`
+	StateReason string `protobuf:"bytes,3,opt,name=state_reason,json=stateReason,proto3" json:"state_reason,omitempty"`
+	// The detector's etag after the change, for a conditional update.
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -489,6 +533,125 @@ func (x *DetectorStatus) GetStateReason() string {
 	return ""
 }
 
+func (x *DetectorStatus) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// A detector as it stands after a create or an update, or as it was when
+// deleted. State changes alone come as DetectorStatus.
+type DetectorChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, whole.
+	Detector *Detector `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
+	// Whether it was deleted.
+	Deleted       bool `protobuf:"varint,2,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetectorChange) Reset() {
+	*x = DetectorChange{}
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetectorChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetectorChange) ProtoMessage() {}
+
+func (x *DetectorChange) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetectorChange.ProtoReflect.Descriptor instead.
+func (*DetectorChange) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DetectorChange) GetDetector() *Detector {
+	if x != nil {
+		return x.Detector
+	}
+	return nil
+}
+
+func (x *DetectorChange) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+// A data source as it stands after a create or an update, or as it was when
+// deleted.
+type DataSourceChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data source, whole (never its authorization).
+	DataSource *DataSource `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
+	// Whether it was deleted.
+	Deleted       bool `protobuf:"varint,2,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataSourceChange) Reset() {
+	*x = DataSourceChange{}
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataSourceChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataSourceChange) ProtoMessage() {}
+
+func (x *DataSourceChange) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataSourceChange.ProtoReflect.Descriptor instead.
+func (*DataSourceChange) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DataSourceChange) GetDataSource() *DataSource {
+	if x != nil {
+		return x.DataSource
+	}
+	return nil
+}
+
+func (x *DataSourceChange) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
 // An anomaly as it stands after the change.
 type AnomalyChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -500,7 +663,7 @@ type AnomalyChange struct {
 
 func (x *AnomalyChange) Reset() {
 	*x = AnomalyChange{}
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +675,7 @@ func (x *AnomalyChange) String() string {
 func (*AnomalyChange) ProtoMessage() {}
 
 func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +688,7 @@ func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnomalyChange.ProtoReflect.Descriptor instead.
 func (*AnomalyChange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AnomalyChange) GetAnomaly() *Anomaly {
@@ -548,7 +711,7 @@ type Reset struct {
 
 func (x *Reset) Reset() {
 	*x = Reset{}
-	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	mi := &file_aiops_v1_event_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +723,7 @@ func (x *Reset) String() string {
 func (*Reset) ProtoMessage() {}
 
 func (x *Reset) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	mi := &file_aiops_v1_event_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +736,7 @@ func (x *Reset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reset.ProtoReflect.Descriptor instead.
 func (*Reset) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Reset) GetReason() string {
@@ -607,7 +770,7 @@ type DataSourceHealth struct {
 
 func (x *DataSourceHealth) Reset() {
 	*x = DataSourceHealth{}
-	mi := &file_aiops_v1_event_proto_msgTypes[6]
+	mi := &file_aiops_v1_event_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +782,7 @@ func (x *DataSourceHealth) String() string {
 func (*DataSourceHealth) ProtoMessage() {}
 
 func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[6]
+	mi := &file_aiops_v1_event_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +795,7 @@ func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataSourceHealth.ProtoReflect.Descriptor instead.
 func (*DataSourceHealth) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DataSourceHealth) GetDataSource() string {
@@ -675,7 +838,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_aiops_v1_event_proto_msgTypes[7]
+	mi := &file_aiops_v1_event_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +850,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[7]
+	mi := &file_aiops_v1_event_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +863,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Heartbeat) GetIntervalMs() int64 {
@@ -714,7 +877,7 @@ var File_aiops_v1_event_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x03\n" +
+	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x1aaiops/v1/data_source.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x04\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x123\n" +
@@ -723,7 +886,10 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x0eanomaly_change\x18\x05 \x01(\v2\x17.aiops.v1.AnomalyChangeH\x00R\ranomalyChange\x12J\n" +
 	"\x12data_source_health\x18\x06 \x01(\v2\x1a.aiops.v1.DataSourceHealthH\x00R\x10dataSourceHealth\x12'\n" +
 	"\x05reset\x18\a \x01(\v2\x0f.aiops.v1.ResetH\x00R\x05reset\x12*\n" +
-	"\x06scores\x18\b \x01(\v2\x10.aiops.v1.ScoresH\x00R\x06scoresB\t\n" +
+	"\x06scores\x18\b \x01(\v2\x10.aiops.v1.ScoresH\x00R\x06scores\x12C\n" +
+	"\x0fdetector_change\x18\t \x01(\v2\x18.aiops.v1.DetectorChangeH\x00R\x0edetectorChange\x12J\n" +
+	"\x12data_source_change\x18\n" +
+	" \x01(\v2\x1a.aiops.v1.DataSourceChangeH\x00R\x10dataSourceChangeB\t\n" +
 	"\apayload\"{\n" +
 	"\x06Scores\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
@@ -740,11 +906,19 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x05upper\x18\a \x03(\x01R\x05upper\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x7f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
 	"\x0eDetectorStatus\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x18.aiops.v1.Detector.StateR\x05state\x12!\n" +
-	"\fstate_reason\x18\x03 \x01(\tR\vstateReason\"<\n" +
+	"\fstate_reason\x18\x03 \x01(\tR\vstateReason\x12\x12\n" +
+	"\x04etag\x18\x04 \x01(\tR\x04etag\"Z\n" +
+	"\x0eDetectorChange\x12.\n" +
+	"\bdetector\x18\x01 \x01(\v2\x12.aiops.v1.DetectorR\bdetector\x12\x18\n" +
+	"\adeleted\x18\x02 \x01(\bR\adeleted\"c\n" +
+	"\x10DataSourceChange\x125\n" +
+	"\vdata_source\x18\x01 \x01(\v2\x14.aiops.v1.DataSourceR\n" +
+	"dataSource\x12\x18\n" +
+	"\adeleted\x18\x02 \x01(\bR\adeleted\"<\n" +
 	"\rAnomalyChange\x12+\n" +
 	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyR\aanomaly\"H\n" +
 	"\x05Reset\x12\x16\n" +
@@ -758,13 +932,15 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\",\n" +
 	"\tHeartbeat\x12\x1f\n" +
 	"\vinterval_ms\x18\x01 \x01(\x03R\n" +
-	"intervalMs*\x99\x01\n" +
+	"intervalMs*\xdc\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEVENT_TYPE_DETECTOR_STATUS\x10\x01\x12\x16\n" +
 	"\x12EVENT_TYPE_ANOMALY\x10\x02\x12!\n" +
 	"\x1dEVENT_TYPE_DATA_SOURCE_HEALTH\x10\x03\x12\x15\n" +
-	"\x11EVENT_TYPE_SCORES\x10\x04B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x11EVENT_TYPE_SCORES\x10\x04\x12\x1e\n" +
+	"\x1aEVENT_TYPE_DETECTOR_CHANGE\x10\x05\x12!\n" +
+	"\x1dEVENT_TYPE_DATA_SOURCE_CHANGE\x10\x06B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_event_proto_rawDescOnce sync.Once
@@ -779,40 +955,48 @@ func file_aiops_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_aiops_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_aiops_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: aiops.v1.EventType
 	(*Event)(nil),                 // 1: aiops.v1.Event
 	(*Scores)(nil),                // 2: aiops.v1.Scores
 	(*SeriesScores)(nil),          // 3: aiops.v1.SeriesScores
 	(*DetectorStatus)(nil),        // 4: aiops.v1.DetectorStatus
-	(*AnomalyChange)(nil),         // 5: aiops.v1.AnomalyChange
-	(*Reset)(nil),                 // 6: aiops.v1.Reset
-	(*DataSourceHealth)(nil),      // 7: aiops.v1.DataSourceHealth
-	(*Heartbeat)(nil),             // 8: aiops.v1.Heartbeat
-	nil,                           // 9: aiops.v1.SeriesScores.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(Detector_State)(0),           // 11: aiops.v1.Detector.State
-	(*Anomaly)(nil),               // 12: aiops.v1.Anomaly
+	(*DetectorChange)(nil),        // 5: aiops.v1.DetectorChange
+	(*DataSourceChange)(nil),      // 6: aiops.v1.DataSourceChange
+	(*AnomalyChange)(nil),         // 7: aiops.v1.AnomalyChange
+	(*Reset)(nil),                 // 8: aiops.v1.Reset
+	(*DataSourceHealth)(nil),      // 9: aiops.v1.DataSourceHealth
+	(*Heartbeat)(nil),             // 10: aiops.v1.Heartbeat
+	nil,                           // 11: aiops.v1.SeriesScores.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(Detector_State)(0),           // 13: aiops.v1.Detector.State
+	(*Detector)(nil),              // 14: aiops.v1.Detector
+	(*DataSource)(nil),            // 15: aiops.v1.DataSource
+	(*Anomaly)(nil),               // 16: aiops.v1.Anomaly
 }
 var file_aiops_v1_event_proto_depIdxs = []int32{
-	10, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
-	8,  // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
+	12, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
+	10, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
 	4,  // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
-	5,  // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
-	7,  // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
-	6,  // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
+	7,  // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
+	9,  // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
+	8,  // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
 	2,  // 6: aiops.v1.Event.scores:type_name -> aiops.v1.Scores
-	3,  // 7: aiops.v1.Scores.series:type_name -> aiops.v1.SeriesScores
-	9,  // 8: aiops.v1.SeriesScores.labels:type_name -> aiops.v1.SeriesScores.LabelsEntry
-	10, // 9: aiops.v1.SeriesScores.start_time:type_name -> google.protobuf.Timestamp
-	11, // 10: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
-	12, // 11: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	5,  // 7: aiops.v1.Event.detector_change:type_name -> aiops.v1.DetectorChange
+	6,  // 8: aiops.v1.Event.data_source_change:type_name -> aiops.v1.DataSourceChange
+	3,  // 9: aiops.v1.Scores.series:type_name -> aiops.v1.SeriesScores
+	11, // 10: aiops.v1.SeriesScores.labels:type_name -> aiops.v1.SeriesScores.LabelsEntry
+	12, // 11: aiops.v1.SeriesScores.start_time:type_name -> google.protobuf.Timestamp
+	13, // 12: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
+	14, // 13: aiops.v1.DetectorChange.detector:type_name -> aiops.v1.Detector
+	15, // 14: aiops.v1.DataSourceChange.data_source:type_name -> aiops.v1.DataSource
+	16, // 15: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_event_proto_init() }
@@ -821,6 +1005,7 @@ func file_aiops_v1_event_proto_init() {
 		return
 	}
 	file_aiops_v1_anomaly_proto_init()
+	file_aiops_v1_data_source_proto_init()
 	file_aiops_v1_detector_proto_init()
 	file_aiops_v1_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_Heartbeat)(nil),
@@ -829,6 +1014,8 @@ func file_aiops_v1_event_proto_init() {
 		(*Event_DataSourceHealth)(nil),
 		(*Event_Reset_)(nil),
 		(*Event_Scores)(nil),
+		(*Event_DetectorChange)(nil),
+		(*Event_DataSourceChange)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -836,7 +1023,7 @@ func file_aiops_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_event_proto_rawDesc), len(file_aiops_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,6 +1,7 @@
 import datetime
 
 from aiops_api.v1 import anomaly_pb2 as _anomaly_pb2
+from aiops_api.v1 import data_source_pb2 as _data_source_pb2
 from aiops_api.v1 import detector_pb2 as _detector_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -19,14 +20,18 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_ANOMALY: _ClassVar[EventType]
     EVENT_TYPE_DATA_SOURCE_HEALTH: _ClassVar[EventType]
     EVENT_TYPE_SCORES: _ClassVar[EventType]
+    EVENT_TYPE_DETECTOR_CHANGE: _ClassVar[EventType]
+    EVENT_TYPE_DATA_SOURCE_CHANGE: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_DETECTOR_STATUS: EventType
 EVENT_TYPE_ANOMALY: EventType
 EVENT_TYPE_DATA_SOURCE_HEALTH: EventType
 EVENT_TYPE_SCORES: EventType
+EVENT_TYPE_DETECTOR_CHANGE: EventType
+EVENT_TYPE_DATA_SOURCE_CHANGE: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset", "scores")
+    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset", "scores", "detector_change", "data_source_change")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +40,8 @@ class Event(_message.Message):
     DATA_SOURCE_HEALTH_FIELD_NUMBER: _ClassVar[int]
     RESET_FIELD_NUMBER: _ClassVar[int]
     SCORES_FIELD_NUMBER: _ClassVar[int]
+    DETECTOR_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    DATA_SOURCE_CHANGE_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     heartbeat: Heartbeat
@@ -43,7 +50,9 @@ class Event(_message.Message):
     data_source_health: DataSourceHealth
     reset: Reset
     scores: Scores
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ...) -> None: ...
+    detector_change: DetectorChange
+    data_source_change: DataSourceChange
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ..., detector_change: _Optional[_Union[DetectorChange, _Mapping]] = ..., data_source_change: _Optional[_Union[DataSourceChange, _Mapping]] = ...) -> None: ...
 
 class Scores(_message.Message):
     __slots__ = ("detector", "series", "omitted_series")
@@ -81,14 +90,32 @@ class SeriesScores(_message.Message):
     def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., values: _Optional[_Iterable[float]] = ..., scores: _Optional[_Iterable[float]] = ..., expected: _Optional[_Iterable[float]] = ..., lower: _Optional[_Iterable[float]] = ..., upper: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class DetectorStatus(_message.Message):
-    __slots__ = ("detector", "state", "state_reason")
+    __slots__ = ("detector", "state", "state_reason", "etag")
     DETECTOR_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     detector: str
     state: _detector_pb2.Detector.State
     state_reason: str
-    def __init__(self, detector: _Optional[str] = ..., state: _Optional[_Union[_detector_pb2.Detector.State, str]] = ..., state_reason: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, detector: _Optional[str] = ..., state: _Optional[_Union[_detector_pb2.Detector.State, str]] = ..., state_reason: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DetectorChange(_message.Message):
+    __slots__ = ("detector", "deleted")
+    DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    detector: _detector_pb2.Detector
+    deleted: bool
+    def __init__(self, detector: _Optional[_Union[_detector_pb2.Detector, _Mapping]] = ..., deleted: _Optional[bool] = ...) -> None: ...
+
+class DataSourceChange(_message.Message):
+    __slots__ = ("data_source", "deleted")
+    DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    data_source: _data_source_pb2.DataSource
+    deleted: bool
+    def __init__(self, data_source: _Optional[_Union[_data_source_pb2.DataSource, _Mapping]] = ..., deleted: _Optional[bool] = ...) -> None: ...
 
 class AnomalyChange(_message.Message):
     __slots__ = ("anomaly",)

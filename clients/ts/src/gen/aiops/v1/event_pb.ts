@@ -6,7 +6,9 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Anomaly } from "./anomaly_pb";
 import { file_aiops_v1_anomaly } from "./anomaly_pb";
-import type { Detector_State } from "./detector_pb";
+import type { DataSource } from "./data_source_pb";
+import { file_aiops_v1_data_source } from "./data_source_pb";
+import type { Detector, Detector_State } from "./detector_pb";
 import { file_aiops_v1_detector } from "./detector_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/event.proto.
  */
 export const file_aiops_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEi4AIKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIABIiCgZzY29yZXMYCCABKAsyEC5haW9wcy52MS5TY29yZXNIAEIJCgdwYXlsb2FkIloKBlNjb3JlcxIQCghkZXRlY3RvchgBIAEoCRImCgZzZXJpZXMYAiADKAsyFi5haW9wcy52MS5TZXJpZXNTY29yZXMSFgoOb21pdHRlZF9zZXJpZXMYAyABKAUi8QEKDFNlcmllc1Njb3JlcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TZXJpZXNTY29yZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdmFsdWVzGAMgAygBEg4KBnNjb3JlcxgEIAMoARIQCghleHBlY3RlZBgFIAMoARINCgVsb3dlchgGIAMoARINCgV1cHBlchgHIAMoARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImEKDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJIjMKDUFub21hbHlDaGFuZ2USIgoHYW5vbWFseRgBIAEoCzIRLmFpb3BzLnYxLkFub21hbHkiMAoFUmVzZXQSDgoGcmVhc29uGAEgASgJEhcKD29sZGVzdF9zZXF1ZW5jZRgCIAEoAyJWChBEYXRhU291cmNlSGVhbHRoEhMKC2RhdGFfc291cmNlGAEgASgJEhEKCXJlYWNoYWJsZRgCIAEoCBILCgN1cmwYAyABKAkSDQoFZXJyb3IYBCABKAkiIAoJSGVhcnRiZWF0EhMKC2ludGVydmFsX21zGAEgASgDKpkBCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX1RZUEVfREVURUNUT1JfU1RBVFVTEAESFgoSRVZFTlRfVFlQRV9BTk9NQUxZEAISIQodRVZFTlRfVFlQRV9EQVRBX1NPVVJDRV9IRUFMVEgQAxIVChFFVkVOVF9UWVBFX1NDT1JFUxAEQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_protobuf_timestamp]);
+  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEizwMKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIABIiCgZzY29yZXMYCCABKAsyEC5haW9wcy52MS5TY29yZXNIABIzCg9kZXRlY3Rvcl9jaGFuZ2UYCSABKAsyGC5haW9wcy52MS5EZXRlY3RvckNoYW5nZUgAEjgKEmRhdGFfc291cmNlX2NoYW5nZRgKIAEoCzIaLmFpb3BzLnYxLkRhdGFTb3VyY2VDaGFuZ2VIAEIJCgdwYXlsb2FkIloKBlNjb3JlcxIQCghkZXRlY3RvchgBIAEoCRImCgZzZXJpZXMYAiADKAsyFi5haW9wcy52MS5TZXJpZXNTY29yZXMSFgoOb21pdHRlZF9zZXJpZXMYAyABKAUi8QEKDFNlcmllc1Njb3JlcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TZXJpZXNTY29yZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdmFsdWVzGAMgAygBEg4KBnNjb3JlcxgEIAMoARIQCghleHBlY3RlZBgFIAMoARINCgVsb3dlchgGIAMoARINCgV1cHBlchgHIAMoARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIm8KDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJEgwKBGV0YWcYBCABKAkiRwoORGV0ZWN0b3JDaGFuZ2USJAoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvchIPCgdkZWxldGVkGAIgASgIIk4KEERhdGFTb3VyY2VDaGFuZ2USKQoLZGF0YV9zb3VyY2UYASABKAsyFC5haW9wcy52MS5EYXRhU291cmNlEg8KB2RlbGV0ZWQYAiABKAgiMwoNQW5vbWFseUNoYW5nZRIiCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseSIwCgVSZXNldBIOCgZyZWFzb24YASABKAkSFwoPb2xkZXN0X3NlcXVlbmNlGAIgASgDIlYKEERhdGFTb3VyY2VIZWFsdGgSEwoLZGF0YV9zb3VyY2UYASABKAkSEQoJcmVhY2hhYmxlGAIgASgIEgsKA3VybBgDIAEoCRINCgVlcnJvchgEIAEoCSIgCglIZWFydGJlYXQSEwoLaW50ZXJ2YWxfbXMYASABKAMq3AEKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9TVEFUVVMQARIWChJFVkVOVF9UWVBFX0FOT01BTFkQAhIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0hFQUxUSBADEhUKEUVWRU5UX1RZUEVfU0NPUkVTEAQSHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9DSEFOR0UQBRIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0NIQU5HRRAGQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_data_source, file_aiops_v1_detector, file_google_protobuf_timestamp]);
 
 /**
  * One change pushed to subscribers, or a heartbeat.
@@ -97,6 +99,22 @@ export type Event = Message<"aiops.v1.Event"> & {
      */
     value: Scores;
     case: "scores";
+  } | {
+    /**
+     * A detector was created, changed or deleted (by any client or replica).
+     *
+     * @generated from field: aiops.v1.DetectorChange detector_change = 9;
+     */
+    value: DetectorChange;
+    case: "detectorChange";
+  } | {
+    /**
+     * A data source was created, changed or deleted.
+     *
+     * @generated from field: aiops.v1.DataSourceChange data_source_change = 10;
+     */
+    value: DataSourceChange;
+    case: "dataSourceChange";
   } | { case: undefined; value?: undefined };
 };
 
@@ -231,6 +249,13 @@ export type DetectorStatus = Message<"aiops.v1.DetectorStatus"> & {
    * @generated from field: string state_reason = 3;
    */
   stateReason: string;
+
+  /**
+   * The detector's etag after the change, for a conditional update.
+   *
+   * @generated from field: string etag = 4;
+   */
+  etag: string;
 };
 
 /**
@@ -239,6 +264,64 @@ export type DetectorStatus = Message<"aiops.v1.DetectorStatus"> & {
  */
 export const DetectorStatusSchema: GenMessage<DetectorStatus> = /*@__PURE__*/
   messageDesc(file_aiops_v1_event, 3);
+
+/**
+ * A detector as it stands after a create or an update, or as it was when
+ * deleted. State changes alone come as DetectorStatus.
+ *
+ * @generated from message aiops.v1.DetectorChange
+ */
+export type DetectorChange = Message<"aiops.v1.DetectorChange"> & {
+  /**
+   * The detector, whole.
+   *
+   * @generated from field: aiops.v1.Detector detector = 1;
+   */
+  detector?: Detector | undefined;
+
+  /**
+   * Whether it was deleted.
+   *
+   * @generated from field: bool deleted = 2;
+   */
+  deleted: boolean;
+};
+
+/**
+ * Describes the message aiops.v1.DetectorChange.
+ * Use `create(DetectorChangeSchema)` to create a new message.
+ */
+export const DetectorChangeSchema: GenMessage<DetectorChange> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 4);
+
+/**
+ * A data source as it stands after a create or an update, or as it was when
+ * deleted.
+ *
+ * @generated from message aiops.v1.DataSourceChange
+ */
+export type DataSourceChange = Message<"aiops.v1.DataSourceChange"> & {
+  /**
+   * The data source, whole (never its authorization).
+   *
+   * @generated from field: aiops.v1.DataSource data_source = 1;
+   */
+  dataSource?: DataSource | undefined;
+
+  /**
+   * Whether it was deleted.
+   *
+   * @generated from field: bool deleted = 2;
+   */
+  deleted: boolean;
+};
+
+/**
+ * Describes the message aiops.v1.DataSourceChange.
+ * Use `create(DataSourceChangeSchema)` to create a new message.
+ */
+export const DataSourceChangeSchema: GenMessage<DataSourceChange> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 5);
 
 /**
  * An anomaly as it stands after the change.
@@ -259,7 +342,7 @@ export type AnomalyChange = Message<"aiops.v1.AnomalyChange"> & {
  * Use `create(AnomalyChangeSchema)` to create a new message.
  */
 export const AnomalyChangeSchema: GenMessage<AnomalyChange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 4);
+  messageDesc(file_aiops_v1_event, 6);
 
 /**
  * Replay could not start where asked.
@@ -287,7 +370,7 @@ export type Reset = Message<"aiops.v1.Reset"> & {
  * Use `create(ResetSchema)` to create a new message.
  */
 export const ResetSchema: GenMessage<Reset> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 5);
+  messageDesc(file_aiops_v1_event, 7);
 
 /**
  * A data source's reachability, as the background probe last saw it.
@@ -329,7 +412,7 @@ export type DataSourceHealth = Message<"aiops.v1.DataSourceHealth"> & {
  * Use `create(DataSourceHealthSchema)` to create a new message.
  */
 export const DataSourceHealthSchema: GenMessage<DataSourceHealth> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 6);
+  messageDesc(file_aiops_v1_event, 8);
 
 /**
  * Sent at a fixed interval so that clients can tell a quiet stream from a dead one.
@@ -351,7 +434,7 @@ export type Heartbeat = Message<"aiops.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 7);
+  messageDesc(file_aiops_v1_event, 9);
 
 /**
  * The kinds of change a subscriber can ask for.
@@ -391,6 +474,20 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_SCORES = 4;
    */
   SCORES = 4,
+
+  /**
+   * A detector was created, changed or deleted.
+   *
+   * @generated from enum value: EVENT_TYPE_DETECTOR_CHANGE = 5;
+   */
+  DETECTOR_CHANGE = 5,
+
+  /**
+   * A data source was created, changed or deleted.
+   *
+   * @generated from enum value: EVENT_TYPE_DATA_SOURCE_CHANGE = 6;
+   */
+  DATA_SOURCE_CHANGE = 6,
 }
 
 /**
