@@ -1,6 +1,8 @@
 // An aiops server in memory for tests: the three services through connect's router transport,
 // with an event log that Subscribe replays after `after_sequence` (or answers with a reset),
-// heartbeats on demand, restarts, and calls made to fail.
+// heartbeats on demand, restarts, and calls made to fail. Like the real server it records a
+// DETECTOR_CHANGE / DATA_SOURCE_CHANGE event on every create, update and delete, and a
+// DETECTOR_STATUS event with the new etag on every state change, before it answers.
 import {
   AnomalySchema,
   Anomaly_State,
@@ -50,6 +52,15 @@ export function serverError(
     });
   }
   return new ConnectError(message, code, undefined, details);
+}
+
+/** An empty etag means "whatever is stored"; a stale one fails the write, as the server's does. */
+function checkEtag(stored: { etag: string }, etag: string, name: string): void {
+  if (etag !== "" && etag !== stored.etag) {
+    throw serverError(Code.Aborted, `${name} has changed since it was read: read it again and retry`, {
+      reason: "ETAG_MISMATCH",
+    });
+  }
 }
 
 /** A queue one Subscribe stream reads: events, then an end (maybe an error). */
@@ -108,6 +119,8 @@ export class FakeAiops {
   subscribes: SubscribeRequest[] = [];
   /** Method names of every call, in order (`listDetectors`, `subscribe`, ...). */
   calls: string[] = [];
+  /** The requests of every create, update and delete, in order, by method name. */
+  writes: { method: string; request: unknown }[] = [];
   /** While true, every call fails with UNAVAILABLE, as a stopped server does. */
   down = false;
   /** Replay this many events from before `after_sequence` too, as a sloppy server might. */
@@ -198,15 +211,35 @@ export class FakeAiops {
     return event;
   }
 
+  /** A detector's new state (stored, its etag bumped, as every write does) and its event. */
   detectorStatus(detector: string, state: Detector_State, stateReason = ""): Event {
     const stored = this.detectors.get(detector);
     if (stored) {
       stored.state = state;
       stored.stateReason = stateReason;
+      stored.etag = String(Number(stored.etag) + 1);
     }
     return this.record({
       case: "detectorStatus",
-      value: { $typeName: "aiops.v1.DetectorStatus", detector, state, stateReason },
+      value: { $typeName: "aiops.v1.DetectorStatus", detector, state, stateReason, etag: stored?.etag ?? "" },
+    });
+  }
+
+  /** The DETECTOR_CHANGE event of a detector as it stands (or stood, when `deleted`). */
+  detectorChange(detector: Detector, deleted = false): Event {
+    return this.record({
+      case: "detectorChange",
+      value: { $typeName: "aiops.v1.DetectorChange", detector: clone(DetectorSchema, detector), deleted },
+    });
+  }
+
+  /** The DATA_SOURCE_CHANGE event of a data source, never with its authorization. */
+  dataSourceChange(dataSource: DataSource, deleted = false): Event {
+    const sent = clone(DataSourceSchema, dataSource);
+    sent.authorization = "";
+    return this.record({
+      case: "dataSourceChange",
+      value: { $typeName: "aiops.v1.DataSourceChange", dataSource: sent, deleted },
     });
   }
 
@@ -327,9 +360,10 @@ export class FakeAiops {
     return value;
   }
 
-  /** Counts the call; throws what the test made it fail with. */
-  private async enter(method: string): Promise<void> {
+  /** Counts the call (and keeps a write's request); throws what the test made it fail with. */
+  private async enter(method: string, write?: unknown): Promise<void> {
     this.calls.push(method);
+    if (write !== undefined) this.writes.push({ method, request: write });
     if (this.down) throw new ConnectError("connection refused", Code.Unavailable);
     const queue = this.failures.get(method);
     const next = queue?.shift();
@@ -376,15 +410,12 @@ export class FakeAiops {
     };
     const setState = (name: string, state: Detector_State) => {
       const detector = mustGet(this.detectors, name);
-      if (detector.state !== state) {
-        this.detectorStatus(name, state);
-        detector.etag = String(Number(detector.etag) + 1);
-      }
+      if (detector.state !== state) this.detectorStatus(name, state);
       return clone(DetectorSchema, detector);
     };
     return {
       createDetector: async (req: { detector?: Detector; detectorId: string }) => {
-        await this.enter("createDetector");
+        await this.enter("createDetector", req);
         const detector = clone(DetectorSchema, req.detector ?? create(DetectorSchema));
         check(detector);
         detector.name = `detectors/${req.detectorId || `generated-${this.detectors.size + 1}`}`;
@@ -396,7 +427,8 @@ export class FakeAiops {
         detector.state = Detector_State.STOPPED;
         detector.etag = "1";
         this.detectors.set(detector.name, detector);
-        return clone(DetectorSchema, detector);
+        this.detectorChange(detector);
+        return this.answer("createDetector", clone(DetectorSchema, detector));
       },
       getDetector: async (req: { name: string }) => {
         await this.enter("getDetector");
@@ -411,22 +443,27 @@ export class FakeAiops {
         });
       },
       updateDetector: async (req: { detector?: Detector }) => {
-        await this.enter("updateDetector");
+        await this.enter("updateDetector", req);
         const update = req.detector ?? create(DetectorSchema);
         const stored = mustGet(this.detectors, update.name);
+        checkEtag(stored, update.etag, update.name);
         check(update);
         const next = clone(DetectorSchema, update);
         next.state = stored.state;
         next.stateReason = stored.stateReason;
+        next.createTime = stored.createTime;
         next.etag = String(Number(stored.etag) + 1);
         this.detectors.set(next.name, next);
-        return clone(DetectorSchema, next);
+        this.detectorChange(next);
+        return this.answer("updateDetector", clone(DetectorSchema, next));
       },
-      deleteDetector: async (req: { name: string }) => {
-        await this.enter("deleteDetector");
-        mustGet(this.detectors, req.name);
+      deleteDetector: async (req: { name: string; etag: string }) => {
+        await this.enter("deleteDetector", req);
+        const stored = mustGet(this.detectors, req.name);
+        checkEtag(stored, req.etag, req.name);
         this.detectors.delete(req.name);
-        return {};
+        this.detectorChange(stored, true);
+        return this.answer("deleteDetector", {});
       },
       startDetector: async (req: { name: string }) => {
         await this.enter("startDetector");
@@ -480,7 +517,7 @@ export class FakeAiops {
     };
     return {
       createDataSource: async (req: { dataSource?: DataSource; dataSourceId: string }) => {
-        await this.enter("createDataSource");
+        await this.enter("createDataSource", req);
         const source = clone(DataSourceSchema, req.dataSource ?? create(DataSourceSchema));
         const fields: Record<string, string> = {};
         if (source.urls.length === 0) fields["data_source.urls"] = "required: one to eight base URLs";
@@ -495,7 +532,8 @@ export class FakeAiops {
         source.authorization = "";
         source.etag = "1";
         this.dataSources.set(source.name, source);
-        return clone(DataSourceSchema, source);
+        this.dataSourceChange(source);
+        return this.answer("createDataSource", clone(DataSourceSchema, source));
       },
       getDataSource: async (req: { name: string }) => {
         await this.enter("getDataSource");
@@ -511,23 +549,23 @@ export class FakeAiops {
         });
       },
       updateDataSource: async (req: { dataSource?: DataSource }) => {
-        await this.enter("updateDataSource");
+        await this.enter("updateDataSource", req);
         const update = req.dataSource ?? create(DataSourceSchema);
         const stored = mustGet(update.name);
-        if (update.etag !== "" && update.etag !== stored.etag) {
-          throw serverError(Code.Aborted, `${update.name} changed since it was read`, { reason: "ETAG_MISMATCH" });
-        }
+        checkEtag(stored, update.etag, update.name);
         const next = clone(DataSourceSchema, stored);
         next.displayName = update.displayName;
         next.urls = [...update.urls];
         next.timeout = update.timeout;
         next.etag = String(Number(stored.etag) + 1);
         this.dataSources.set(next.name, next);
-        return clone(DataSourceSchema, next);
+        this.dataSourceChange(next);
+        return this.answer("updateDataSource", clone(DataSourceSchema, next));
       },
-      deleteDataSource: async (req: { name: string }) => {
-        await this.enter("deleteDataSource");
-        mustGet(req.name);
+      deleteDataSource: async (req: { name: string; etag: string }) => {
+        await this.enter("deleteDataSource", req);
+        const stored = mustGet(req.name);
+        checkEtag(stored, req.etag, req.name);
         const users = [...this.detectors.values()].filter((d) => d.dataSource === req.name);
         if (users.length > 0) {
           throw serverError(
@@ -537,7 +575,8 @@ export class FakeAiops {
           );
         }
         this.dataSources.delete(req.name);
-        return {};
+        this.dataSourceChange(stored, true);
+        return this.answer("deleteDataSource", {});
       },
       checkDataSource: async (req: { name: string }) => {
         await this.enter("checkDataSource");

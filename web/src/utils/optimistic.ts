@@ -1,6 +1,7 @@
 // Optimistic changes over an entity adapter: what people did shows at once, on top of the
 // latest confirmed entity; a failure drops the change (the rollback), a success or any later
-// event replaces what it confirms.
+// event replaces what it confirms. The stream is the last word: an answer that an event
+// already confirmed (or overtook) changes nothing.
 import type { EntityAdapter, EntityState } from "@reduxjs/toolkit";
 
 /** What an optimistic operation does to one entity until the server answers. */
@@ -26,6 +27,8 @@ export interface PendingEntity<T> {
   base: T | null;
   /** How many events confirmed `base` while operations were in flight. */
   events: number;
+  /** The version (etag) of what each of those events confirmed, in order; "" for none. */
+  versions: string[];
   operations: PendingOperation<T>[];
 }
 
@@ -39,7 +42,17 @@ export interface OptimisticEntityState<T> extends EntityState<T, string> {
  */
 export type Reconcile<T> = (answer: T, base: T | null, eventSince: boolean) => T;
 
-export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>) {
+export interface OptimisticOptions<T> {
+  /**
+   * The entity's version (its etag), "" when it has none: an answer whose version an event
+   * confirmed since the operation began is already in `base`, which may be newer still.
+   */
+  version?: (entity: T) => string;
+}
+
+export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>, options: OptimisticOptions<T> = {}) {
+  const versionOf = (entity: T | null) => (entity === null ? "" : (options.version?.(entity) ?? ""));
+
   const show = (state: OptimisticEntityState<T>, name: string) => {
     const pending = state.pending[name];
     if (pending === undefined) return;
@@ -67,7 +80,10 @@ export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>) {
         return;
       }
       pending.base = entity;
-      if (fromEvent) pending.events += 1;
+      if (fromEvent) {
+        pending.events += 1;
+        pending.versions.push(versionOf(entity));
+      }
       show(state, name);
     },
 
@@ -85,6 +101,29 @@ export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>) {
       }
     },
 
+    /**
+     * An event brought an entity new here, which a create in flight under a provisional name
+     * (the server picks the name) may have made: the first such create whose provisional entity
+     * `matches` counts as answered, and that entity goes, so that the new one does not show
+     * twice until the answer comes. True when one went.
+     */
+    claimProvisional(
+      state: OptimisticEntityState<T>,
+      isProvisional: (name: string) => boolean,
+      matches: (provisional: T) => boolean,
+    ): boolean {
+      for (const [name, pending] of Object.entries(state.pending)) {
+        if (!isProvisional(name)) continue;
+        const create = pending.operations.find((op) => op.patch.kind === "create");
+        if (create?.patch.kind === "create" && matches(create.patch.entity)) {
+          delete state.pending[name];
+          adapter.removeOne(state, name);
+          return true;
+        }
+      }
+      return false;
+    },
+
     /** Starts an optimistic operation: its patch shows until `settle`. */
     begin(
       state: OptimisticEntityState<T>,
@@ -96,6 +135,7 @@ export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>) {
       const pending = (state.pending[name] ??= {
         base: (state.entities[name] as T | undefined) ?? null,
         events: 0,
+        versions: [],
         operations: [],
       });
       pending.operations.push({ requestId, label, patch, eventsAtStart: pending.events });
@@ -105,7 +145,9 @@ export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>) {
     /**
      * Ends an operation. Failed (`answer` undefined): its patch goes, the rollback, leaving the
      * latest confirmed entity. Succeeded: `answer` (null: deleted) becomes the confirmed
-     * entity, reconciled with what events confirmed meanwhile.
+     * entity, reconciled with what events confirmed meanwhile; unless an event since the
+     * operation began already confirmed it (its version) or deleted the entity: then the
+     * stream's `base` stands.
      */
     settle(
       state: OptimisticEntityState<T>,
@@ -120,8 +162,14 @@ export function optimisticUpdates<T>(adapter: EntityAdapter<T, string>) {
       if (operation === undefined) return;
       pending.operations = pending.operations.filter((op) => op !== operation);
       if (answer !== undefined) {
-        pending.base =
-          answer === null ? null : reconcile(answer, pending.base, pending.events > operation.eventsAtStart);
+        const eventSince = pending.events > operation.eventsAtStart;
+        const version = versionOf(answer);
+        const confirmed =
+          eventSince &&
+          (pending.base === null ||
+            (version !== "" && pending.versions.slice(operation.eventsAtStart).includes(version)));
+        if (answer === null) pending.base = null;
+        else if (!confirmed) pending.base = reconcile(answer, pending.base, eventSince);
       }
       show(state, name);
     },

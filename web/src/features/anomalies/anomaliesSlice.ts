@@ -9,7 +9,7 @@ import type { RootState } from "../../app/store";
 import { toActionError, type ActionError } from "../../utils/errors";
 import { optimisticUpdates, pendingLabel, type OptimisticEntityState } from "../../utils/optimistic";
 import { listAll } from "../../utils/paging";
-import { anomalyReceived } from "../connection/eventActions";
+import { anomalyReceived, detectorChanged } from "../connection/eventActions";
 import { deleteDetector } from "../detectors/detectorsSlice";
 import { toAnomalyView, type AnomalyView } from "./model";
 
@@ -58,6 +58,12 @@ export const setAnomalyState = createAppAsyncThunk(
 const newer = (a: AnomalyView, b: AnomalyView | null) =>
   b === null || (a.updateTime ?? 0) >= (b.updateTime ?? 0) ? a : b;
 
+function removeAnomaliesOf(state: AnomaliesState, detector: string) {
+  const prefix = `${detector}/anomalies/`;
+  const names = state.ids.filter((name) => name.startsWith(prefix));
+  if (names.length > 0) adapter.removeMany(state, names);
+}
+
 export const anomaliesSlice = createSlice({
   name: "anomalies",
   initialState,
@@ -94,11 +100,11 @@ export const anomaliesSlice = createSlice({
         if (payload) state.errors[meta.arg.name] = payload;
       })
       .addCase(deleteDetector.fulfilled, (state, { payload: detector }) => {
-        const prefix = `${detector}/anomalies/`;
-        adapter.removeMany(
-          state,
-          state.ids.filter((name) => name.startsWith(prefix)),
-        );
+        removeAnomaliesOf(state, detector);
+      })
+      // Deleted anywhere: its anomalies went with it.
+      .addCase(detectorChanged, (state, { payload }) => {
+        if (payload.deleted) removeAnomaliesOf(state, payload.detector.name);
       });
   },
 });

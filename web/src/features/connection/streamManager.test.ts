@@ -273,16 +273,70 @@ describe("stream manager", () => {
     ]);
   });
 
-  it("fetches a detector it does not know when an event of it comes", async () => {
+  it("replays the detectors and data sources created, changed and deleted while the stream was away", async () => {
+    const { store, server, clock } = await liveStore();
+    const other = server.clients();
+    server.health("dataSources/prom", true);
+    await settle();
+    server.endStreams();
+    await settle();
+
+    await other.detectors.createDetector({ detectorId: "d", detector: { dataSource: "dataSources/prom", query: "up" } });
+    await other.detectors.startDetector({ name: "detectors/d" });
+    await other.detectors.deleteDetector({ name: "detectors/a" });
+    await other.dataSources.updateDataSource({ dataSource: { name: "dataSources/loki", urls: ["http://loki:3100"] } });
+    await other.dataSources.createDataSource({ dataSourceId: "thanos", dataSource: { urls: ["http://thanos:9090"] } });
+    await clock.advance(clock.pendingDelays()[0]);
+
+    expect(server.calls.filter((call) => call === "listDetectors")).toHaveLength(2); // no reload
+    expect(selectAllDetectors(store.getState()).map((d) => [d.name, d.state, d.etag])).toEqual([
+      ["detectors/b", Detector_State.STOPPED, "1"],
+      ["detectors/c", Detector_State.STOPPED, "1"],
+      ["detectors/d", Detector_State.BACKFILLING, "2"],
+    ]);
+    expect(store.getState().dataSources.ids).toEqual(["dataSources/loki", "dataSources/prom", "dataSources/thanos"]);
+    expect(store.getState().dataSources.entities["dataSources/loki"]?.urls).toEqual(["http://loki:3100"]);
+    expect(server.calls).not.toContain("getDetector");
+    expect(server.calls).not.toContain("getDataSource");
+  });
+
+  it("loads again after a stream positioned on an empty log drops: there is nothing to resume after", async () => {
+    const { store, server, clock } = await liveStore();
+    server.endStreams();
+    await settle();
+    await server.clients().detectors.createDetector({ detectorId: "d", detector: { dataSource: "dataSources/prom", query: "up" } });
+    await clock.advance(clock.pendingDelays()[0]);
+
+    expect(server.subscribes.map((request) => request.afterSequence)).toEqual([0n, 0n]);
+    expect(server.calls.filter((call) => call === "listDetectors")).toHaveLength(4);
+    expect(selectDetectorByName(store.getState(), "detectors/d")).toBeDefined();
+  });
+
+  it("fetches a detector or data source it does not know when an event of it comes without a change event", async () => {
+    // Made by a server older than change events (replayed after an upgrade, or from an older
+    // replica): its status or health event is all there is.
     const { store, server } = await liveStore();
     server.addDetector({ name: "detectors/made-elsewhere", state: Detector_State.BACKFILLING });
     server.detectorStatus("detectors/made-elsewhere", Detector_State.BACKFILLING);
+    server.addDataSource({ name: "dataSources/made-elsewhere" });
+    server.health("dataSources/made-elsewhere", true);
     await settle();
 
     expect(server.calls).toContain("getDetector");
     expect(selectDetectorByName(store.getState(), "detectors/made-elsewhere")?.state).toBe(
       Detector_State.BACKFILLING,
     );
+    expect(store.getState().dataSources.entities["dataSources/made-elsewhere"]).toBeDefined();
+  });
+
+  it("fetches nothing for a status event of a detector an event deleted", async () => {
+    const { store, server } = await liveStore();
+    await server.clients().detectors.deleteDetector({ name: "detectors/a" });
+    server.detectorStatus("detectors/a", Detector_State.STOPPED); // a runner that raced the delete
+    await settle();
+
+    expect(server.calls).not.toContain("getDetector");
+    expect(selectDetectorByName(store.getState(), "detectors/a")).toBeUndefined();
   });
 
   it("closes the stream on streamStopped and opens one again on streamStarted", async () => {

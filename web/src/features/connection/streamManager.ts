@@ -91,16 +91,23 @@ async function runStream(
   const afterApply = (action: ChangeEventAction) => {
     const state = getState();
     if (!state.connection.loaded) return;
-    // Detectors and data sources made elsewhere have no event of their own: fetch them when
-    // one of theirs comes.
+    // A detector or data source made elsewhere comes as a change event before any other event
+    // of it, except where no change event was written: by a server (or a replica, in a rolling
+    // upgrade) older than those events, whose events a resumed stream may replay. An event of
+    // one we do not know fetches it, then; one an event deleted stays deleted.
     let name: string | undefined;
     let fetch: (() => unknown) | undefined;
-    if (detectorStatusReceived.match(action) && !state.detectors.entities[action.payload.detector]) {
+    if (
+      detectorStatusReceived.match(action) &&
+      !state.detectors.entities[action.payload.detector] &&
+      !state.detectors.deleted[action.payload.detector]
+    ) {
       name = action.payload.detector;
       fetch = () => dispatch(fetchDetector(action.payload.detector));
     } else if (
       dataSourceHealthReceived.match(action) &&
-      !state.dataSources.entities[action.payload.dataSource]
+      !state.dataSources.entities[action.payload.dataSource] &&
+      !state.dataSources.deleted[action.payload.dataSource]
     ) {
       name = action.payload.dataSource;
       fetch = () => dispatch(fetchDataSource(action.payload.dataSource));
@@ -181,6 +188,9 @@ async function runStream(
       let lastHeartbeatAt: number | null = null;
       let error: unknown;
       arm();
+      // Positioned at 0 (the log was empty): `after_sequence` 0 would ask for live events only,
+      // missing what happened while away; so position again, and load again, instead.
+      if (positioned && last === 0) positioned = false;
       try {
         const events = clients.events.subscribe(
           { afterSequence: BigInt(positioned ? last : 0) },

@@ -1,12 +1,21 @@
 // Create or edit a data source. The server's field violations show at the fields they name
-// (`data_source.urls[1]` at the URLs).
+// (`data_source.urls[1]` at the URLs). An edit sends the etag: one someone else's save made
+// stale is refused, and the form then shows what is stored.
 import { DataSource_Kind } from "@aiops/client";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
+import { DeletedNotice } from "../../components/DeletedNotice";
 import { Field, FormErrors, formatOptionalNumber, parseOptionalNumber } from "../../components/Field";
 import { LoadingState } from "../connection/LoadingState";
-import { createDataSource, selectDataSourceByName, updateDataSource } from "./dataSourcesSlice";
+import {
+  createDataSource,
+  editEtag,
+  fetchDataSource,
+  selectDataSourceByName,
+  selectDataSourceDeleted,
+  updateDataSource,
+} from "./dataSourcesSlice";
 import { KIND_TEXT, type DataSourceSpec, type DataSourceView } from "./model";
 
 /** Where each field violation shows; `data_source.urls[N]` goes to the URLs. */
@@ -47,7 +56,9 @@ export function DataSourceForm() {
   const name = id === undefined ? undefined : `dataSources/${id}`;
   const source = useAppSelector((state) => (name ? selectDataSourceByName(state, name) : undefined));
   const loaded = useAppSelector((state) => state.connection.loaded);
+  const deleted = useAppSelector((state) => (name ? selectDataSourceDeleted(state, name) : false));
   if (name !== undefined && source === undefined) {
+    if (deleted) return <DeletedNotice name={name} back="/data-sources" backText="Back to the data sources" />;
     return loaded ? (
       <div className="empty">
         <p>There is no data source {name}.</p>
@@ -60,11 +71,8 @@ export function DataSourceForm() {
   return <DataSourceFormBody key={name ?? "new"} source={source} />;
 }
 
-function DataSourceFormBody({ source }: { source?: DataSourceView }) {
-  const editing = source !== undefined;
-  const dispatch = useAppDispatch();
-  const navigate = useNavigate();
-  const [values, setValues] = useState({
+function formValues(source?: DataSourceView) {
+  return {
     id: "",
     displayName: source?.displayName ?? "",
     kind: String(source?.kind ?? DataSource_Kind.PROMETHEUS),
@@ -72,7 +80,16 @@ function DataSourceFormBody({ source }: { source?: DataSourceView }) {
     authorization: "",
     clearAuthorization: false,
     timeout: formatOptionalNumber(source?.timeoutSeconds),
-  });
+  };
+}
+
+function DataSourceFormBody({ source }: { source?: DataSourceView }) {
+  const editing = source !== undefined;
+  const dispatch = useAppDispatch();
+  const navigate = useNavigate();
+  // The data source as the form read it: its etag is what an edit is conditional on.
+  const [opened, setOpened] = useState(source);
+  const [values, setValues] = useState(() => formValues(source));
   const [violations, setViolations] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string>();
   const [saving, setSaving] = useState(false);
@@ -106,20 +123,29 @@ function DataSourceFormBody({ source }: { source?: DataSourceView }) {
     setSaving(true);
     setMessage(undefined);
     const result = editing
-      ? await dispatch(updateDataSource({ name: source.name, spec, etag: source.etag }))
+      ? await dispatch(updateDataSource({ name: source.name, spec, etag: editEtag(opened ?? source, source) }))
       : await dispatch(createDataSource({ id: values.id.trim(), spec }));
-    setSaving(false);
     if (result.meta.requestStatus === "fulfilled") {
+      setSaving(false);
       navigate("/data-sources");
       return;
     }
     const error = result.payload && typeof result.payload === "object" && "fields" in result.payload ? result.payload : undefined;
+    if (editing && error?.reason === "ETAG_MISMATCH") {
+      // Someone else saved it since the form read it: show what is stored now, to edit again.
+      const fresh = await dispatch(fetchDataSource(source.name));
+      if (fetchDataSource.fulfilled.match(fresh) && fresh.payload !== null) {
+        setOpened(fresh.payload);
+        setValues(formValues(fresh.payload));
+      }
+      setSaving(false);
+      setViolations({});
+      setMessage(`${error.message}. The form now shows what is stored: make your changes again.`);
+      return;
+    }
+    setSaving(false);
     setViolations(error?.fields ?? {});
-    setMessage(
-      error?.reason === "ETAG_MISMATCH"
-        ? `${error.message}: someone changed it meanwhile. Reopen the form to edit what is stored now.`
-        : (error?.message ?? "It failed."),
-    );
+    setMessage(error?.message ?? "It failed.");
   };
 
   return (

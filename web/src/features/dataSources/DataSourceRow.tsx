@@ -3,6 +3,7 @@ import { memo, useState } from "react";
 import { Link } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { RowMenu } from "../../components/RowMenu";
+import { useFocusKeptInTable } from "../../components/useFocusKept";
 import { formatNumber, formatTime } from "../../utils/format";
 import { resourceId } from "../../utils/proto";
 import {
@@ -38,10 +39,11 @@ export const DataSourceRow = memo(function DataSourceRow({ name }: { name: strin
   const pending = useAppSelector((state) => selectDataSourcePending(state, name));
   const error = useAppSelector((state) => selectDataSourceError(state, name));
   const [confirming, setConfirming] = useState(false);
+  const rowRef = useFocusKeptInTable<HTMLTableRowElement>();
   if (source === undefined) return null;
   const provisional = pending === "creating";
   return (
-    <tr aria-label={name} className={pending ? "row-pending" : undefined}>
+    <tr ref={rowRef} aria-label={name} className={pending ? "row-pending" : undefined}>
       <td>
         {source.displayName || resourceId(name)}
         {source.displayName && <div className="muted small">{name}</div>}

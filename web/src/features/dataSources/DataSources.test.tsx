@@ -1,3 +1,4 @@
+import { DataSource_Kind } from "@aiops/client";
 import { act, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AppRoutes } from "../../App";
@@ -50,5 +51,62 @@ describe("Data sources page", () => {
     await act(() => settle());
     expect(screen.getByRole("row", { name: "dataSources/loki" }).textContent).toContain("Loki");
     expect(server.dataSources.get("dataSources/loki")?.urls).toEqual(["http://loki:3100"]);
+  });
+  it("shows a data source created in another tab, and takes one deleted there away with its open menu", async () => {
+    const { server, user } = await setup();
+    const other = server.clients().dataSources;
+    await act(() =>
+      other.createDataSource({
+        dataSourceId: "loki",
+        dataSource: { kind: DataSource_Kind.LOKI, urls: ["http://loki:3100"] },
+      }),
+    );
+    await act(() => settle());
+    const loki = screen.getByRole("row", { name: "dataSources/loki" });
+    expect(loki.textContent).toContain("Loki");
+    const prom = screen.getByRole("row", { name: "dataSources/prom" });
+
+    await user.click(within(loki).getByRole("button", { name: "More actions for dataSources/loki" }));
+    await user.click(within(loki).getByRole("button", { name: "Delete…" }));
+    await act(() => other.deleteDataSource({ name: "dataSources/loki" }));
+    await act(() => settle());
+
+    expect(screen.queryByRole("row", { name: "dataSources/loki" })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole("table", { name: "Data sources" }));
+    expect(screen.getByRole("row", { name: "dataSources/prom" })).toBe(prom);
+  });
+
+  it("shows the server's message and the stored data source when another tab saved it since the form opened", async () => {
+    const { server, user } = await setup("/data-sources/prom/edit");
+    await act(() =>
+      server.clients().dataSources.updateDataSource({
+        dataSource: { name: "dataSources/prom", displayName: "Theirs", urls: ["http://prom-2:9090"] },
+        updateMask: { paths: ["display_name", "urls"] },
+      }),
+    );
+    await act(() => settle());
+    expect((screen.getByRole("textbox", { name: "URLs" }) as HTMLTextAreaElement).value).toBe("http://prom:9090");
+
+    await user.type(screen.getByRole("spinbutton", { name: "Timeout (seconds)" }), "5");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await act(() => settle());
+
+    expect(server.writes.at(-1)?.request).toMatchObject({ dataSource: { etag: "1" } });
+    const form = screen.getByRole("form", { name: "Edit dataSources/prom" });
+    expect(within(form).getByRole("alert").textContent).toContain(
+      "dataSources/prom has changed since it was read: read it again and retry. The form now shows what is stored",
+    );
+    expect((screen.getByRole("textbox", { name: "URLs" }) as HTMLTextAreaElement).value).toBe("http://prom-2:9090");
+    expect((screen.getByRole("textbox", { name: "Display name" }) as HTMLInputElement).value).toBe("Theirs");
+  });
+
+  it("says so when the data source being edited is deleted in another tab", async () => {
+    const { server } = await setup("/data-sources/prom/edit");
+    await act(() => server.clients().dataSources.deleteDataSource({ name: "dataSources/prom" }));
+    await act(() => settle());
+    expect(screen.queryByRole("button", { name: "Save changes" })).toBeNull();
+    expect(screen.getByText("dataSources/prom was deleted.")).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Back to the data sources" })).toBeTruthy();
+    expect(screen.queryByRole("row", { name: "dataSources/prom" })).toBeNull();
   });
 });

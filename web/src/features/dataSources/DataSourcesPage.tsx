@@ -31,7 +31,7 @@ export function DataSourcesPage() {
           </div>
         ) : (
           <div className="table-scroll">
-            <table className="table" aria-label="Data sources">
+            <table className="table" aria-label="Data sources" tabIndex={-1}>
               <thead>
                 <tr>
                   <th scope="col">Name</th>

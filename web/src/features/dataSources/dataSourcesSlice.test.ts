@@ -1,6 +1,6 @@
 import { Code, DataSource_Kind } from "@aiops/client";
 import { describe, expect, it } from "vitest";
-import { FakeAiops } from "../../utils/fakeServer";
+import { FakeAiops, serverError } from "../../utils/fakeServer";
 import { FakeClock, settle, startedStore } from "../../utils/test-utils";
 import {
   checkDataSource,
@@ -110,5 +110,103 @@ describe("data sources slice", () => {
 
     expect(result.payload).toMatchObject({ reason: "ETAG_MISMATCH", code: Code[Code.Aborted] });
     expect(selectDataSourceByName(store.getState(), "dataSources/loki").urls).toEqual(["http://loki:3100"]);
+  });
+});
+
+describe("data sources slice, following changes made elsewhere", () => {
+  const spec = {
+    displayName: "Thanos",
+    kind: DataSource_Kind.PROMETHEUS,
+    urls: ["http://thanos:9090"],
+    authorization: "",
+    timeoutSeconds: null,
+  };
+
+  it("adds one created elsewhere, replaces one changed elsewhere in place, drops one deleted", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const other = fake.clients().dataSources;
+
+    await other.createDataSource({
+      dataSourceId: "thanos",
+      dataSource: { kind: DataSource_Kind.PROMETHEUS, urls: ["http://thanos:9090"], authorization: "Bearer x" },
+    });
+    await settle();
+    expect(selectDataSourceByName(store.getState(), "dataSources/thanos")).toMatchObject({
+      urls: ["http://thanos:9090"],
+      hasAuthorization: true,
+    });
+    expect(fake.calls).not.toContain("getDataSource");
+
+    const before = store.getState().dataSources;
+    await other.updateDataSource({
+      dataSource: { name: "dataSources/loki", displayName: "Logs", urls: ["http://loki-2:3100"], etag: "1" },
+      updateMask: { paths: ["display_name", "urls"] },
+    });
+    await settle();
+    const after = store.getState().dataSources;
+    expect(after.ids).toBe(before.ids);
+    expect(after.entities["dataSources/prom"]).toBe(before.entities["dataSources/prom"]);
+    expect(after.entities["dataSources/loki"]).toMatchObject({ displayName: "Logs", etag: "2" });
+
+    await other.deleteDataSource({ name: "dataSources/loki" });
+    await settle();
+    expect(selectAllDataSources(store.getState()).map((s) => s.name)).toEqual(["dataSources/prom", "dataSources/thanos"]);
+    expect(selectDataSourceHealth(store.getState(), "dataSources/loki")).toBeUndefined();
+    // A probe that raced the deletion does not bring its health back, nor fetch it.
+    fake.health("dataSources/loki", false, "gone");
+    await settle();
+    expect(selectDataSourceHealth(store.getState(), "dataSources/loki")).toBeUndefined();
+    expect(fake.calls).not.toContain("getDataSource");
+  });
+
+  it("shows a create its event confirms before the answer once, under its own name or the server's", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const names = () => selectAllDataSources(store.getState()).map((s) => s.name);
+
+    let release = fake.holdNext("createDataSource");
+    let creating = store.dispatch(createDataSource({ id: "thanos", spec }));
+    await settle();
+    expect(names()).toEqual(["dataSources/loki", "dataSources/prom", "dataSources/thanos"]);
+    release();
+    await creating;
+    expect(names()).toEqual(["dataSources/loki", "dataSources/prom", "dataSources/thanos"]);
+
+    release = fake.holdNext("createDataSource");
+    creating = store.dispatch(createDataSource({ id: "", spec: { ...spec, urls: ["http://mimir:9009"] } }));
+    expect(names().filter((name) => name.startsWith("dataSources/~new-"))).toHaveLength(1);
+    await settle();
+    expect(names()).toEqual(["dataSources/generated-4", "dataSources/loki", "dataSources/prom", "dataSources/thanos"]);
+    release();
+    await creating;
+    expect(names()).toEqual(["dataSources/generated-4", "dataSources/loki", "dataSources/prom", "dataSources/thanos"]);
+    expect(store.getState().dataSources.pending).toEqual({});
+  });
+
+  it("keeps a delete its event confirmed, and rolls a failed edit back to another tab's", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const other = fake.clients().dataSources;
+
+    const failDelete = fake.holdNext("deleteDataSource");
+    const deleting = store.dispatch(deleteDataSource("dataSources/loki"));
+    await settle();
+    failDelete(serverError(Code.Unavailable, "upstream connect error"));
+    await deleting;
+    expect(selectDataSourceByName(store.getState(), "dataSources/loki")).toBeUndefined();
+    expect(selectDataSourceError(store.getState(), "dataSources/loki")).toBeUndefined();
+
+    const failEdit = fake.holdNext("updateDataSource");
+    const saving = store.dispatch(
+      updateDataSource({ name: "dataSources/prom", etag: "1", spec: { ...spec, urls: ["http://ours:9090"] } }),
+    );
+    await settle();
+    await other.updateDataSource({ dataSource: { name: "dataSources/prom", urls: ["http://theirs:9090"] } });
+    await settle();
+    expect(selectDataSourceByName(store.getState(), "dataSources/prom").urls).toEqual(["http://ours:9090"]);
+    failEdit(serverError(Code.Unavailable, "upstream connect error"));
+    await saving;
+    expect(selectDataSourceByName(store.getState(), "dataSources/prom").urls).toEqual(["http://theirs:9090"]);
   });
 });

@@ -1,6 +1,7 @@
-// Data sources, keyed by name, with their health: loaded once (every page), health kept
-// current by DATA_SOURCE_HEALTH events (and by a Check); create, edit and delete show at once
-// and roll back on error.
+// Data sources, keyed by name, with their health: loaded once (every page), then kept current
+// by DATA_SOURCE_CHANGE events (created, changed, deleted, by anyone), health by
+// DATA_SOURCE_HEALTH events (and by a Check); create, edit and delete show at once and roll
+// back on error.
 import { Code, ConnectError } from "@aiops/client";
 import { createEntityAdapter, createSlice, type PayloadAction } from "@reduxjs/toolkit";
 import { createAppAsyncThunk } from "../../app/hooks";
@@ -9,7 +10,7 @@ import { toActionError, type ActionError } from "../../utils/errors";
 import { optimisticUpdates, pendingLabel, type OptimisticEntityState } from "../../utils/optimistic";
 import { listAll } from "../../utils/paging";
 import { durationSeconds } from "../../utils/proto";
-import { dataSourceHealthReceived } from "../connection/eventActions";
+import { dataSourceChanged, dataSourceHealthReceived } from "../connection/eventActions";
 import {
   dataSourceUpdatePaths,
   provisionalDataSource,
@@ -24,13 +25,15 @@ const adapter = createEntityAdapter<DataSourceView, string>({
   selectId: (source) => source.name,
   sortComparer: (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
 });
-const optimistic = optimisticUpdates(adapter);
+const optimistic = optimisticUpdates(adapter, { version: (source) => source.etag });
 
 export interface DataSourcesState extends OptimisticEntityState<DataSourceView> {
   health: Record<string, DataSourceHealth>;
   /** Names with a Check in flight. */
   checking: Record<string, boolean>;
   errors: Record<string, ActionError>;
+  /** The data sources an event said were deleted (until one of that name comes back). */
+  deleted: Record<string, true>;
 }
 
 const initialState: DataSourcesState = adapter.getInitialState({
@@ -38,9 +41,42 @@ const initialState: DataSourcesState = adapter.getInitialState({
   health: {},
   checking: {},
   errors: {},
+  deleted: {},
 });
 
 export const provisionalName = (requestId: string) => `dataSources/~new-${requestId}`;
+const isProvisional = (name: string) => name.startsWith(provisionalName(""));
+
+/** Whether a provisional data source is what the server made of it: what people typed. */
+const sameDataSource = (provisional: DataSourceView, made: DataSourceView) =>
+  provisional.displayName === made.displayName &&
+  provisional.kind === made.kind &&
+  provisional.urls.length === made.urls.length &&
+  provisional.urls.every((url, i) => url === made.urls[i]);
+
+/** Whether two data sources have the same settings (what an edit sets). */
+const sameSettings = (a: DataSourceView, b: DataSourceView) =>
+  a.displayName === b.displayName &&
+  a.kind === b.kind &&
+  a.urls.length === b.urls.length &&
+  a.urls.every((url, i) => url === b.urls[i]) &&
+  a.hasAuthorization === b.hasAuthorization &&
+  a.timeoutSeconds === b.timeoutSeconds;
+
+/**
+ * The etag an edit sends from a form opened on `opened`, the data source being `current` now:
+ * the one the form read once someone else's save (a DATA_SOURCE_CHANGE event) changed its
+ * settings, so that the server refuses the edit (ETAG_MISMATCH) rather than overwrite theirs.
+ */
+export const editEtag = (opened: DataSourceView, current: DataSourceView | undefined) =>
+  current !== undefined && sameSettings(opened, current) ? current.etag : opened.etag;
+
+/** Forgets what was known of a data source that is gone. */
+const forget = (state: DataSourcesState, name: string) => {
+  delete state.health[name];
+  delete state.checking[name];
+  delete state.errors[name];
+};
 
 export const loadDataSources = createAppAsyncThunk(
   "dataSources/load",
@@ -150,11 +186,29 @@ export const dataSourcesSlice = createSlice({
     builder
       .addCase(loadDataSources.fulfilled, (state, { payload }) => {
         optimistic.confirmAll(state, payload);
+        for (const source of payload) delete state.deleted[source.name];
       })
       .addCase(fetchDataSource.fulfilled, (state, { meta, payload }) => {
+        // Read before the deletion an event has brought since: the stream is newer.
+        if (payload !== null && state.deleted[payload.name]) return;
         optimistic.confirm(state, payload?.name ?? meta.arg, payload);
       })
+      .addCase(dataSourceChanged, (state, { payload: { dataSource, deleted } }) => {
+        const name = dataSource.name;
+        if (deleted) {
+          optimistic.confirm(state, name, null, true);
+          state.deleted[name] = true;
+          forget(state, name);
+          return;
+        }
+        delete state.deleted[name];
+        if (state.entities[name] === undefined && state.pending[name] === undefined) {
+          optimistic.claimProvisional(state, isProvisional, (provisional) => sameDataSource(provisional, dataSource));
+        }
+        optimistic.confirm(state, name, dataSource, true);
+      })
       .addCase(dataSourceHealthReceived, (state, { payload }) => {
+        if (state.deleted[payload.dataSource]) return; // a probe that raced the deletion
         const before = state.health[payload.dataSource];
         state.health[payload.dataSource] = {
           reachable: payload.reachable,
@@ -185,11 +239,18 @@ export const dataSourcesSlice = createSlice({
           kind: "create",
           entity: provisionalDataSource(name, meta.arg.spec),
         });
+        delete state.deleted[name];
       })
       .addCase(createDataSource.fulfilled, (state, { meta, payload }) => {
         const name = nameOf(meta.arg, meta.requestId);
-        optimistic.settle(state, name, meta.requestId, name === payload.name ? payload : null);
-        optimistic.confirm(state, payload.name, payload);
+        if (name === payload.name) {
+          optimistic.settle(state, name, meta.requestId, payload);
+          return;
+        }
+        optimistic.settle(state, name, meta.requestId, null);
+        // Its DATA_SOURCE_CHANGE event may have come first: that one is as new or newer.
+        const known = state.entities[payload.name] !== undefined || state.pending[payload.name] !== undefined;
+        if (!known && !state.deleted[payload.name]) optimistic.confirm(state, payload.name, payload);
       })
       .addCase(createDataSource.rejected, (state, { meta }) => {
         optimistic.settle(state, nameOf(meta.arg, meta.requestId), meta.requestId);
@@ -220,7 +281,8 @@ export const dataSourcesSlice = createSlice({
       })
       .addCase(deleteDataSource.rejected, (state, { meta, payload }) => {
         optimistic.settle(state, meta.arg, meta.requestId);
-        if (payload) state.errors[meta.arg] = payload;
+        // One deleted meanwhile has nowhere to show it.
+        if (payload && state.entities[meta.arg] !== undefined) state.errors[meta.arg] = payload;
       });
   },
 });
@@ -237,3 +299,6 @@ export const selectDataSourceHealth = (state: RootState, name: string): DataSour
 export const selectDataSourceChecking = (state: RootState, name: string) => Boolean(state.dataSources.checking[name]);
 export const selectDataSourceError = (state: RootState, name: string): ActionError | undefined =>
   state.dataSources.errors[name];
+/** Whether the data source is gone: an event said it was deleted, or our delete is in flight. */
+export const selectDataSourceDeleted = (state: RootState, name: string) =>
+  Boolean(state.dataSources.deleted[name]) || pendingLabel(state.dataSources, name) === "deleting";

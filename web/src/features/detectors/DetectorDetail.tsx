@@ -5,6 +5,7 @@ import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import type { RootState } from "../../app/store";
+import { DeletedNotice } from "../../components/DeletedNotice";
 import { capitalize, formatDateTime, humanize } from "../../utils/format";
 import { selectAllAnomalies } from "../anomalies/anomaliesSlice";
 import { LoadingState } from "../connection/LoadingState";
@@ -13,6 +14,7 @@ import {
   deleteDetector,
   detectorErrorDismissed,
   selectDetectorByName,
+  selectDetectorDeleted,
   selectDetectorError,
   selectDetectorPending,
   startDetector,
@@ -51,9 +53,11 @@ export function DetectorDetail() {
   const error = useAppSelector((state) => selectDetectorError(state, name));
   const anomalies = useAppSelector((state) => selectOpenCount(state, name));
   const loaded = useAppSelector((state) => state.connection.loaded);
+  const deleted = useAppSelector((state) => selectDetectorDeleted(state, name));
   const [confirming, setConfirming] = useState(false);
 
   if (detector === undefined) {
+    if (deleted) return <DeletedNotice name={name} back="/detectors" backText="Back to the detectors" />;
     return loaded ? (
       <div className="empty">
         <p>There is no detector {name}.</p>

@@ -1,4 +1,4 @@
-import { Direction } from "@aiops/client";
+import { Detector_State, Direction } from "@aiops/client";
 import { act, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AppRoutes } from "../../App";
@@ -112,5 +112,62 @@ describe("Detector form", () => {
 
     expect(server.detectors.get("detectors/api")?.algorithm).toMatchObject({ case: "ewma", value: { span: 30 } });
     expect(screen.getByRole("row", { name: "detectors/api" }).textContent).toContain("ewma (span 30)");
+  });
+  it("sends the etag a status event brought since the form opened", async () => {
+    const { user, server } = await setup("/detectors/api/edit");
+    // Started elsewhere, then running: each state change moves the etag (1 -> 3), not the settings.
+    await act(() => server.clients().detectors.startDetector({ name: "detectors/api" }));
+    server.detectorStatus("detectors/api", Detector_State.RUNNING);
+    await act(() => settle());
+
+    await user.clear(screen.getByRole("textbox", { name: "Query" }));
+    await user.type(screen.getByRole("textbox", { name: "Query" }), "up == 0");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await act(() => settle());
+
+    const update = server.writes.filter((write) => write.method === "updateDetector").at(-1);
+    expect(update?.request).toMatchObject({ detector: { name: "detectors/api", etag: "3" } });
+    expect(server.detectors.get("detectors/api")).toMatchObject({ query: "up == 0", etag: "4" });
+    expect(screen.getByRole("heading", { name: "api" })).toBeTruthy(); // saved: the detail is open
+  });
+
+  it("shows the server's message and the stored detector when another tab saved it since the form opened", async () => {
+    const { user, server } = await setup("/detectors/api/edit");
+    await act(() =>
+      server.clients().detectors.updateDetector({
+        detector: { name: "detectors/api", dataSource: "dataSources/prom", query: "theirs", etag: "1" },
+      }),
+    );
+    await act(() => settle());
+    // What is typed stays while the form is open.
+    expect((screen.getByRole("textbox", { name: "Query" }) as HTMLTextAreaElement).value).toBe("up");
+
+    await user.type(screen.getByRole("textbox", { name: "Display name" }), "Mine");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await act(() => settle());
+
+    expect(server.writes.at(-1)?.request).toMatchObject({ detector: { etag: "1" } });
+    const form = screen.getByRole("form", { name: "Edit detectors/api" });
+    expect(within(form).getByRole("alert").textContent).toContain(
+      "detectors/api has changed since it was read: read it again and retry. The form now shows what is stored",
+    );
+    expect((screen.getByRole("textbox", { name: "Query" }) as HTMLTextAreaElement).value).toBe("theirs");
+    expect((screen.getByRole("textbox", { name: "Display name" }) as HTMLInputElement).value).toBe("");
+    expect(server.detectors.get("detectors/api")?.query).toBe("theirs");
+
+    // Saved again, now on what is stored.
+    await user.type(screen.getByRole("textbox", { name: "Display name" }), "Mine");
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await act(() => settle());
+    expect(server.detectors.get("detectors/api")).toMatchObject({ displayName: "Mine", query: "theirs" });
+  });
+
+  it("says so when the detector being edited is deleted in another tab", async () => {
+    const { server } = await setup("/detectors/api/edit");
+    await act(() => server.clients().detectors.deleteDetector({ name: "detectors/api" }));
+    await act(() => settle());
+    expect(screen.queryByRole("button", { name: "Save changes" })).toBeNull();
+    expect(screen.getByText("detectors/api was deleted.")).toBeTruthy();
+    expect(screen.getByRole("link", { name: "Back to the detectors" })).toBeTruthy();
   });
 });

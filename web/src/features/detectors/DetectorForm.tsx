@@ -1,17 +1,27 @@
 // Create or edit a detector: every algorithm of the contract's `algorithm` oneof with its
 // parameters, direction, minimum deviation and thresholds. Left empty, a setting takes the
-// server's default. The server's field violations show at the fields they name.
+// server's default. The server's field violations show at the fields they name. An edit sends
+// the etag: one someone else's save made stale is refused, and the form then shows what is
+// stored.
 import { Direction, DirectionSchema } from "@aiops/client";
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
+import { DeletedNotice } from "../../components/DeletedNotice";
 import { Field, FormErrors, formatOptionalNumber, parseOptionalNumber } from "../../components/Field";
 import { capitalize, humanize } from "../../utils/format";
 import { resourceId } from "../../utils/proto";
 import { LoadingState } from "../connection/LoadingState";
 import { selectAllDataSources } from "../dataSources/dataSourcesSlice";
 import { ALGORITHMS, algorithmNamed, type Algorithm, type Parameter } from "./algorithms";
-import { createDetector, selectDetectorByName, updateDetector } from "./detectorsSlice";
+import {
+  createDetector,
+  editEtag,
+  fetchDetector,
+  selectDetectorByName,
+  selectDetectorDeleted,
+  updateDetector,
+} from "./detectorsSlice";
 import type { DetectorSpec, DetectorView } from "./model";
 
 export interface DetectorFormValues {
@@ -107,7 +117,9 @@ export function DetectorForm() {
   const name = id === undefined ? undefined : `detectors/${id}`;
   const detector = useAppSelector((state) => (name ? selectDetectorByName(state, name) : undefined));
   const loaded = useAppSelector((state) => state.connection.loaded);
+  const deleted = useAppSelector((state) => (name ? selectDetectorDeleted(state, name) : false));
   if (name !== undefined && detector === undefined) {
+    if (deleted) return <DeletedNotice name={name} back="/detectors" backText="Back to the detectors" />;
     return loaded ? (
       <div className="empty">
         <p>There is no detector {name}.</p>
@@ -118,7 +130,7 @@ export function DetectorForm() {
     );
   }
   // Keyed by name: the form starts from the detector as it was when it opened, and live
-  // updates (its state) do not overwrite what is being typed.
+  // updates (its state, someone else's edit) do not overwrite what is being typed.
   return <DetectorFormBody key={name ?? "new"} detector={detector} />;
 }
 
@@ -127,6 +139,8 @@ function DetectorFormBody({ detector }: { detector?: DetectorView }) {
   const dispatch = useAppDispatch();
   const navigate = useNavigate();
   const dataSources = useAppSelector(selectAllDataSources);
+  // The detector as the form read it: its etag is what an edit is conditional on.
+  const [opened, setOpened] = useState(detector);
   const [values, setValues] = useState(() => formValues(detector));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string>();
@@ -164,14 +178,29 @@ function DetectorFormBody({ detector }: { detector?: DetectorView }) {
     setSaving(true);
     setMessage(undefined);
     const result = editing
-      ? await dispatch(updateDetector({ name: detector.name, spec }))
+      ? await dispatch(
+          updateDetector({ name: detector.name, spec, etag: editEtag(opened ?? detector, detector) }),
+        )
       : await dispatch(createDetector({ id: values.id.trim(), spec }));
-    setSaving(false);
     if (result.meta.requestStatus === "fulfilled" && result.payload && "name" in result.payload) {
+      setSaving(false);
       navigate(`/detectors/${resourceId(result.payload.name)}`);
       return;
     }
     const error = result.payload && "fields" in result.payload ? result.payload : undefined;
+    if (editing && error?.reason === "ETAG_MISMATCH") {
+      // Someone else saved it since the form read it: show what is stored now, to edit again.
+      const fresh = await dispatch(fetchDetector(detector.name));
+      if (fetchDetector.fulfilled.match(fresh) && fresh.payload !== null) {
+        setOpened(fresh.payload);
+        setValues(formValues(fresh.payload));
+      }
+      setSaving(false);
+      setErrors({});
+      setMessage(`${error.message}. The form now shows what is stored: make your changes again.`);
+      return;
+    }
+    setSaving(false);
     setErrors(error?.fields ?? {});
     setMessage(error?.message ?? ("error" in result ? result.error.message : undefined) ?? "It failed.");
   };

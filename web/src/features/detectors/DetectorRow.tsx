@@ -1,10 +1,12 @@
 // One detector in the list. Memoised on its name and reading its own entity, so an event about
-// another detector (or an anomaly) re-renders nothing here, and an open menu stays open.
+// another detector (or an anomaly) re-renders nothing here, and an open menu stays open. Deleted
+// (here or elsewhere) with the focus in it, it leaves the focus on the table.
 import { Detector_State } from "@aiops/client";
 import { memo, useState } from "react";
 import { Link } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
 import { RowMenu } from "../../components/RowMenu";
+import { useFocusKeptInTable } from "../../components/useFocusKept";
 import { resourceId } from "../../utils/proto";
 import { describeAlgorithm } from "./DetectorDetail";
 import {
@@ -27,12 +29,13 @@ export const DetectorRow = memo(function DetectorRow({ name }: { name: string })
   const pending = useAppSelector((state) => selectDetectorPending(state, name));
   const error = useAppSelector((state) => selectDetectorError(state, name));
   const [confirming, setConfirming] = useState(false);
+  const rowRef = useFocusKeptInTable<HTMLTableRowElement>();
   if (detector === undefined) return null;
   const id = resourceId(name);
   const provisional = pending === "creating";
   const running = RUNNING_STATES.has(detector.state);
   return (
-    <tr aria-label={name} className={pending ? "row-pending" : undefined}>
+    <tr ref={rowRef} aria-label={name} className={pending ? "row-pending" : undefined}>
       <td>
         {provisional ? (
           <span>{detectorTitle(detector)}</span>

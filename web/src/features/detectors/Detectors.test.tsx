@@ -84,4 +84,69 @@ describe("Detectors page", () => {
     expect(screen.queryByRole("row", { name: "detectors/db" })).toBeNull();
     expect(server.detectors.has("detectors/db")).toBe(false);
   });
+  it("shows a detector created in another tab, and changes a row edited there in place", async () => {
+    const { server, user } = await setup();
+    const other = server.clients().detectors;
+    const apiRow = row("detectors/api");
+    const menuButton = within(apiRow).getByRole("button", { name: "More actions for detectors/api" });
+    await user.click(menuButton);
+    const queueRow = row("detectors/queue");
+
+    await act(() =>
+      other.createDetector({
+        detectorId: "errors",
+        detector: { displayName: "Errors", dataSource: "dataSources/prom", query: "sum(rate(errors_total[5m]))" },
+      }),
+    );
+    await events();
+    expect(row("detectors/errors").textContent).toContain("Errors");
+    expect(screen.getByText("4 detectors")).toBeTruthy();
+
+    await act(() =>
+      other.updateDetector({
+        detector: { name: "detectors/db", dataSource: "dataSources/prom", query: "pg_up == 0" },
+      }),
+    );
+    await events();
+    expect(row("detectors/db").textContent).toContain("pg_up == 0");
+    // The other rows are the same elements, and the open menu is still open.
+    expect(row("detectors/api")).toBe(apiRow);
+    expect(row("detectors/queue")).toBe(queueRow);
+    expect(menuButton.getAttribute("aria-expanded")).toBe("true");
+  });
+
+  it("takes a detector deleted in another tab away, its open menu with it, and keeps the focus in the list", async () => {
+    const { server, user } = await setup();
+    const dbRow = row("detectors/db");
+    await user.click(within(dbRow).getByRole("button", { name: "More actions for detectors/db" }));
+    await user.click(within(dbRow).getByRole("button", { name: "Delete…" }));
+    expect(dbRow.contains(document.activeElement)).toBe(true);
+    const apiRow = row("detectors/api");
+
+    await act(() => server.clients().detectors.deleteDetector({ name: "detectors/db" }));
+    await events();
+
+    expect(screen.queryByRole("row", { name: "detectors/db" })).toBeNull();
+    expect(screen.queryByRole("group", { name: "More actions for detectors/db" })).toBeNull();
+    expect(document.activeElement).toBe(screen.getByRole("table", { name: "Detectors" }));
+    expect(row("detectors/api")).toBe(apiRow);
+    expect(screen.getByText("2 detectors")).toBeTruthy();
+  });
+
+  it("says so in an open detail when its detector is deleted in another tab", async () => {
+    const { server, user } = await setup("/detectors/queue");
+    expect(screen.getByRole("heading", { name: "queue" })).toBeTruthy();
+    // The focus is in the detail, on its Stop (then Start) button.
+    await user.click(within(screen.getByRole("region", { name: "queue" })).getByRole("button", { name: "Stop" }));
+    await events();
+
+    await act(() => server.clients().detectors.deleteDetector({ name: "detectors/queue" }));
+    await events();
+
+    expect(screen.queryByRole("heading", { name: "queue" })).toBeNull();
+    const notice = screen.getByText("detectors/queue was deleted.").closest<HTMLElement>('[role="status"]')!;
+    const back = within(notice).getByRole("link", { name: "Back to the detectors" });
+    expect(document.activeElement).toBe(back);
+    expect(screen.queryByRole("row", { name: "detectors/queue" })).toBeNull();
+  });
 });

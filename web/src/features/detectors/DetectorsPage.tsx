@@ -80,7 +80,7 @@ export function DetectorsPage() {
           <p className="empty">No detector matches “{filter}”.</p>
         ) : (
           <div className="table-scroll">
-            <table className="table" aria-label="Detectors">
+            <table className="table" aria-label="Detectors" tabIndex={-1}>
               <thead>
                 <tr>
                   <th scope="col">Name</th>

@@ -178,3 +178,143 @@ describe("detectors slice", () => {
     expect(fake.detectors.has("detectors/api")).toBe(false);
   });
 });
+
+describe("detectors slice, following changes made elsewhere", () => {
+  /** Another tab's clients: what it does comes to this one's store only through the stream. */
+  const elsewhere = (fake: FakeAiops) => fake.clients().detectors;
+
+  it("adds a detector created elsewhere, replaces one changed elsewhere in place, drops one deleted", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const other = elsewhere(fake);
+
+    await other.createDetector({ detectorId: "new", detector: { dataSource: "dataSources/prom", query: "up" } });
+    await settle();
+    expect(selectAllDetectors(store.getState()).map((d) => d.name)).toEqual([
+      "detectors/api",
+      "detectors/db",
+      "detectors/new",
+    ]);
+    expect(fake.calls).not.toContain("getDetector"); // the event carried it whole
+
+    const before = store.getState().detectors;
+    await other.updateDetector({
+      detector: { name: "detectors/db", dataSource: "dataSources/prom", query: "pg_up", etag: "1" },
+      updateMask: { paths: ["query"] },
+    });
+    await settle();
+    const after = store.getState().detectors;
+    expect(after.ids).toBe(before.ids);
+    expect(after.entities["detectors/api"]).toBe(before.entities["detectors/api"]);
+    expect(after.entities["detectors/db"]).toMatchObject({ query: "pg_up", etag: "2", state: Detector_State.RUNNING });
+
+    await other.deleteDetector({ name: "detectors/db" });
+    await settle();
+    expect(selectAllDetectors(store.getState()).map((d) => d.name)).toEqual(["detectors/api", "detectors/new"]);
+    expect(store.getState().detectors.deleted).toEqual({ "detectors/db": true });
+    expect(store.getState().detectors.entities["detectors/api"]).toBe(before.entities["detectors/api"]);
+  });
+
+  it("shows a create its event confirms before the answer once, under its own name or the server's", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const names = () => selectAllDetectors(store.getState()).map((d) => d.name);
+
+    // With an id: the event confirms the optimistic detector under the same name.
+    let release = fake.holdNext("createDetector");
+    let creating = store.dispatch(createDetector({ id: "errors", spec }));
+    await settle(); // the event has come; the answer has not
+    expect(names()).toEqual(["detectors/api", "detectors/db", "detectors/errors"]);
+    expect(selectDetectorByName(store.getState(), "detectors/errors").etag).toBe("1");
+    release();
+    await creating;
+    expect(names()).toEqual(["detectors/api", "detectors/db", "detectors/errors"]);
+    expect(selectDetectorPending(store.getState(), "detectors/errors")).toBeUndefined();
+
+    // Without: the server's name comes first in the event, and the provisional row goes then.
+    release = fake.holdNext("createDetector");
+    creating = store.dispatch(createDetector({ id: "", spec: { ...spec, query: "sum(up)" } }));
+    expect(names().filter((name) => name.startsWith("detectors/~new-"))).toHaveLength(1);
+    await settle();
+    expect(names()).toEqual(["detectors/api", "detectors/db", "detectors/errors", "detectors/generated-4"]);
+    release();
+    await creating;
+    expect(names()).toEqual(["detectors/api", "detectors/db", "detectors/errors", "detectors/generated-4"]);
+    expect(store.getState().detectors.pending).toEqual({});
+  });
+
+  it("keeps a delete its event confirmed, even when the call then fails on the way back", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const fail = fake.holdNext("deleteDetector");
+
+    const deleting = store.dispatch(deleteDetector("detectors/api"));
+    await settle();
+    expect(selectDetectorByName(store.getState(), "detectors/api")).toBeUndefined();
+    fail(serverError(Code.Unavailable, "upstream connect error"));
+    await deleting;
+
+    expect(selectDetectorByName(store.getState(), "detectors/api")).toBeUndefined();
+    expect(selectDetectorError(store.getState(), "detectors/api")).toBeUndefined();
+    expect(store.getState().detectors.pending).toEqual({});
+  });
+
+  it("rolls a failed edit back to what another tab saved meanwhile", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const fail = fake.holdNext("updateDetector");
+
+    const saving = store.dispatch(updateDetector({ name: "detectors/api", spec, etag: "1" }));
+    await settle();
+    // The server stored ours (its event is here): someone else's edit overtakes our answer.
+    await elsewhere(fake).updateDetector({
+      detector: { name: "detectors/api", dataSource: "dataSources/prom", query: "theirs" },
+    });
+    await settle();
+    expect(selectDetectorByName(store.getState(), "detectors/api").query).toBe(spec.query); // ours on top
+    fail(serverError(Code.Unavailable, "upstream connect error"));
+    await saving;
+
+    expect(selectDetectorByName(store.getState(), "detectors/api")).toMatchObject({ query: "theirs", etag: "3" });
+  });
+
+  it("shows another tab's edit that overtook the answer to ours, not ours", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const release = fake.holdNext("updateDetector");
+
+    const saving = store.dispatch(updateDetector({ name: "detectors/api", spec, etag: "1" }));
+    await settle(); // ours is stored (etag 2) and its event here
+    await elsewhere(fake).updateDetector({
+      detector: { name: "detectors/api", dataSource: "dataSources/prom", query: "theirs", etag: "2" },
+    });
+    await settle();
+    release();
+    await saving;
+
+    expect(selectDetectorByName(store.getState(), "detectors/api")).toMatchObject({ query: "theirs", etag: "3" });
+  });
+
+  it("keeps the etag of status events, and an answer the stream overtook does not bring an older one back", async () => {
+    const { fake, clock } = server();
+    const { store } = await startedStore({ server: fake, clock });
+    const release = fake.holdNext("startDetector");
+
+    const starting = store.dispatch(startDetector("detectors/api"));
+    await settle();
+    expect(selectDetectorByName(store.getState(), "detectors/api").etag).toBe("2"); // Start's own event
+    fake.detectorStatus("detectors/api", Detector_State.RUNNING); // the pipeline's, etag 3
+    await settle();
+    release(); // the answer: BACKFILLING, etag 2
+    await starting;
+
+    expect(selectDetectorByName(store.getState(), "detectors/api")).toMatchObject({
+      state: Detector_State.RUNNING,
+      etag: "3",
+    });
+    const saved = await store.dispatch(
+      updateDetector({ name: "detectors/api", spec, etag: selectDetectorByName(store.getState(), "detectors/api").etag }),
+    );
+    expect(saved.meta.requestStatus).toBe("fulfilled");
+  });
+});

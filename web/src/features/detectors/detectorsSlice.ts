@@ -1,5 +1,6 @@
-// Detectors, keyed by name: loaded once (every page), then kept current by DETECTOR_STATUS
-// events; create, edit, start, stop and delete show at once and roll back on error.
+// Detectors, keyed by name: loaded once (every page), then kept current by DETECTOR_CHANGE
+// events (created, changed, deleted, by anyone) and DETECTOR_STATUS events (state and etag);
+// create, edit, start, stop and delete show at once and roll back on error.
 import { Code, ConnectError, Detector_State } from "@aiops/client";
 import { createEntityAdapter, createSlice, type PayloadAction } from "@reduxjs/toolkit";
 import { createAppAsyncThunk } from "../../app/hooks";
@@ -7,7 +8,7 @@ import type { RootState } from "../../app/store";
 import { toActionError, type ActionError } from "../../utils/errors";
 import { optimisticUpdates, pendingLabel, type OptimisticEntityState } from "../../utils/optimistic";
 import { listAll } from "../../utils/paging";
-import { detectorStatusReceived } from "../connection/eventActions";
+import { detectorChanged, detectorStatusReceived } from "../connection/eventActions";
 import {
   DETECTOR_UPDATE_PATHS,
   provisionalDetector,
@@ -21,17 +22,27 @@ const adapter = createEntityAdapter<DetectorView, string>({
   selectId: (detector) => detector.name,
   sortComparer: (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
 });
-const optimistic = optimisticUpdates(adapter);
+const optimistic = optimisticUpdates(adapter, { version: (detector) => detector.etag });
 
 export interface DetectorsState extends OptimisticEntityState<DetectorView> {
   /** What the last failed operation on each detector said, until dismissed or retried. */
   errors: Record<string, ActionError>;
+  /** The detectors an event said were deleted (until one of that name comes back). */
+  deleted: Record<string, true>;
 }
 
-const initialState: DetectorsState = adapter.getInitialState({ pending: {}, errors: {} });
+const initialState: DetectorsState = adapter.getInitialState({ pending: {}, errors: {}, deleted: {} });
 
 /** A name for a detector being created without an id, until the server names it. */
 export const provisionalName = (requestId: string) => `detectors/~new-${requestId}`;
+const isProvisional = (name: string) => name.startsWith(provisionalName(""));
+
+/** Whether a provisional detector is what the server made of it: the settings people typed. */
+const sameDetector = (provisional: DetectorView, made: DetectorView) =>
+  provisional.displayName === made.displayName &&
+  provisional.description === made.description &&
+  provisional.dataSource === made.dataSource &&
+  provisional.query === made.query;
 
 const reject = (err: unknown) => toActionError(err);
 
@@ -130,9 +141,53 @@ export const deleteDetector = createAppAsyncThunk(
   },
 );
 
-/** An answer meets the stream: a state an event brought after the call began wins. */
+/**
+ * An answer meets the stream when no event since the call began carried it (`optimistic`
+ * keeps the stream's detector when one did): the state an event brought wins, and its etag,
+ * the latest the stream knows (the answer's own event, if it has one, brings it again).
+ */
 const keepEventState = (answer: DetectorView, base: DetectorView | null, eventSince: boolean) =>
-  eventSince && base !== null ? { ...answer, state: base.state, stateReason: base.stateReason } : answer;
+  eventSince && base !== null
+    ? { ...answer, state: base.state, stateReason: base.stateReason, etag: base.etag }
+    : answer;
+
+const sameAlgorithm = (a: DetectorSpec["algorithm"], b: DetectorSpec["algorithm"]) => {
+  if (a === null || b === null) return a === b;
+  const keys = Object.keys(a.params);
+  return (
+    a.kind === b.kind &&
+    keys.length === Object.keys(b.params).length &&
+    keys.every((key) => a.params[key] === b.params[key])
+  );
+};
+
+/** Whether two detectors have the same settings (what an edit sets), whatever their state. */
+export const sameSettings = (a: DetectorSpec, b: DetectorSpec) =>
+  a.displayName === b.displayName &&
+  a.description === b.description &&
+  a.dataSource === b.dataSource &&
+  a.query === b.query &&
+  a.stepSeconds === b.stepSeconds &&
+  sameAlgorithm(a.algorithm, b.algorithm) &&
+  a.direction === b.direction &&
+  a.minDeviation === b.minDeviation &&
+  a.warning === b.warning &&
+  a.critical === b.critical;
+
+/**
+ * The etag an edit sends from a form opened on `opened`, the detector being `current` now. A
+ * state change (a DETECTOR_STATUS event) changes the etag too, and overwrites nothing of an
+ * edit: while only the state moved, the current etag. Once the settings changed under the form
+ * (a DETECTOR_CHANGE event), the one it read, so that the server refuses the edit
+ * (ETAG_MISMATCH) rather than overwrite what someone else saved.
+ */
+export const editEtag = (opened: DetectorView, current: DetectorView | undefined) =>
+  current !== undefined && sameSettings(opened, current) ? current.etag : opened.etag;
+
+/** A failure shows at its detector; one deleted meanwhile has nowhere to show it. */
+const keepError = (state: DetectorsState, name: string, error: ActionError | undefined) => {
+  if (error && state.entities[name] !== undefined) state.errors[name] = error;
+};
 
 const STARTABLE = new Set([Detector_State.STOPPED, Detector_State.FAILED, Detector_State.UNSPECIFIED]);
 
@@ -148,10 +203,12 @@ export const detectorsSlice = createSlice({
     builder
       .addCase(loadDetectors.fulfilled, (state, action) => {
         optimistic.confirmAll(state, action.payload);
+        for (const detector of action.payload) delete state.deleted[detector.name];
       })
       .addCase(fetchDetector.fulfilled, (state, action) => {
         if (action.payload === null) optimistic.confirm(state, action.meta.arg, null);
-        else optimistic.confirm(state, action.payload.name, action.payload);
+        // Read before the deletion an event has brought since: the stream is newer.
+        else if (!state.deleted[action.payload.name]) optimistic.confirm(state, action.payload.name, action.payload);
       })
       .addCase(detectorStatusReceived, (state, { payload }) => {
         const base = state.pending[payload.detector]?.base ?? state.entities[payload.detector];
@@ -159,9 +216,23 @@ export const detectorsSlice = createSlice({
         optimistic.confirm(
           state,
           payload.detector,
-          { ...base, state: payload.state, stateReason: payload.stateReason },
+          { ...base, state: payload.state, stateReason: payload.stateReason, etag: payload.etag || base.etag },
           true,
         );
+      })
+      .addCase(detectorChanged, (state, { payload: { detector, deleted } }) => {
+        const name = detector.name;
+        if (deleted) {
+          optimistic.confirm(state, name, null, true);
+          state.deleted[name] = true;
+          delete state.errors[name];
+          return;
+        }
+        delete state.deleted[name];
+        if (state.entities[name] === undefined && state.pending[name] === undefined) {
+          optimistic.claimProvisional(state, isProvisional, (provisional) => sameDetector(provisional, detector));
+        }
+        optimistic.confirm(state, name, detector, true);
       })
       // Create: a row at once (under its name, or a provisional one when the server picks it).
       .addCase(createDetector.pending, (state, { meta }) => {
@@ -170,12 +241,20 @@ export const detectorsSlice = createSlice({
           kind: "create",
           entity: provisionalDetector(name, meta.arg.spec),
         });
+        delete state.deleted[name];
       })
       .addCase(createDetector.fulfilled, (state, { meta, payload }) => {
         const name = meta.arg.id ? `detectors/${meta.arg.id}` : provisionalName(meta.requestId);
-        if (name !== payload.name) optimistic.settle(state, name, meta.requestId, null);
-        else optimistic.settle(state, name, meta.requestId, payload);
-        optimistic.confirm(state, payload.name, payload);
+        if (name === payload.name) {
+          optimistic.settle(state, name, meta.requestId, payload, keepEventState);
+          return;
+        }
+        optimistic.settle(state, name, meta.requestId, null);
+        // Its DETECTOR_CHANGE event may have come first: that one is as new or newer.
+        const known = state.entities[payload.name] !== undefined || state.pending[payload.name] !== undefined;
+        if (!known && !state.deleted[payload.name]) {
+          optimistic.confirm(state, payload.name, payload);
+        }
       })
       .addCase(createDetector.rejected, (state, { meta }) => {
         const name = meta.arg.id ? `detectors/${meta.arg.id}` : provisionalName(meta.requestId);
@@ -194,7 +273,7 @@ export const detectorsSlice = createSlice({
       })
       .addCase(updateDetector.rejected, (state, { meta, payload }) => {
         optimistic.settle(state, meta.arg.name, meta.requestId);
-        if (payload) state.errors[meta.arg.name] = payload;
+        keepError(state, meta.arg.name, payload);
       })
       .addCase(startDetector.pending, (state, { meta }) => {
         const current = state.entities[meta.arg];
@@ -223,12 +302,12 @@ export const detectorsSlice = createSlice({
         })
         .addCase(thunk.rejected, (state, { meta, payload }) => {
           optimistic.settle(state, meta.arg, meta.requestId);
-          if (payload) state.errors[meta.arg] = payload;
+          keepError(state, meta.arg, payload);
         });
     }
     builder.addCase(deleteDetector.rejected, (state, { meta, payload }) => {
       optimistic.settle(state, meta.arg, meta.requestId);
-      if (payload) state.errors[meta.arg] = payload;
+      keepError(state, meta.arg, payload);
     });
   },
 });
@@ -243,3 +322,6 @@ export const selectDetectorCount = selectors.selectTotal;
 export const selectDetectorPending = (state: RootState, name: string) => pendingLabel(state.detectors, name);
 export const selectDetectorError = (state: RootState, name: string): ActionError | undefined =>
   state.detectors.errors[name];
+/** Whether the detector is gone: an event said it was deleted, or our delete is in flight. */
+export const selectDetectorDeleted = (state: RootState, name: string) =>
+  Boolean(state.detectors.deleted[name]) || pendingLabel(state.detectors, name) === "deleting";
