@@ -1,5 +1,5 @@
 # Entry points; the scripts they call say what each step does.
-.PHONY: setup gen web run test
+.PHONY: setup gen web run test screenshots
 
 setup:            ## install everything the tests and codegen need, from the lock files
 	scripts/setup --all
@@ -17,3 +17,6 @@ run:              ## install the server, build the UI if it is not built, run it
 
 test: setup       ## every check and test that CI runs
 	scripts/test
+
+screenshots: setup  ## refresh docs/screenshots/ from the UI's end-to-end tests (builds the UI if stale)
+	AIOPS_SCREENSHOTS=docs/screenshots .venv/bin/pytest -q -m e2e tests/e2e
