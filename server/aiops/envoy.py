@@ -93,10 +93,13 @@ START_SECONDS = 60.0  # for Envoy to answer a health check through its listener
 STOP_SECONDS = 10.0
 ADMIN_ADDRESS = "admin-address"  # the file where Envoy writes its admin interface's host:port
 LOG_TAIL_LINES = 40  # of Envoy's output that a failure to start quotes
-# Envoy's request log, one line per request on its stdout (grpc_status from the trailers).
+# Envoy's request log, one line per request on its stdout. grpc-status is the header of a
+# trailers-only answer (every error before a message); grpc-web carries a status that follows
+# messages in the body, where the log cannot see it ("-"). %GRPC_STATUS% would log those as 2
+# (UNKNOWN), inferred from HTTP 200.
 ACCESS_LOG_FORMAT = (
     "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL% %RESPONSE_CODE% "
-    "grpc-status=%GRPC_STATUS(NUMBER)% %RESPONSE_FLAGS% %DURATION%ms %BYTES_SENT%B "
+    "grpc-status=%RESP(GRPC-STATUS)% %RESPONSE_FLAGS% %DURATION%ms %BYTES_SENT%B "
     'from=%DOWNSTREAM_REMOTE_ADDRESS% "%REQ(USER-AGENT)%"\n'
 )
 
