@@ -27,7 +27,8 @@ type SubscribeRequest struct {
 	// The event types wanted; every type but SCORES when empty.
 	Types []EventType `protobuf:"varint,1,rep,packed,name=types,proto3,enum=aiops.v1.EventType" json:"types,omitempty"`
 	// Only events of these detectors, `detectors/{detector}`; all when empty.
-	// At most 1000. Applies to the events of detectors (status, anomalies).
+	// At most 1000. Applies to the events of detectors (status, changes,
+	// anomalies, scores).
 	Detectors []string `protobuf:"bytes,2,rep,name=detectors,proto3" json:"detectors,omitempty"`
 	// Only anomalies of at least this severity; all when unspecified.
 	MinSeverity Severity `protobuf:"varint,3,opt,name=min_severity,json=minSeverity,proto3,enum=aiops.v1.Severity" json:"min_severity,omitempty"`
@@ -35,8 +36,8 @@ type SubscribeRequest struct {
 	// live events only. Older than the retained log: a `reset` event comes
 	// instead, and then live events.
 	AfterSequence int64 `protobuf:"varint,4,opt,name=after_sequence,json=afterSequence,proto3" json:"after_sequence,omitempty"`
-	// Only health events of these data sources, `dataSources/{data_source}`;
-	// all when empty. At most 1000.
+	// Only health and change events of these data sources,
+	// `dataSources/{data_source}`; all when empty. At most 1000.
 	DataSources   []string `protobuf:"bytes,5,rep,name=data_sources,json=dataSources,proto3" json:"data_sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

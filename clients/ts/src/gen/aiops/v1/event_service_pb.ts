@@ -31,7 +31,8 @@ export type SubscribeRequest = Message<"aiops.v1.SubscribeRequest"> & {
 
   /**
    * Only events of these detectors, `detectors/{detector}`; all when empty.
-   * At most 1000. Applies to the events of detectors (status, anomalies).
+   * At most 1000. Applies to the events of detectors (status, changes,
+   * anomalies, scores).
    *
    * @generated from field: repeated string detectors = 2;
    */
@@ -54,8 +55,8 @@ export type SubscribeRequest = Message<"aiops.v1.SubscribeRequest"> & {
   afterSequence: bigint;
 
   /**
-   * Only health events of these data sources, `dataSources/{data_source}`;
-   * all when empty. At most 1000.
+   * Only health and change events of these data sources,
+   * `dataSources/{data_source}`; all when empty. At most 1000.
    *
    * @generated from field: repeated string data_sources = 5;
    */
