@@ -15,14 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aiops.api.server import ApiServer, build_server
 from aiops.config import Settings
 from aiops.detect import warmup
+from aiops.detectors.recent import RecentScoresRegistry
 from aiops.envoy import Envoy, start_envoy
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.redis_bus import RedisBus
 from aiops.events.retention import Retention
+from aiops.health import HealthHistory
 from aiops.pipeline.health import HealthProbe
 from aiops.pipeline.runner import PipelineSettings
 from aiops.pipeline.scheduler import Scheduler
+from aiops.pipeline.status import StatusReporter
 from aiops.sources import matrix
 from aiops.sources.clients import SourceClients
 from aiops.store.database import create_engine, session_factory
@@ -41,6 +44,7 @@ class App:
     scheduler: Scheduler
     health_probe: HealthProbe
     retention: Retention
+    status: StatusReporter
     envoy: Envoy | None = None
 
     @property
@@ -57,6 +61,7 @@ class App:
             await self.envoy.stop()
         await self.scheduler.stop()
         await self.health_probe.stop()
+        await self.status.stop()
         await self.retention.stop()
         await self.bus.stop()
         await self.clients.aclose()
@@ -91,6 +96,7 @@ async def start_app(settings: Settings) -> App:
         undo.push_async_callback(bus.stop)
         async with sessions() as session:
             _, bus.latest = await event_log.bounds(session)
+        recent, history = RecentScoresRegistry(settings.recent_points), HealthHistory()
         # Bound last: a server that never starts keeps its port until it is collected.
         api = build_server(
             settings.grpc_address,
@@ -99,6 +105,8 @@ async def start_app(settings: Settings) -> App:
             bus,
             settings.heartbeat_interval,
             settings.scores_interval,
+            recent,
+            history,
         )
         await api.start()
         undo.push_async_callback(api.stop, None)
@@ -115,8 +123,11 @@ async def start_app(settings: Settings) -> App:
             backfill_points=settings.backfill_points,
             checkpoint_interval=settings.checkpoint_interval,
         ),
+        recent,
     )
-    probe = HealthProbe(sessions, clients, bus, settings.health_interval)
+    probe = HealthProbe(sessions, clients, bus, settings.health_interval, history)
+    status = StatusReporter(bus, recent, history, clients, settings.status_interval)
+    status.start()
     retention = Retention(
         sessions, settings.event_retention_count, timedelta(hours=settings.event_retention_hours)
     )
@@ -124,4 +135,4 @@ async def start_app(settings: Settings) -> App:
     if settings.run_detectors:
         scheduler.start()
         probe.start()
-    return App(address, engine, clients, bus, api, scheduler, probe, retention, envoy)
+    return App(address, engine, clients, bus, api, scheduler, probe, retention, status, envoy)

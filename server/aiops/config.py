@@ -33,6 +33,10 @@ class Settings:
     stream_buffer: int = 10_000
     # Seconds between SCORES events of one detector on one stream, at least.
     scores_interval: float = 1.0
+    # Points of each series each detector keeps in memory for charts (aiops.detectors.recent:
+    # 40 bytes a point), and seconds between SERVER_STATUS events.
+    recent_points: int = 360
+    status_interval: float = 2.0
     # Replicas share events through this Redis (redis://host:port/db); none: in-process.
     redis_url: str = ""
     # False serves the API only and runs no detectors.
@@ -95,6 +99,8 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         "event_retention_hours",
         "stream_buffer",
         "scores_interval",
+        "recent_points",
+        "status_interval",
     )
     for name in positive:
         if getattr(updated, name) <= 0:

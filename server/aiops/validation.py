@@ -125,11 +125,11 @@ def duration_seconds(value: Duration, field: str, violations: Violations) -> flo
     return value.seconds + value.nanos / 1e9
 
 
-def page_size(value: int, field: str = "page_size") -> int:
+def page_size(value: int, field: str = "page_size", default: int = DEFAULT_PAGE_SIZE) -> int:
     """0 means the default; more than the maximum is lowered to it (AIP-158)."""
     if value < 0:
         raise invalid(field, f"must not be negative, got {value}")
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    return min(value or default, MAX_PAGE_SIZE)
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import grpc
 import pytest
 
 from aiops.app import App
+from aiops.health import HealthCheck, HealthHistory
 from aiops.pipeline.health import HealthProbe
 from aiops.store.database import session_factory
 from aiops_api.v1 import data_source_service_pb2
 from tests.conftest import connected, serving
 from tests.postgres import free_port
 from tests.prometheus import PrometheusServer
-from tests.rpc import prometheus
+from tests.rpc import failure, prometheus
 
 
 @pytest.fixture
@@ -57,3 +59,69 @@ async def test_each_change_of_reachability_is_one_event(server: App) -> None:
     ]
     sequences = [e.sequence for e in [*first, *lost, *back]]
     assert sequences == sorted(sequences) and len(set(sequences)) == 4
+
+
+async def test_the_checks_are_kept_and_listed_newest_first(server: App) -> None:
+    target = PrometheusServer()
+    try:
+        async with connected(server) as api:
+            await api.data_sources.CreateDataSource(
+                data_source_service_pb2.CreateDataSourceRequest(
+                    data_source=prometheus(urls=[target.url]), data_source_id="up"
+                )
+            )
+            probe = HealthProbe(
+                session_factory(server.engine),
+                server.clients,
+                server.bus,
+                interval=60,
+                history=server.health_probe.history,
+            )
+            await probe.probe()
+            target.kill()
+            await probe.probe()
+            await probe.probe()
+            listed = await api.data_sources.ListHealthChecks(
+                data_source_service_pb2.ListHealthChecksRequest(
+                    parent="dataSources/up", page_size=2
+                )
+            )
+            rest = await api.data_sources.ListHealthChecks(
+                data_source_service_pb2.ListHealthChecksRequest(
+                    parent="dataSources/up", page_size=2, page_token=listed.next_page_token
+                )
+            )
+            missing = await failure(
+                api.data_sources.ListHealthChecks(
+                    data_source_service_pb2.ListHealthChecksRequest(parent="dataSources/nope")
+                )
+            )
+            bad = await failure(
+                api.data_sources.ListHealthChecks(
+                    data_source_service_pb2.ListHealthChecksRequest(parent="up")
+                )
+            )
+    finally:
+        target.stop()
+
+    checks = [*listed.health_checks, *rest.health_checks]
+    assert [c.reachable for c in checks] == [False, False, True]
+    assert rest.next_page_token == ""
+    times = [c.time.ToNanoseconds() for c in checks]
+    assert times == sorted(times, reverse=True)
+    assert checks[2].url == target.url and checks[2].latency.ToNanoseconds() > 0
+    assert checks[0].error and checks[0].url == ""
+    assert missing.code == grpc.StatusCode.NOT_FOUND
+    assert bad.violations.keys() == {"parent"}
+
+
+def test_the_history_is_bounded_and_forgets_deleted_data_sources() -> None:
+    history = HealthHistory(kept=3)
+    for second in range(5):
+        check = HealthCheck(reachable=True)
+        check.time.FromSeconds(second)
+        history.add("a", check)
+    history.add("b", HealthCheck())
+    assert [c.time.seconds for c in history.newest_first("a")] == [4, 3, 2]
+    history.keep_only({"a"})
+    assert history.ids() == {"a"} and history.newest_first("b") == []

@@ -15,10 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiops import queries, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
-from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
+from aiops.api.pagination import (
+    decode_offset,
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+)
 from aiops.errors import DataSourceInUse, InvalidArgument
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
+from aiops.health import HealthHistory
 from aiops.resources import data_source_message, source_config
 from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow
@@ -58,11 +64,16 @@ FILTER_FIELDS = {
 
 class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients, bus: Bus
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clients: SourceClients,
+        bus: Bus,
+        history: HealthHistory,
     ) -> None:
         self.sessions = sessions
         self.clients = clients
         self.bus = bus
+        self.history = history
 
     async def CreateDataSource(
         self, request: pb.CreateDataSourceRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -160,6 +171,24 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
         async with self.sessions() as session:
             row = await get_row(session, DataSourceRow, key, request.name)
         return await queries.check_data_source(self.clients, source_config(row))
+
+    async def ListHealthChecks(
+        self, request: pb.ListHealthChecksRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListHealthChecksResponse:
+        key = validation.parse_name(request.parent, COLLECTION, "parent")
+        limit = validation.page_size(request.page_size)
+        fingerprint = query_fingerprint("health checks", request.parent)
+        offset = decode_offset(request.page_token, fingerprint)
+        async with self.sessions() as session:
+            await get_row(session, DataSourceRow, key, request.parent)
+        # Newest first, by position: a check added between pages shifts the rest by one.
+        checks = self.history.newest_first(key)
+        page = checks[offset : offset + limit]
+        after = offset + len(page)
+        return pb.ListHealthChecksResponse(
+            health_checks=page,
+            next_page_token=encode_page_token([after], fingerprint) if after < len(checks) else "",
+        )
 
     async def QueryMetrics(
         self, request: pb.QueryMetricsRequest, context: grpc.aio.ServicerContext[Any, Any]

@@ -16,9 +16,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from aiops import validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
-from aiops.api.pagination import decode_page_token, encode_page_token, query_fingerprint
+from aiops.api.pagination import (
+    decode_offset,
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+)
 from aiops.detect import registry
-from aiops.detectors import backtest, lifecycle, spec
+from aiops.detectors import backtest, lifecycle, series, spec
+from aiops.detectors.recent import RecentScoresRegistry
 from aiops.errors import NotFound
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
@@ -98,11 +104,16 @@ ANOMALY_FILTER_FIELDS = {
 
 class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clients: SourceClients, bus: Bus
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clients: SourceClients,
+        bus: Bus,
+        recent: RecentScoresRegistry,
     ) -> None:
         self.sessions = sessions
         self.clients = clients
         self.bus = bus
+        self.recent = recent
 
     async def CreateDetector(
         self, request: pb.CreateDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -307,6 +318,49 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         source = await self._data_source_of(detector)
         return await backtest.over_range(self.clients, source, detector, request.range)
 
+    async def ListDetectorSeries(
+        self, request: pb.ListDetectorSeriesRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListDetectorSeriesResponse:
+        key = validation.parse_name(request.parent, COLLECTION, "parent")
+        limit = validation.page_size(request.page_size)
+        matchers = series.parse_selector(request.filter, "filter")
+        fingerprint = query_fingerprint("series", request.parent, request.filter)
+        offset = decode_offset(request.page_token, fingerprint)
+        async with self.sessions() as session:
+            row = await get_row(session, DetectorRow, key, request.parent)
+        items, after, total = series.list_series(
+            self.recent.get(key),
+            matchers,
+            offset,
+            limit,
+            row.warning_threshold,
+            row.critical_threshold,
+        )
+        return pb.ListDetectorSeriesResponse(
+            series=items,
+            next_page_token=encode_page_token([after], fingerprint) if after else "",
+            total_size=total,
+        )
+
+    async def ReadDetectorScores(
+        self, request: pb.ReadDetectorScoresRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ReadDetectorScoresResponse:
+        key = validation.parse_name(request.detector, COLLECTION, "detector")
+        limit = validation.page_size(request.page_size, default=series.DEFAULT_SCORES_PAGE)
+        matchers = series.parse_selector(request.filter, "filter")
+        start, end = _time_range(request)
+        fingerprint = query_fingerprint(
+            "scores", request.detector, request.filter, str(start), str(end)
+        )
+        offset = decode_offset(request.page_token, fingerprint)
+        async with self.sessions() as session:
+            await get_row(session, DetectorRow, key, request.detector)
+        response, after = series.read_scores(
+            self.recent.get(key), matchers, start, end, offset, limit
+        )
+        response.next_page_token = encode_page_token([after], fingerprint) if after else ""
+        return response
+
     async def _data_source_of(self, detector: detector_pb2.Detector) -> SourceConfig:
         key = detector.data_source.removeprefix("dataSources/")
         async with self.sessions() as session:
@@ -314,6 +368,22 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         if row is None:
             raise invalid("detector.data_source", f"{detector.data_source} does not exist")
         return source_config(row)
+
+
+def _time_range(request: pb.ReadDetectorScoresRequest) -> tuple[int | None, int | None]:
+    """The range's ends in seconds (None when unset), or INVALID_ARGUMENT naming the field."""
+    if not request.HasField("range"):
+        return None, None
+    violations = Violations()
+    for field in ("start_time", "end_time"):
+        if not request.range.HasField(field):
+            violations.add(f"range.{field}", "required when range is set")
+    violations.raise_if_any()
+    start, end = request.range.start_time, request.range.end_time
+    if (end.seconds, end.nanos) < (start.seconds, start.nanos):
+        raise invalid("range.end_time", "must not be before start_time")
+    # Points are on whole seconds: a point at 10 s is in [9.5 s, 10 s].
+    return start.seconds + (start.nanos > 0), end.seconds
 
 
 def _anomaly_key(key: list[Any] | None) -> list[Any] | None:

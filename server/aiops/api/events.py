@@ -90,9 +90,14 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     await subscription.wait(longest)
                     continue
                 published = subscription.events.popleft()
-                if published.WhichOneof("payload") == "scores":  # not in the log
+                kind = published.WhichOneof("payload")
+                if kind == "scores":  # not in the log
                     if wanted.matches(published):
                         scores.offer(published)
+                    continue
+                if kind == "server_status":  # not in the log either
+                    if wanted.matches(published):
+                        yield _at_sequence(published, last)
                     continue
                 if published.sequence <= last:
                     continue

@@ -20,6 +20,16 @@ def encode_page_token(last_key: list[Any], fingerprint: str) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+def decode_offset(token: str, fingerprint: str) -> int:
+    """The position to continue from, for lists that page by position (in-memory ones)."""
+    key = decode_page_token(token, fingerprint)
+    if key is None:
+        return 0
+    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+        raise invalid("page_token", "not a page token returned by this method")
+    return key[0]
+
+
 def decode_page_token(token: str, fingerprint: str) -> list[Any] | None:
     """The sort key to continue after, None for the first page; raises on a bad token."""
     if not token:

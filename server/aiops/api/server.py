@@ -13,7 +13,9 @@ from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer
 from aiops.api.reflection import enable_reflection
+from aiops.detectors.recent import RecentScoresRegistry
 from aiops.events.bus import Bus
+from aiops.health import HealthHistory
 from aiops.sources.clients import SourceClients
 from aiops_api.v1 import (
     data_source_service_pb2,
@@ -60,6 +62,8 @@ def build_server(
     bus: Bus,
     heartbeat_interval: float,
     scores_interval: float,
+    recent: RecentScoresRegistry,
+    history: HealthHistory,
 ) -> ApiServer:
     """The server listening on `address` (port 0 picks a free one); OSError when it cannot."""
     server = grpc.aio.server(
@@ -70,10 +74,10 @@ def build_server(
         ],
     )
     data_source_service_pb2_grpc.add_DataSourceServiceServicer_to_server(
-        DataSourceServicer(sessions, clients, bus), server
+        DataSourceServicer(sessions, clients, bus, history), server
     )
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(sessions, clients, bus), server
+        DetectorServicer(sessions, clients, bus, recent), server
     )
     events = EventServicer(sessions, bus, heartbeat_interval, scores_interval)
     event_service_pb2_grpc.add_EventServiceServicer_to_server(events, server)

@@ -85,6 +85,8 @@ class Bus:
         # The latest sequence delivered (the server sets it from the log at start): a stream
         # that wants live events only starts from it without asking the database.
         self.latest = 0
+        # Stored events delivered since start (the status's events per second).
+        self.events_delivered = 0
 
     async def start(self) -> None:
         """Nothing to connect to in-process."""
@@ -108,6 +110,8 @@ class Bus:
     def deliver(self, events: Iterable[event_pb2.Event]) -> None:
         """Hands `events` to this process's subscribers."""
         for event in events:
+            if event.sequence:
+                self.events_delivered += 1
             self.latest = max(self.latest, event.sequence)
             for subscription in self._subscriptions:
                 subscription.offer(event)

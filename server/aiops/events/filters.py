@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from aiops.events.log import TYPES
 from aiops_api.v1 import event_pb2, event_service_pb2
 
-# Every type but SCORES when a stream names none: scores are many and only charts want them.
+# Every type but SCORES and SERVER_STATUS (not in the log) when a stream names none: they are
+# many and only charts want them.
 DEFAULT_TYPES = frozenset(TYPES.values())
 
 
@@ -34,6 +35,8 @@ class EventFilter:
         if kind == "scores":
             wanted = event_pb2.EVENT_TYPE_SCORES in self.types
             return wanted and self._detector(event.scores.detector)
+        if kind == "server_status":
+            return event_pb2.EVENT_TYPE_SERVER_STATUS in self.types
         if kind is None or TYPES.get(kind) not in self.types:
             return False
         if kind == "detector_status":

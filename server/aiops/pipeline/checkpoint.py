@@ -63,11 +63,6 @@ def series_count(state: Any) -> int:
     return len(getattr(state, dataclasses.fields(state)[0].name))
 
 
-def series_key(labels: dict[str, str]) -> str:
-    """One string per label set, the same whatever the labels' order."""
-    return json.dumps(labels, sort_keys=True, separators=(",", ":"))
-
-
 def fingerprint(*parts: Any) -> str:
     """A digest of what a state was learnt under: another fingerprint, another state."""
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"))

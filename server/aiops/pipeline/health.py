@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiops import queries
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
+from aiops.health import HealthCheck, HealthHistory
 from aiops.resources import source_config
 from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow
@@ -28,11 +30,13 @@ class HealthProbe:
         clients: SourceClients,
         bus: Bus,
         interval: float,
+        history: HealthHistory | None = None,
     ) -> None:
         self.sessions = sessions
         self.clients = clients
         self.bus = bus
         self.interval = interval
+        self.history = history if history is not None else HealthHistory()
         # The last health seen per data source id; a new server has seen none, so its first
         # look at each data source is news.
         self.known: dict[str, event_pb2.DataSourceHealth] = {}
@@ -66,6 +70,7 @@ class HealthProbe:
             if (known := self.known.get(row.id)) is None or known.reachable != health.reachable
         ]
         self.known = {row.id: health for row, health in zip(rows, seen, strict=True)}
+        self.history.keep_only(set(self.known))
         if not changed:
             return []
         async with event_log.recording(self.sessions, self.bus) as recorder:
@@ -74,7 +79,13 @@ class HealthProbe:
         return recorder.events
 
     async def _check(self, row: DataSourceRow) -> event_pb2.DataSourceHealth:
+        check = HealthCheck()
+        check.time.GetCurrentTime()
+        started = time.perf_counter()
         checked = await queries.check_data_source(self.clients, source_config(row))
+        check.latency.FromNanoseconds(int((time.perf_counter() - started) * 1e9))
+        check.reachable, check.url, check.error = checked.reachable, checked.url, checked.error
+        self.history.add(row.id, check)
         return event_pb2.DataSourceHealth(
             data_source=f"dataSources/{row.id}",
             reachable=checked.reachable,

@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.detect.base import Algorithm
+from aiops.detect.base import Algorithm, Scored
 from aiops.detect.scoring import Scoring
 from aiops.detectors import lifecycle, spec
 from aiops.detectors.lifecycle import DEGRADED, FAILED, RUNNING
+from aiops.detectors.recent import RecentScores, RecentScoresRegistry
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.scores import scores_event
@@ -30,7 +31,7 @@ from aiops.pipeline.tracking import TrackedAnomaly, track
 from aiops.resources import anomaly_message, detector_message, source_config
 from aiops.sources.clients import SourceClients, SourceConfig
 from aiops.sources.http import QueryError, SourceError, TooLargeError
-from aiops.sources.matrix import Matrix
+from aiops.sources.matrix import Matrix, series_key
 from aiops.store.models import AnomalyRow, CheckpointRow, DataSourceRow, DetectorRow
 from aiops_api.v1 import detector_pb2, event_pb2
 
@@ -68,6 +69,7 @@ class DetectorRunner:
         clients: SourceClients,
         bus: Bus,
         settings: PipelineSettings,
+        recent: RecentScoresRegistry | None = None,
     ) -> None:
         self.detector_id = detector_id
         self.name = f"detectors/{detector_id}"
@@ -75,6 +77,8 @@ class DetectorRunner:
         self.clients = clients
         self.bus = bus
         self.settings = settings
+        self.recent_scores = recent if recent is not None else RecentScoresRegistry()
+        self.recent: RecentScores | None = None  # what it scored lately, for charts
         self.detector = Detector()
         self.source = SourceConfig("", 0, "", (), 0.0)
         self.algorithm: Algorithm | None = None
@@ -111,14 +115,17 @@ class DetectorRunner:
             or saved.fingerprint != self.fingerprint
             or lifecycle.learns_afresh(row.state)
         ):
+            self.recent = self.recent_scores.fresh(self.detector_id, self.step)
             return
         try:
             self.state = checkpoint.state_from_bytes(self.algorithm, saved.state)
         except ValueError:
             log.warning("%s: checkpoint unreadable, learning afresh", self.name, exc_info=True)
+            self.recent = self.recent_scores.fresh(self.detector_id, self.step)
             return
+        self.recent = self.recent_scores.resume(self.detector_id, self.step)
         self.series = list(saved.series)
-        self.keys = {checkpoint.series_key(labels): i for i, labels in enumerate(self.series)}
+        self.keys = {series_key(labels): i for i, labels in enumerate(self.series)}
         self.active = {
             anomaly.series: anomaly
             for anomaly in map(TrackedAnomaly.from_json, saved.open_anomalies)
@@ -150,10 +157,12 @@ class DetectorRunner:
             )
         if start > end:
             return
+        began = time.perf_counter()
         try:
             matrix = await self._fetch(start, end)
             if self.last_time is None:
                 await self._learn_backfill(matrix, end)
+                self._stepped(began)
                 return
             new_series = await self._add_new_series(matrix, start)
         except (QueryError, TooLargeError) as error:
@@ -163,6 +172,7 @@ class DetectorRunner:
             # The client has retried already; the next try comes a step later at most.
             self.retry_at = now + min(self.step, MAX_RETRY_INTERVAL)
             await self._set_state(DEGRADED, f"{self.source.name} failed: {error}")
+            self._stepped(began)
             return
         values = np.full((len(self.series), matrix.values.shape[1]), np.nan)
         values[self._rows(matrix)] = matrix.values
@@ -183,6 +193,8 @@ class DetectorRunner:
         self.last_time = end
         save = new_series or time.monotonic() - self.saved_at >= self.settings.checkpoint_interval
         await self._commit(changed, RUNNING, "", save=save)
+        self._remember(start, values, scored)
+        self._stepped(began)
         await self.bus.broadcast(
             scores_event(
                 self.name,
@@ -209,47 +221,57 @@ class DetectorRunner:
     async def _learn_backfill(self, matrix: Matrix, end: int) -> None:
         assert self.algorithm is not None
         self.series = list(matrix.labels)
-        self.keys = {checkpoint.series_key(labels): i for i, labels in enumerate(self.series)}
+        self.keys = {series_key(labels): i for i, labels in enumerate(self.series)}
         self.state = self.algorithm.new_state(len(self.series))
         first_step = matrix.start_ms // 1000 // self.step
-        await asyncio.to_thread(
+        scored = await asyncio.to_thread(
             self.algorithm.update, matrix.values, self.state, first_step, self.scoring
         )
         self.last_time = end
         await self._commit([], RUNNING, "", save=True)
+        self._remember(matrix.start_ms // 1000, matrix.values, scored)
 
     async def _add_new_series(self, matrix: Matrix, start: int) -> bool:
         """Series seen for the first time learn their history first: no cold start."""
         assert self.algorithm is not None
-        new = [labels for labels in matrix.labels if checkpoint.series_key(labels) not in self.keys]
+        new = [labels for labels in matrix.labels if series_key(labels) not in self.keys]
         if not new:
             return False
         history_start = start - self.settings.backfill_points * self.step
         history = await self._fetch(history_start, start - self.step)
-        wanted = {checkpoint.series_key(labels) for labels in new}
-        rows = [
-            i for i, labels in enumerate(history.labels) if checkpoint.series_key(labels) in wanted
-        ]
+        wanted = {series_key(labels) for labels in new}
+        rows = [i for i, labels in enumerate(history.labels) if series_key(labels) in wanted]
         old = len(self.series)
         for labels in new:
-            self.keys[checkpoint.series_key(labels)] = len(self.series)
+            self.keys[series_key(labels)] = len(self.series)
             self.series.append(labels)
         self.state = checkpoint.with_new_series(self.algorithm, self.state, len(new))
         values = np.full((len(new), history.values.shape[1]), np.nan)
         for i in rows:
-            values[self.keys[checkpoint.series_key(history.labels[i])] - old] = history.values[i]
+            values[self.keys[series_key(history.labels[i])] - old] = history.values[i]
         fresh = checkpoint.rows_from(self.state, old)
         await asyncio.to_thread(
             self.algorithm.update, values, fresh, history_start // self.step, self.scoring
         )
         return True
 
+    def _remember(self, start: int, values: np.ndarray, scored: Scored) -> None:
+        """Keeps the scored points for charts (`aiops.detectors.recent`)."""
+        assert self.recent is not None
+        self.recent.record(
+            self.series, start, values, scored.scores, scored.expected, scored.lower, scored.upper
+        )
+
+    def _stepped(self, began: float) -> None:
+        if self.recent is not None:
+            self.recent.stepped(time.perf_counter() - began)
+
     def _rows(self, matrix: Matrix) -> list[int]:
-        return [self.keys[checkpoint.series_key(labels)] for labels in matrix.labels]
+        return [self.keys[series_key(labels)] for labels in matrix.labels]
 
     def _anomaly_keys(self) -> list[str]:
         # Ids are per detector: two detectors on one query raise anomalies of their own.
-        return [f"{self.detector_id} {checkpoint.series_key(labels)}" for labels in self.series]
+        return [f"{self.detector_id} {series_key(labels)}" for labels in self.series]
 
     async def _set_state(self, state: str, reason: str) -> None:
         await self._commit([], state, reason, save=False)

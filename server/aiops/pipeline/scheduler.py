@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.detectors import lifecycle
+from aiops.detectors.recent import RecentScoresRegistry
 from aiops.events.bus import Bus
 from aiops.pipeline.checkpoint import fingerprint
 from aiops.pipeline.runner import DetectorRunner, DetectorStopped, PipelineSettings
@@ -42,12 +43,14 @@ class Scheduler:
         clients: SourceClients,
         bus: Bus,
         settings: PipelineSettings,
+        recent: RecentScoresRegistry,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sessions = sessions
         self.clients = clients
         self.bus = bus
         self.settings = settings
+        self.recent = recent
         self.clock = clock
         self._tasks: dict[str, _Task] = {}
         self._loop: asyncio.Task[None] | None = None
@@ -94,6 +97,8 @@ class Scheduler:
                 )
                 for detector, source in result.all()
             }
+            # What deleted detectors scored lately goes with them.
+            self.recent.keep_only(set(await session.scalars(select(DetectorRow.id))))
         for key, task in list(self._tasks.items()):
             if task.task.done() or wanted.get(key) != task.settings:
                 await self._end(key)
@@ -116,7 +121,7 @@ class Scheduler:
             try:
                 if runner is None:
                     runner = DetectorRunner(
-                        key, self.sessions, self.clients, self.bus, self.settings
+                        key, self.sessions, self.clients, self.bus, self.settings, self.recent
                     )
                     await runner.load()
                 await runner.advance(self.clock())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from aiops.sources.http import Limits
+from aiops.sources.http import Limits, RequestStats
 from aiops.sources.loki import LokiClient
 from aiops.sources.prometheus import PrometheusClient
 
@@ -58,6 +58,10 @@ class SourceClients:
         )
         self._clients[source.id] = (source.revision, client)
         return client
+
+    def stats(self) -> dict[str, RequestStats]:
+        """Per data source id, the requests of its current client."""
+        return {key: client.http.stats for key, (_, client) in self._clients.items()}
 
     async def aclose(self) -> None:
         for _, client in self._clients.values():

@@ -120,6 +120,16 @@ class _Failed(Exception):
         self.transient = transient
 
 
+@dataclass
+class RequestStats:
+    """A data source's requests since its client was built (retries and failover included in
+    one request): how many, how many failed, and the seconds they took in all."""
+
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+
+
 class SourceHttp:
     """Requests to one data source. `server` names its kind in messages ("Prometheus").
     `transport` replaces httpx's network transport (tests pass an httpx.MockTransport)."""
@@ -140,6 +150,7 @@ class SourceHttp:
         self.limits = limits or Limits()
         self.breakers = {url: CircuitBreaker(self.limits) for url in self.urls}
         self.answered_by = ""  # the URL that answered last
+        self.stats = RequestStats()
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
             limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
@@ -168,6 +179,24 @@ class SourceHttp:
         """What `parse` makes of the first answer that it accepts. A wrong query fails at once;
         a URL that is down or answers nonsense makes way for the next; when every URL failed
         and some failure was transient, all are tried again after a backoff."""
+        started = time.perf_counter()
+        try:
+            return await self._try_urls(method, path, parse, params, form)
+        except SourceError:
+            self.stats.errors += 1
+            raise
+        finally:
+            self.stats.requests += 1
+            self.stats.seconds += time.perf_counter() - started
+
+    async def _try_urls(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[bytes], T],
+        params: dict[str, str] | None,
+        form: dict[str, str] | None,
+    ) -> T:
         failures: dict[str, str] = {}
         for attempt in range(self.limits.retries + 1):
             if attempt:

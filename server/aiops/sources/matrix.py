@@ -20,6 +20,11 @@ class ResponseError(ValueError):
     """A response that is not the matrix asked for: malformed, an error, or off the grid."""
 
 
+def series_key(labels: dict[str, str]) -> str:
+    """One string per label set, the same whatever the labels' order: a series' identity."""
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Matrix:
     labels: list[dict[str, str]]  # per series

@@ -77,7 +77,206 @@ func (x QueryLogsRequest_Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use QueryLogsRequest_Direction.Descriptor instead.
 func (QueryLogsRequest_Direction) EnumDescriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{11, 0}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type ListHealthChecksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data source, `dataSources/{data_source}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// How many checks to return at most: 50 when 0, 1000 at the most.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The `next_page_token` of a previous call with the same parent.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHealthChecksRequest) Reset() {
+	*x = ListHealthChecksRequest{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHealthChecksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHealthChecksRequest) ProtoMessage() {}
+
+func (x *ListHealthChecksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHealthChecksRequest.ProtoReflect.Descriptor instead.
+func (*ListHealthChecksRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListHealthChecksRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListHealthChecksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListHealthChecksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// One check of a data source by the background probe.
+type HealthCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the check started.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// Whether one of its URLs answered.
+	Reachable bool `protobuf:"varint,2,opt,name=reachable,proto3" json:"reachable,omitempty"`
+	// The URL that answered.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// Why none answered.
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// How long the check took, until the answer or the last failure.
+	Latency       *durationpb.Duration `protobuf:"bytes,5,opt,name=latency,proto3" json:"latency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HealthCheck) Reset() {
+	*x = HealthCheck{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HealthCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HealthCheck) ProtoMessage() {}
+
+func (x *HealthCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HealthCheck.ProtoReflect.Descriptor instead.
+func (*HealthCheck) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HealthCheck) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *HealthCheck) GetReachable() bool {
+	if x != nil {
+		return x.Reachable
+	}
+	return false
+}
+
+func (x *HealthCheck) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *HealthCheck) GetLatency() *durationpb.Duration {
+	if x != nil {
+		return x.Latency
+	}
+	return nil
+}
+
+type ListHealthChecksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The checks of this page, newest first.
+	HealthChecks []*HealthCheck `protobuf:"bytes,1,rep,name=health_checks,json=healthChecks,proto3" json:"health_checks,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListHealthChecksResponse) Reset() {
+	*x = ListHealthChecksResponse{}
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListHealthChecksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListHealthChecksResponse) ProtoMessage() {}
+
+func (x *ListHealthChecksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListHealthChecksResponse.ProtoReflect.Descriptor instead.
+func (*ListHealthChecksResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListHealthChecksResponse) GetHealthChecks() []*HealthCheck {
+	if x != nil {
+		return x.HealthChecks
+	}
+	return nil
+}
+
+func (x *ListHealthChecksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type CreateDataSourceRequest struct {
@@ -94,7 +293,7 @@ type CreateDataSourceRequest struct {
 
 func (x *CreateDataSourceRequest) Reset() {
 	*x = CreateDataSourceRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +305,7 @@ func (x *CreateDataSourceRequest) String() string {
 func (*CreateDataSourceRequest) ProtoMessage() {}
 
 func (x *CreateDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +318,7 @@ func (x *CreateDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*CreateDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{0}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateDataSourceRequest) GetDataSource() *DataSource {
@@ -146,7 +345,7 @@ type GetDataSourceRequest struct {
 
 func (x *GetDataSourceRequest) Reset() {
 	*x = GetDataSourceRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -158,7 +357,7 @@ func (x *GetDataSourceRequest) String() string {
 func (*GetDataSourceRequest) ProtoMessage() {}
 
 func (x *GetDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -171,7 +370,7 @@ func (x *GetDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*GetDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetDataSourceRequest) GetName() string {
@@ -196,7 +395,7 @@ type ListDataSourcesRequest struct {
 
 func (x *ListDataSourcesRequest) Reset() {
 	*x = ListDataSourcesRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -208,7 +407,7 @@ func (x *ListDataSourcesRequest) String() string {
 func (*ListDataSourcesRequest) ProtoMessage() {}
 
 func (x *ListDataSourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -221,7 +420,7 @@ func (x *ListDataSourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataSourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListDataSourcesRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListDataSourcesRequest) GetPageSize() int32 {
@@ -257,7 +456,7 @@ type ListDataSourcesResponse struct {
 
 func (x *ListDataSourcesResponse) Reset() {
 	*x = ListDataSourcesResponse{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +468,7 @@ func (x *ListDataSourcesResponse) String() string {
 func (*ListDataSourcesResponse) ProtoMessage() {}
 
 func (x *ListDataSourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +481,7 @@ func (x *ListDataSourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDataSourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListDataSourcesResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListDataSourcesResponse) GetDataSources() []*DataSource {
@@ -312,7 +511,7 @@ type UpdateDataSourceRequest struct {
 
 func (x *UpdateDataSourceRequest) Reset() {
 	*x = UpdateDataSourceRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +523,7 @@ func (x *UpdateDataSourceRequest) String() string {
 func (*UpdateDataSourceRequest) ProtoMessage() {}
 
 func (x *UpdateDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +536,7 @@ func (x *UpdateDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateDataSourceRequest) GetDataSource() *DataSource {
@@ -366,7 +565,7 @@ type DeleteDataSourceRequest struct {
 
 func (x *DeleteDataSourceRequest) Reset() {
 	*x = DeleteDataSourceRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +577,7 @@ func (x *DeleteDataSourceRequest) String() string {
 func (*DeleteDataSourceRequest) ProtoMessage() {}
 
 func (x *DeleteDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +590,7 @@ func (x *DeleteDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteDataSourceRequest) GetName() string {
@@ -418,7 +617,7 @@ type CheckDataSourceRequest struct {
 
 func (x *CheckDataSourceRequest) Reset() {
 	*x = CheckDataSourceRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +629,7 @@ func (x *CheckDataSourceRequest) String() string {
 func (*CheckDataSourceRequest) ProtoMessage() {}
 
 func (x *CheckDataSourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +642,7 @@ func (x *CheckDataSourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckDataSourceRequest.ProtoReflect.Descriptor instead.
 func (*CheckDataSourceRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CheckDataSourceRequest) GetName() string {
@@ -471,7 +670,7 @@ type CheckDataSourceResponse struct {
 
 func (x *CheckDataSourceResponse) Reset() {
 	*x = CheckDataSourceResponse{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +682,7 @@ func (x *CheckDataSourceResponse) String() string {
 func (*CheckDataSourceResponse) ProtoMessage() {}
 
 func (x *CheckDataSourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +695,7 @@ func (x *CheckDataSourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckDataSourceResponse.ProtoReflect.Descriptor instead.
 func (*CheckDataSourceResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CheckDataSourceResponse) GetReachable() bool {
@@ -552,7 +751,7 @@ type QueryMetricsRequest struct {
 
 func (x *QueryMetricsRequest) Reset() {
 	*x = QueryMetricsRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +763,7 @@ func (x *QueryMetricsRequest) String() string {
 func (*QueryMetricsRequest) ProtoMessage() {}
 
 func (x *QueryMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +776,7 @@ func (x *QueryMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMetricsRequest.ProtoReflect.Descriptor instead.
 func (*QueryMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{8}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *QueryMetricsRequest) GetDataSource() string {
@@ -627,7 +826,7 @@ type QueryMetricsResponse struct {
 
 func (x *QueryMetricsResponse) Reset() {
 	*x = QueryMetricsResponse{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -639,7 +838,7 @@ func (x *QueryMetricsResponse) String() string {
 func (*QueryMetricsResponse) ProtoMessage() {}
 
 func (x *QueryMetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -652,7 +851,7 @@ func (x *QueryMetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryMetricsResponse.ProtoReflect.Descriptor instead.
 func (*QueryMetricsResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{9}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueryMetricsResponse) GetSeries() []*MetricSeries {
@@ -686,7 +885,7 @@ type MetricSeries struct {
 
 func (x *MetricSeries) Reset() {
 	*x = MetricSeries{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +897,7 @@ func (x *MetricSeries) String() string {
 func (*MetricSeries) ProtoMessage() {}
 
 func (x *MetricSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +910,7 @@ func (x *MetricSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricSeries.ProtoReflect.Descriptor instead.
 func (*MetricSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{10}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MetricSeries) GetLabels() map[string]string {
@@ -762,7 +961,7 @@ type QueryLogsRequest struct {
 
 func (x *QueryLogsRequest) Reset() {
 	*x = QueryLogsRequest{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +973,7 @@ func (x *QueryLogsRequest) String() string {
 func (*QueryLogsRequest) ProtoMessage() {}
 
 func (x *QueryLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +986,7 @@ func (x *QueryLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryLogsRequest.ProtoReflect.Descriptor instead.
 func (*QueryLogsRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{11}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QueryLogsRequest) GetDataSource() string {
@@ -844,7 +1043,7 @@ type QueryLogsResponse struct {
 
 func (x *QueryLogsResponse) Reset() {
 	*x = QueryLogsResponse{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -856,7 +1055,7 @@ func (x *QueryLogsResponse) String() string {
 func (*QueryLogsResponse) ProtoMessage() {}
 
 func (x *QueryLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -869,7 +1068,7 @@ func (x *QueryLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryLogsResponse.ProtoReflect.Descriptor instead.
 func (*QueryLogsResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{12}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *QueryLogsResponse) GetStreams() []*LogStream {
@@ -899,7 +1098,7 @@ type LogStream struct {
 
 func (x *LogStream) Reset() {
 	*x = LogStream{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1110,7 @@ func (x *LogStream) String() string {
 func (*LogStream) ProtoMessage() {}
 
 func (x *LogStream) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1123,7 @@ func (x *LogStream) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogStream.ProtoReflect.Descriptor instead.
 func (*LogStream) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{13}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *LogStream) GetLabels() map[string]string {
@@ -954,7 +1153,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1165,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_data_source_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_data_source_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1178,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{14}
+	return file_aiops_v1_data_source_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -1000,7 +1199,22 @@ var File_aiops_v1_data_source_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\n" +
-	"\"aiops/v1/data_source_service.proto\x12\baiops.v1\x1a\x1aaiops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x01\n" +
+	"\"aiops/v1/data_source_service.proto\x12\baiops.v1\x1a\x1aaiops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x01\n" +
+	"\x17ListHealthChecksRequest\x125\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\n" +
+	"\x14aiops.dev/DataSourceR\x06parent\x12!\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x04\xe2A\x01\x01R\bpageSize\x12#\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\x04\xe2A\x01\x01R\tpageToken\"\xb8\x01\n" +
+	"\vHealthCheck\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1c\n" +
+	"\treachable\x18\x02 \x01(\bR\treachable\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x123\n" +
+	"\alatency\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\alatency\"~\n" +
+	"\x18ListHealthChecksResponse\x12:\n" +
+	"\rhealth_checks\x18\x01 \x03(\v2\x15.aiops.v1.HealthCheckR\fhealthChecks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
 	"\x17CreateDataSourceRequest\x12;\n" +
 	"\vdata_source\x18\x01 \x01(\v2\x14.aiops.v1.DataSourceB\x04\xe2A\x01\x02R\n" +
 	"dataSource\x12*\n" +
@@ -1080,7 +1294,7 @@ const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"N\n" +
 	"\bLogEntry\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04line\x18\x02 \x01(\tR\x04line2\xb7\x06\n" +
+	"\x04line\x18\x02 \x01(\tR\x04line2\x9d\a\n" +
 	"\x11DataSourceService\x12j\n" +
 	"\x10CreateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xdaA\x1adata_source,data_source_id\x12N\n" +
 	"\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\a\xdaA\x04name\x12[\n" +
@@ -1089,7 +1303,8 @@ const file_aiops_v1_data_source_service_proto_rawDesc = "" +
 	"\x10DeleteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\a\xdaA\x04name\x12_\n" +
 	"\x0fCheckDataSource\x12 .aiops.v1.CheckDataSourceRequest\x1a!.aiops.v1.CheckDataSourceResponse\"\a\xdaA\x04name\x12w\n" +
 	"\fQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xdaA%data_source,query,start_time,end_time\x12n\n" +
-	"\tQueryLogs\x12\x1a.aiops.v1.QueryLogsRequest\x1a\x1b.aiops.v1.QueryLogsResponse\"(\xdaA%data_source,query,start_time,end_timeB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\tQueryLogs\x12\x1a.aiops.v1.QueryLogsRequest\x1a\x1b.aiops.v1.QueryLogsResponse\"(\xdaA%data_source,query,start_time,end_time\x12d\n" +
+	"\x10ListHealthChecks\x12!.aiops.v1.ListHealthChecksRequest\x1a\".aiops.v1.ListHealthChecksResponse\"\t\xdaA\x06parentB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_data_source_service_proto_rawDescOnce sync.Once
@@ -1104,73 +1319,81 @@ func file_aiops_v1_data_source_service_proto_rawDescGZIP() []byte {
 }
 
 var file_aiops_v1_data_source_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_data_source_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_aiops_v1_data_source_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_aiops_v1_data_source_service_proto_goTypes = []any{
-	(QueryLogsRequest_Direction)(0), // 0: aiops.v1.QueryLogsRequest.Direction
-	(*CreateDataSourceRequest)(nil), // 1: aiops.v1.CreateDataSourceRequest
-	(*GetDataSourceRequest)(nil),    // 2: aiops.v1.GetDataSourceRequest
-	(*ListDataSourcesRequest)(nil),  // 3: aiops.v1.ListDataSourcesRequest
-	(*ListDataSourcesResponse)(nil), // 4: aiops.v1.ListDataSourcesResponse
-	(*UpdateDataSourceRequest)(nil), // 5: aiops.v1.UpdateDataSourceRequest
-	(*DeleteDataSourceRequest)(nil), // 6: aiops.v1.DeleteDataSourceRequest
-	(*CheckDataSourceRequest)(nil),  // 7: aiops.v1.CheckDataSourceRequest
-	(*CheckDataSourceResponse)(nil), // 8: aiops.v1.CheckDataSourceResponse
-	(*QueryMetricsRequest)(nil),     // 9: aiops.v1.QueryMetricsRequest
-	(*QueryMetricsResponse)(nil),    // 10: aiops.v1.QueryMetricsResponse
-	(*MetricSeries)(nil),            // 11: aiops.v1.MetricSeries
-	(*QueryLogsRequest)(nil),        // 12: aiops.v1.QueryLogsRequest
-	(*QueryLogsResponse)(nil),       // 13: aiops.v1.QueryLogsResponse
-	(*LogStream)(nil),               // 14: aiops.v1.LogStream
-	(*LogEntry)(nil),                // 15: aiops.v1.LogEntry
-	nil,                             // 16: aiops.v1.MetricSeries.LabelsEntry
-	nil,                             // 17: aiops.v1.LogStream.LabelsEntry
-	(*DataSource)(nil),              // 18: aiops.v1.DataSource
-	(*fieldmaskpb.FieldMask)(nil),   // 19: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),     // 20: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 21: google.protobuf.Timestamp
-	(*emptypb.Empty)(nil),           // 22: google.protobuf.Empty
+	(QueryLogsRequest_Direction)(0),  // 0: aiops.v1.QueryLogsRequest.Direction
+	(*ListHealthChecksRequest)(nil),  // 1: aiops.v1.ListHealthChecksRequest
+	(*HealthCheck)(nil),              // 2: aiops.v1.HealthCheck
+	(*ListHealthChecksResponse)(nil), // 3: aiops.v1.ListHealthChecksResponse
+	(*CreateDataSourceRequest)(nil),  // 4: aiops.v1.CreateDataSourceRequest
+	(*GetDataSourceRequest)(nil),     // 5: aiops.v1.GetDataSourceRequest
+	(*ListDataSourcesRequest)(nil),   // 6: aiops.v1.ListDataSourcesRequest
+	(*ListDataSourcesResponse)(nil),  // 7: aiops.v1.ListDataSourcesResponse
+	(*UpdateDataSourceRequest)(nil),  // 8: aiops.v1.UpdateDataSourceRequest
+	(*DeleteDataSourceRequest)(nil),  // 9: aiops.v1.DeleteDataSourceRequest
+	(*CheckDataSourceRequest)(nil),   // 10: aiops.v1.CheckDataSourceRequest
+	(*CheckDataSourceResponse)(nil),  // 11: aiops.v1.CheckDataSourceResponse
+	(*QueryMetricsRequest)(nil),      // 12: aiops.v1.QueryMetricsRequest
+	(*QueryMetricsResponse)(nil),     // 13: aiops.v1.QueryMetricsResponse
+	(*MetricSeries)(nil),             // 14: aiops.v1.MetricSeries
+	(*QueryLogsRequest)(nil),         // 15: aiops.v1.QueryLogsRequest
+	(*QueryLogsResponse)(nil),        // 16: aiops.v1.QueryLogsResponse
+	(*LogStream)(nil),                // 17: aiops.v1.LogStream
+	(*LogEntry)(nil),                 // 18: aiops.v1.LogEntry
+	nil,                              // 19: aiops.v1.MetricSeries.LabelsEntry
+	nil,                              // 20: aiops.v1.LogStream.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 22: google.protobuf.Duration
+	(*DataSource)(nil),               // 23: aiops.v1.DataSource
+	(*fieldmaskpb.FieldMask)(nil),    // 24: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),            // 25: google.protobuf.Empty
 }
 var file_aiops_v1_data_source_service_proto_depIdxs = []int32{
-	18, // 0: aiops.v1.CreateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
-	18, // 1: aiops.v1.ListDataSourcesResponse.data_sources:type_name -> aiops.v1.DataSource
-	18, // 2: aiops.v1.UpdateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
-	19, // 3: aiops.v1.UpdateDataSourceRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 4: aiops.v1.CheckDataSourceResponse.latency:type_name -> google.protobuf.Duration
-	21, // 5: aiops.v1.QueryMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
-	21, // 6: aiops.v1.QueryMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
-	20, // 7: aiops.v1.QueryMetricsRequest.step:type_name -> google.protobuf.Duration
-	11, // 8: aiops.v1.QueryMetricsResponse.series:type_name -> aiops.v1.MetricSeries
-	16, // 9: aiops.v1.MetricSeries.labels:type_name -> aiops.v1.MetricSeries.LabelsEntry
-	21, // 10: aiops.v1.MetricSeries.start_time:type_name -> google.protobuf.Timestamp
-	20, // 11: aiops.v1.MetricSeries.step:type_name -> google.protobuf.Duration
-	21, // 12: aiops.v1.QueryLogsRequest.start_time:type_name -> google.protobuf.Timestamp
-	21, // 13: aiops.v1.QueryLogsRequest.end_time:type_name -> google.protobuf.Timestamp
-	0,  // 14: aiops.v1.QueryLogsRequest.direction:type_name -> aiops.v1.QueryLogsRequest.Direction
-	14, // 15: aiops.v1.QueryLogsResponse.streams:type_name -> aiops.v1.LogStream
-	17, // 16: aiops.v1.LogStream.labels:type_name -> aiops.v1.LogStream.LabelsEntry
-	15, // 17: aiops.v1.LogStream.entries:type_name -> aiops.v1.LogEntry
-	21, // 18: aiops.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	1,  // 19: aiops.v1.DataSourceService.CreateDataSource:input_type -> aiops.v1.CreateDataSourceRequest
-	2,  // 20: aiops.v1.DataSourceService.GetDataSource:input_type -> aiops.v1.GetDataSourceRequest
-	3,  // 21: aiops.v1.DataSourceService.ListDataSources:input_type -> aiops.v1.ListDataSourcesRequest
-	5,  // 22: aiops.v1.DataSourceService.UpdateDataSource:input_type -> aiops.v1.UpdateDataSourceRequest
-	6,  // 23: aiops.v1.DataSourceService.DeleteDataSource:input_type -> aiops.v1.DeleteDataSourceRequest
-	7,  // 24: aiops.v1.DataSourceService.CheckDataSource:input_type -> aiops.v1.CheckDataSourceRequest
-	9,  // 25: aiops.v1.DataSourceService.QueryMetrics:input_type -> aiops.v1.QueryMetricsRequest
-	12, // 26: aiops.v1.DataSourceService.QueryLogs:input_type -> aiops.v1.QueryLogsRequest
-	18, // 27: aiops.v1.DataSourceService.CreateDataSource:output_type -> aiops.v1.DataSource
-	18, // 28: aiops.v1.DataSourceService.GetDataSource:output_type -> aiops.v1.DataSource
-	4,  // 29: aiops.v1.DataSourceService.ListDataSources:output_type -> aiops.v1.ListDataSourcesResponse
-	18, // 30: aiops.v1.DataSourceService.UpdateDataSource:output_type -> aiops.v1.DataSource
-	22, // 31: aiops.v1.DataSourceService.DeleteDataSource:output_type -> google.protobuf.Empty
-	8,  // 32: aiops.v1.DataSourceService.CheckDataSource:output_type -> aiops.v1.CheckDataSourceResponse
-	10, // 33: aiops.v1.DataSourceService.QueryMetrics:output_type -> aiops.v1.QueryMetricsResponse
-	13, // 34: aiops.v1.DataSourceService.QueryLogs:output_type -> aiops.v1.QueryLogsResponse
-	27, // [27:35] is the sub-list for method output_type
-	19, // [19:27] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	21, // 0: aiops.v1.HealthCheck.time:type_name -> google.protobuf.Timestamp
+	22, // 1: aiops.v1.HealthCheck.latency:type_name -> google.protobuf.Duration
+	2,  // 2: aiops.v1.ListHealthChecksResponse.health_checks:type_name -> aiops.v1.HealthCheck
+	23, // 3: aiops.v1.CreateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
+	23, // 4: aiops.v1.ListDataSourcesResponse.data_sources:type_name -> aiops.v1.DataSource
+	23, // 5: aiops.v1.UpdateDataSourceRequest.data_source:type_name -> aiops.v1.DataSource
+	24, // 6: aiops.v1.UpdateDataSourceRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 7: aiops.v1.CheckDataSourceResponse.latency:type_name -> google.protobuf.Duration
+	21, // 8: aiops.v1.QueryMetricsRequest.start_time:type_name -> google.protobuf.Timestamp
+	21, // 9: aiops.v1.QueryMetricsRequest.end_time:type_name -> google.protobuf.Timestamp
+	22, // 10: aiops.v1.QueryMetricsRequest.step:type_name -> google.protobuf.Duration
+	14, // 11: aiops.v1.QueryMetricsResponse.series:type_name -> aiops.v1.MetricSeries
+	19, // 12: aiops.v1.MetricSeries.labels:type_name -> aiops.v1.MetricSeries.LabelsEntry
+	21, // 13: aiops.v1.MetricSeries.start_time:type_name -> google.protobuf.Timestamp
+	22, // 14: aiops.v1.MetricSeries.step:type_name -> google.protobuf.Duration
+	21, // 15: aiops.v1.QueryLogsRequest.start_time:type_name -> google.protobuf.Timestamp
+	21, // 16: aiops.v1.QueryLogsRequest.end_time:type_name -> google.protobuf.Timestamp
+	0,  // 17: aiops.v1.QueryLogsRequest.direction:type_name -> aiops.v1.QueryLogsRequest.Direction
+	17, // 18: aiops.v1.QueryLogsResponse.streams:type_name -> aiops.v1.LogStream
+	20, // 19: aiops.v1.LogStream.labels:type_name -> aiops.v1.LogStream.LabelsEntry
+	18, // 20: aiops.v1.LogStream.entries:type_name -> aiops.v1.LogEntry
+	21, // 21: aiops.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 22: aiops.v1.DataSourceService.CreateDataSource:input_type -> aiops.v1.CreateDataSourceRequest
+	5,  // 23: aiops.v1.DataSourceService.GetDataSource:input_type -> aiops.v1.GetDataSourceRequest
+	6,  // 24: aiops.v1.DataSourceService.ListDataSources:input_type -> aiops.v1.ListDataSourcesRequest
+	8,  // 25: aiops.v1.DataSourceService.UpdateDataSource:input_type -> aiops.v1.UpdateDataSourceRequest
+	9,  // 26: aiops.v1.DataSourceService.DeleteDataSource:input_type -> aiops.v1.DeleteDataSourceRequest
+	10, // 27: aiops.v1.DataSourceService.CheckDataSource:input_type -> aiops.v1.CheckDataSourceRequest
+	12, // 28: aiops.v1.DataSourceService.QueryMetrics:input_type -> aiops.v1.QueryMetricsRequest
+	15, // 29: aiops.v1.DataSourceService.QueryLogs:input_type -> aiops.v1.QueryLogsRequest
+	1,  // 30: aiops.v1.DataSourceService.ListHealthChecks:input_type -> aiops.v1.ListHealthChecksRequest
+	23, // 31: aiops.v1.DataSourceService.CreateDataSource:output_type -> aiops.v1.DataSource
+	23, // 32: aiops.v1.DataSourceService.GetDataSource:output_type -> aiops.v1.DataSource
+	7,  // 33: aiops.v1.DataSourceService.ListDataSources:output_type -> aiops.v1.ListDataSourcesResponse
+	23, // 34: aiops.v1.DataSourceService.UpdateDataSource:output_type -> aiops.v1.DataSource
+	25, // 35: aiops.v1.DataSourceService.DeleteDataSource:output_type -> google.protobuf.Empty
+	11, // 36: aiops.v1.DataSourceService.CheckDataSource:output_type -> aiops.v1.CheckDataSourceResponse
+	13, // 37: aiops.v1.DataSourceService.QueryMetrics:output_type -> aiops.v1.QueryMetricsResponse
+	16, // 38: aiops.v1.DataSourceService.QueryLogs:output_type -> aiops.v1.QueryLogsResponse
+	3,  // 39: aiops.v1.DataSourceService.ListHealthChecks:output_type -> aiops.v1.ListHealthChecksResponse
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_data_source_service_proto_init() }
@@ -1185,7 +1408,7 @@ func file_aiops_v1_data_source_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_data_source_service_proto_rawDesc), len(file_aiops_v1_data_source_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

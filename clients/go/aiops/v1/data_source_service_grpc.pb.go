@@ -28,6 +28,7 @@ const (
 	DataSourceService_CheckDataSource_FullMethodName  = "/aiops.v1.DataSourceService/CheckDataSource"
 	DataSourceService_QueryMetrics_FullMethodName     = "/aiops.v1.DataSourceService/QueryMetrics"
 	DataSourceService_QueryLogs_FullMethodName        = "/aiops.v1.DataSourceService/QueryLogs"
+	DataSourceService_ListHealthChecks_FullMethodName = "/aiops.v1.DataSourceService/ListHealthChecks"
 )
 
 // DataSourceServiceClient is the client API for DataSourceService service.
@@ -62,6 +63,10 @@ type DataSourceServiceClient interface {
 	// UNAVAILABLE when no URL answers. At most `limit` lines and about 3 MiB of
 	// them; a warning says when lines were left out.
 	QueryLogs(ctx context.Context, in *QueryLogsRequest, opts ...grpc.CallOption) (*QueryLogsResponse, error)
+	// Lists the background probe's recent checks of a data source, newest
+	// first: its last 240 (an hour at the default `health_interval`), kept in
+	// memory while this server runs. See https://google.aip.dev/132.
+	ListHealthChecks(ctx context.Context, in *ListHealthChecksRequest, opts ...grpc.CallOption) (*ListHealthChecksResponse, error)
 }
 
 type dataSourceServiceClient struct {
@@ -152,6 +157,16 @@ func (c *dataSourceServiceClient) QueryLogs(ctx context.Context, in *QueryLogsRe
 	return out, nil
 }
 
+func (c *dataSourceServiceClient) ListHealthChecks(ctx context.Context, in *ListHealthChecksRequest, opts ...grpc.CallOption) (*ListHealthChecksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListHealthChecksResponse)
+	err := c.cc.Invoke(ctx, DataSourceService_ListHealthChecks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataSourceServiceServer is the server API for DataSourceService service.
 // All implementations must embed UnimplementedDataSourceServiceServer
 // for forward compatibility.
@@ -184,6 +199,10 @@ type DataSourceServiceServer interface {
 	// UNAVAILABLE when no URL answers. At most `limit` lines and about 3 MiB of
 	// them; a warning says when lines were left out.
 	QueryLogs(context.Context, *QueryLogsRequest) (*QueryLogsResponse, error)
+	// Lists the background probe's recent checks of a data source, newest
+	// first: its last 240 (an hour at the default `health_interval`), kept in
+	// memory while this server runs. See https://google.aip.dev/132.
+	ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error)
 	mustEmbedUnimplementedDataSourceServiceServer()
 }
 
@@ -217,6 +236,9 @@ func (UnimplementedDataSourceServiceServer) QueryMetrics(context.Context, *Query
 }
 func (UnimplementedDataSourceServiceServer) QueryLogs(context.Context, *QueryLogsRequest) (*QueryLogsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method QueryLogs not implemented")
+}
+func (UnimplementedDataSourceServiceServer) ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListHealthChecks not implemented")
 }
 func (UnimplementedDataSourceServiceServer) mustEmbedUnimplementedDataSourceServiceServer() {}
 func (UnimplementedDataSourceServiceServer) testEmbeddedByValue()                           {}
@@ -383,6 +405,24 @@ func _DataSourceService_QueryLogs_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataSourceService_ListHealthChecks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListHealthChecksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSourceServiceServer).ListHealthChecks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSourceService_ListHealthChecks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSourceServiceServer).ListHealthChecks(ctx, req.(*ListHealthChecksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataSourceService_ServiceDesc is the grpc.ServiceDesc for DataSourceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -421,6 +461,10 @@ var DataSourceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "QueryLogs",
 			Handler:    _DataSourceService_QueryLogs_Handler,
+		},
+		{
+			MethodName: "ListHealthChecks",
+			Handler:    _DataSourceService_ListHealthChecks_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -24,6 +25,386 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+type ListDetectorSeriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, `detectors/{detector}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// How many series to return at most: 50 when 0, 1000 at the most.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The `next_page_token` of a previous call with the same parent and filter.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only the series whose labels match, as in a Prometheus series selector:
+	// `{job="api", instance=~"web-.*", env!="dev"}` (`=`, `!=`, `=~`, `!~`; a
+	// regular expression matches the whole value). All when empty.
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDetectorSeriesRequest) Reset() {
+	*x = ListDetectorSeriesRequest{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDetectorSeriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDetectorSeriesRequest) ProtoMessage() {}
+
+func (x *ListDetectorSeriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDetectorSeriesRequest.ProtoReflect.Descriptor instead.
+func (*ListDetectorSeriesRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListDetectorSeriesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListDetectorSeriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDetectorSeriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDetectorSeriesRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+// A series of a detector and what the detector made of its latest point.
+type DetectorSeries struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The series' labels.
+	Labels map[string]string `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The time of its latest scored point.
+	Time *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=time,proto3" json:"time,omitempty"`
+	// Its latest value, NaN where the sample was missing.
+	Value float64 `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	// Its latest anomaly score, in [0, 1].
+	Score float64 `protobuf:"fixed64,4,opt,name=score,proto3" json:"score,omitempty"`
+	// The severity that score reaches under the detector's thresholds;
+	// SEVERITY_UNSPECIFIED below the warning threshold.
+	Severity      Severity `protobuf:"varint,5,opt,name=severity,proto3,enum=aiops.v1.Severity" json:"severity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetectorSeries) Reset() {
+	*x = DetectorSeries{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetectorSeries) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetectorSeries) ProtoMessage() {}
+
+func (x *DetectorSeries) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetectorSeries.ProtoReflect.Descriptor instead.
+func (*DetectorSeries) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DetectorSeries) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *DetectorSeries) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *DetectorSeries) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *DetectorSeries) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *DetectorSeries) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+type ListDetectorSeriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The series of this page.
+	Series []*DetectorSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
+	// Token for the next page; empty on the last page. The order follows the
+	// scores, which change each step: a series may move between pages.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many series match the filter, on every page.
+	TotalSize     int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDetectorSeriesResponse) Reset() {
+	*x = ListDetectorSeriesResponse{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDetectorSeriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDetectorSeriesResponse) ProtoMessage() {}
+
+func (x *ListDetectorSeriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDetectorSeriesResponse.ProtoReflect.Descriptor instead.
+func (*ListDetectorSeriesResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListDetectorSeriesResponse) GetSeries() []*DetectorSeries {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *ListDetectorSeriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListDetectorSeriesResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+type ReadDetectorScoresRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, `detectors/{detector}`.
+	Detector string `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
+	// Only the series whose labels match, as in ListDetectorSeries.
+	Filter string `protobuf:"bytes,2,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Only the points in this range; every point kept when unset.
+	Range *TimeRange `protobuf:"bytes,3,opt,name=range,proto3" json:"range,omitempty"`
+	// How many series to return at most, in ListDetectorSeries's order: 10
+	// when 0, 1000 at the most. A page also ends before it holds more than
+	// 100000 points.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The `next_page_token` of a previous call with the same detector, filter
+	// and range.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDetectorScoresRequest) Reset() {
+	*x = ReadDetectorScoresRequest{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDetectorScoresRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDetectorScoresRequest) ProtoMessage() {}
+
+func (x *ReadDetectorScoresRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDetectorScoresRequest.ProtoReflect.Descriptor instead.
+func (*ReadDetectorScoresRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReadDetectorScoresRequest) GetDetector() string {
+	if x != nil {
+		return x.Detector
+	}
+	return ""
+}
+
+func (x *ReadDetectorScoresRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ReadDetectorScoresRequest) GetRange() *TimeRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *ReadDetectorScoresRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ReadDetectorScoresRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ReadDetectorScoresResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Per series, the points kept in the range; a series without any is left
+	// out. Each point's severity follows from its score and the detector's
+	// thresholds.
+	Series []*SeriesScores `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The oldest point kept for the detector, unset when none is: earlier
+	// points are not kept.
+	OldestTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=oldest_time,json=oldestTime,proto3" json:"oldest_time,omitempty"`
+	// The detector's step when it scored them.
+	Step          *durationpb.Duration `protobuf:"bytes,4,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadDetectorScoresResponse) Reset() {
+	*x = ReadDetectorScoresResponse{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadDetectorScoresResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadDetectorScoresResponse) ProtoMessage() {}
+
+func (x *ReadDetectorScoresResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadDetectorScoresResponse.ProtoReflect.Descriptor instead.
+func (*ReadDetectorScoresResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReadDetectorScoresResponse) GetSeries() []*SeriesScores {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *ReadDetectorScoresResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ReadDetectorScoresResponse) GetOldestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OldestTime
+	}
+	return nil
+}
+
+func (x *ReadDetectorScoresResponse) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
 
 // Request message for DetectorService.BacktestDetector.
 type BacktestDetectorRequest struct {
@@ -44,7 +425,7 @@ type BacktestDetectorRequest struct {
 
 func (x *BacktestDetectorRequest) Reset() {
 	*x = BacktestDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -56,7 +437,7 @@ func (x *BacktestDetectorRequest) String() string {
 func (*BacktestDetectorRequest) ProtoMessage() {}
 
 func (x *BacktestDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -69,7 +450,7 @@ func (x *BacktestDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestDetectorRequest.ProtoReflect.Descriptor instead.
 func (*BacktestDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{0}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *BacktestDetectorRequest) GetDetector() *Detector {
@@ -106,7 +487,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -118,7 +499,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -131,7 +512,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *TimeRange) GetStartTime() *timestamppb.Timestamp {
@@ -164,7 +545,7 @@ type BacktestSeries struct {
 
 func (x *BacktestSeries) Reset() {
 	*x = BacktestSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +557,7 @@ func (x *BacktestSeries) String() string {
 func (*BacktestSeries) ProtoMessage() {}
 
 func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +570,7 @@ func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestSeries.ProtoReflect.Descriptor instead.
 func (*BacktestSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BacktestSeries) GetLabels() map[string]string {
@@ -227,7 +608,7 @@ type BacktestDetectorResponse struct {
 
 func (x *BacktestDetectorResponse) Reset() {
 	*x = BacktestDetectorResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +620,7 @@ func (x *BacktestDetectorResponse) String() string {
 func (*BacktestDetectorResponse) ProtoMessage() {}
 
 func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +633,7 @@ func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestDetectorResponse.ProtoReflect.Descriptor instead.
 func (*BacktestDetectorResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BacktestDetectorResponse) GetSeries() []*ScoredSeries {
@@ -293,7 +674,7 @@ type ScoredSeries struct {
 
 func (x *ScoredSeries) Reset() {
 	*x = ScoredSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +686,7 @@ func (x *ScoredSeries) String() string {
 func (*ScoredSeries) ProtoMessage() {}
 
 func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +699,7 @@ func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredSeries.ProtoReflect.Descriptor instead.
 func (*ScoredSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ScoredSeries) GetLabels() map[string]string {
@@ -384,7 +765,7 @@ type CreateDetectorRequest struct {
 
 func (x *CreateDetectorRequest) Reset() {
 	*x = CreateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +777,7 @@ func (x *CreateDetectorRequest) String() string {
 func (*CreateDetectorRequest) ProtoMessage() {}
 
 func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +790,7 @@ func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*CreateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateDetectorRequest) GetDetector() *Detector {
@@ -436,7 +817,7 @@ type GetDetectorRequest struct {
 
 func (x *GetDetectorRequest) Reset() {
 	*x = GetDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +829,7 @@ func (x *GetDetectorRequest) String() string {
 func (*GetDetectorRequest) ProtoMessage() {}
 
 func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +842,7 @@ func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDetectorRequest.ProtoReflect.Descriptor instead.
 func (*GetDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetDetectorRequest) GetName() string {
@@ -487,7 +868,7 @@ type ListDetectorsRequest struct {
 
 func (x *ListDetectorsRequest) Reset() {
 	*x = ListDetectorsRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -499,7 +880,7 @@ func (x *ListDetectorsRequest) String() string {
 func (*ListDetectorsRequest) ProtoMessage() {}
 
 func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -512,7 +893,7 @@ func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListDetectorsRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListDetectorsRequest) GetPageSize() int32 {
@@ -548,7 +929,7 @@ type ListDetectorsResponse struct {
 
 func (x *ListDetectorsResponse) Reset() {
 	*x = ListDetectorsResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +941,7 @@ func (x *ListDetectorsResponse) String() string {
 func (*ListDetectorsResponse) ProtoMessage() {}
 
 func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +954,7 @@ func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListDetectorsResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListDetectorsResponse) GetDetectors() []*Detector {
@@ -603,7 +984,7 @@ type UpdateDetectorRequest struct {
 
 func (x *UpdateDetectorRequest) Reset() {
 	*x = UpdateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +996,7 @@ func (x *UpdateDetectorRequest) String() string {
 func (*UpdateDetectorRequest) ProtoMessage() {}
 
 func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +1009,7 @@ func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateDetectorRequest) GetDetector() *Detector {
@@ -657,7 +1038,7 @@ type DeleteDetectorRequest struct {
 
 func (x *DeleteDetectorRequest) Reset() {
 	*x = DeleteDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -669,7 +1050,7 @@ func (x *DeleteDetectorRequest) String() string {
 func (*DeleteDetectorRequest) ProtoMessage() {}
 
 func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -682,7 +1063,7 @@ func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDetectorRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteDetectorRequest) GetName() string {
@@ -709,7 +1090,7 @@ type StartDetectorRequest struct {
 
 func (x *StartDetectorRequest) Reset() {
 	*x = StartDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +1102,7 @@ func (x *StartDetectorRequest) String() string {
 func (*StartDetectorRequest) ProtoMessage() {}
 
 func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +1115,7 @@ func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StartDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StartDetectorRequest) GetName() string {
@@ -754,7 +1135,7 @@ type StopDetectorRequest struct {
 
 func (x *StopDetectorRequest) Reset() {
 	*x = StopDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +1147,7 @@ func (x *StopDetectorRequest) String() string {
 func (*StopDetectorRequest) ProtoMessage() {}
 
 func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +1160,7 @@ func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StopDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StopDetectorRequest) GetName() string {
@@ -799,7 +1180,7 @@ type GetAnomalyRequest struct {
 
 func (x *GetAnomalyRequest) Reset() {
 	*x = GetAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +1192,7 @@ func (x *GetAnomalyRequest) String() string {
 func (*GetAnomalyRequest) ProtoMessage() {}
 
 func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +1205,7 @@ func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*GetAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetAnomalyRequest) GetName() string {
@@ -853,7 +1234,7 @@ type ListAnomaliesRequest struct {
 
 func (x *ListAnomaliesRequest) Reset() {
 	*x = ListAnomaliesRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +1246,7 @@ func (x *ListAnomaliesRequest) String() string {
 func (*ListAnomaliesRequest) ProtoMessage() {}
 
 func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +1259,7 @@ func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListAnomaliesRequest) GetParent() string {
@@ -921,7 +1302,7 @@ type ListAnomaliesResponse struct {
 
 func (x *ListAnomaliesResponse) Reset() {
 	*x = ListAnomaliesResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -933,7 +1314,7 @@ func (x *ListAnomaliesResponse) String() string {
 func (*ListAnomaliesResponse) ProtoMessage() {}
 
 func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -946,7 +1327,7 @@ func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListAnomaliesResponse) GetAnomalies() []*Anomaly {
@@ -975,7 +1356,7 @@ type UpdateAnomalyRequest struct {
 
 func (x *UpdateAnomalyRequest) Reset() {
 	*x = UpdateAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1368,7 @@ func (x *UpdateAnomalyRequest) String() string {
 func (*UpdateAnomalyRequest) ProtoMessage() {}
 
 func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1381,7 @@ func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{16}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateAnomalyRequest) GetAnomaly() *Anomaly {
@@ -1021,7 +1402,42 @@ var File_aiops_v1_detector_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x01\n" +
+	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x14aiops/v1/event.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n" +
+	"\x19ListDetectorSeriesRequest\x123\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1b\xe2A\x01\x02\xfaA\x14\n" +
+	"\x12aiops.dev/DetectorR\x06parent\x12!\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x04\xe2A\x01\x01R\bpageSize\x12#\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\x04\xe2A\x01\x01R\tpageToken\x12\x1c\n" +
+	"\x06filter\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x06filter\"\x95\x02\n" +
+	"\x0eDetectorSeries\x12<\n" +
+	"\x06labels\x18\x01 \x03(\v2$.aiops.v1.DetectorSeries.LabelsEntryR\x06labels\x12.\n" +
+	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x01R\x05value\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x01R\x05score\x12.\n" +
+	"\bseverity\x18\x05 \x01(\x0e2\x12.aiops.v1.SeverityR\bseverity\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x95\x01\n" +
+	"\x1aListDetectorSeriesResponse\x120\n" +
+	"\x06series\x18\x01 \x03(\v2\x18.aiops.v1.DetectorSeriesR\x06series\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\"\xeb\x01\n" +
+	"\x19ReadDetectorScoresRequest\x127\n" +
+	"\bdetector\x18\x01 \x01(\tB\x1b\xe2A\x01\x02\xfaA\x14\n" +
+	"\x12aiops.dev/DetectorR\bdetector\x12\x1c\n" +
+	"\x06filter\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\x06filter\x12/\n" +
+	"\x05range\x18\x03 \x01(\v2\x13.aiops.v1.TimeRangeB\x04\xe2A\x01\x01R\x05range\x12!\n" +
+	"\tpage_size\x18\x04 \x01(\x05B\x04\xe2A\x01\x01R\bpageSize\x12#\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tB\x04\xe2A\x01\x01R\tpageToken\"\xe0\x01\n" +
+	"\x1aReadDetectorScoresResponse\x12.\n" +
+	"\x06series\x18\x01 \x03(\v2\x16.aiops.v1.SeriesScoresR\x06series\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12;\n" +
+	"\voldest_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"oldestTime\x12-\n" +
+	"\x04step\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x04step\"\xb8\x01\n" +
 	"\x17BacktestDetectorRequest\x124\n" +
 	"\bdetector\x18\x01 \x01(\v2\x12.aiops.v1.DetectorB\x04\xe2A\x01\x02R\bdetector\x126\n" +
 	"\x06series\x18\x02 \x03(\v2\x18.aiops.v1.BacktestSeriesB\x04\xe2A\x01\x01R\x06series\x12/\n" +
@@ -1099,7 +1515,7 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\x14UpdateAnomalyRequest\x121\n" +
 	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyB\x04\xe2A\x01\x02R\aanomaly\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
-	"updateMask2\xbb\a\n" +
+	"updateMask2\x95\t\n" +
 	"\x0fDetectorService\x12^\n" +
 	"\x0eCreateDetector\x12\x1f.aiops.v1.CreateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xdaA\x14detector,detector_id\x12H\n" +
 	"\vGetDetector\x12\x1c.aiops.v1.GetDetectorRequest\x1a\x12.aiops.v1.Detector\"\a\xdaA\x04name\x12U\n" +
@@ -1112,7 +1528,9 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"GetAnomaly\x12\x1b.aiops.v1.GetAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\a\xdaA\x04name\x12[\n" +
 	"\rListAnomalies\x12\x1e.aiops.v1.ListAnomaliesRequest\x1a\x1f.aiops.v1.ListAnomaliesResponse\"\t\xdaA\x06parent\x12Z\n" +
 	"\rUpdateAnomaly\x12\x1e.aiops.v1.UpdateAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x16\xdaA\x13anomaly,update_mask\x12Y\n" +
-	"\x10BacktestDetector\x12!.aiops.v1.BacktestDetectorRequest\x1a\".aiops.v1.BacktestDetectorResponseB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x10BacktestDetector\x12!.aiops.v1.BacktestDetectorRequest\x1a\".aiops.v1.BacktestDetectorResponse\x12j\n" +
+	"\x12ListDetectorSeries\x12#.aiops.v1.ListDetectorSeriesRequest\x1a$.aiops.v1.ListDetectorSeriesResponse\"\t\xdaA\x06parent\x12l\n" +
+	"\x12ReadDetectorScores\x12#.aiops.v1.ReadDetectorScoresRequest\x1a$.aiops.v1.ReadDetectorScoresResponse\"\v\xdaA\bdetectorB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_detector_service_proto_rawDescOnce sync.Once
@@ -1126,81 +1544,101 @@ func file_aiops_v1_detector_service_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_service_proto_rawDescData
 }
 
-var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_aiops_v1_detector_service_proto_goTypes = []any{
-	(*BacktestDetectorRequest)(nil),  // 0: aiops.v1.BacktestDetectorRequest
-	(*TimeRange)(nil),                // 1: aiops.v1.TimeRange
-	(*BacktestSeries)(nil),           // 2: aiops.v1.BacktestSeries
-	(*BacktestDetectorResponse)(nil), // 3: aiops.v1.BacktestDetectorResponse
-	(*ScoredSeries)(nil),             // 4: aiops.v1.ScoredSeries
-	(*CreateDetectorRequest)(nil),    // 5: aiops.v1.CreateDetectorRequest
-	(*GetDetectorRequest)(nil),       // 6: aiops.v1.GetDetectorRequest
-	(*ListDetectorsRequest)(nil),     // 7: aiops.v1.ListDetectorsRequest
-	(*ListDetectorsResponse)(nil),    // 8: aiops.v1.ListDetectorsResponse
-	(*UpdateDetectorRequest)(nil),    // 9: aiops.v1.UpdateDetectorRequest
-	(*DeleteDetectorRequest)(nil),    // 10: aiops.v1.DeleteDetectorRequest
-	(*StartDetectorRequest)(nil),     // 11: aiops.v1.StartDetectorRequest
-	(*StopDetectorRequest)(nil),      // 12: aiops.v1.StopDetectorRequest
-	(*GetAnomalyRequest)(nil),        // 13: aiops.v1.GetAnomalyRequest
-	(*ListAnomaliesRequest)(nil),     // 14: aiops.v1.ListAnomaliesRequest
-	(*ListAnomaliesResponse)(nil),    // 15: aiops.v1.ListAnomaliesResponse
-	(*UpdateAnomalyRequest)(nil),     // 16: aiops.v1.UpdateAnomalyRequest
-	nil,                              // 17: aiops.v1.BacktestSeries.LabelsEntry
-	nil,                              // 18: aiops.v1.ScoredSeries.LabelsEntry
-	(*Detector)(nil),                 // 19: aiops.v1.Detector
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
-	(*Anomaly)(nil),                  // 21: aiops.v1.Anomaly
-	(Severity)(0),                    // 22: aiops.v1.Severity
-	(*fieldmaskpb.FieldMask)(nil),    // 23: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),            // 24: google.protobuf.Empty
+	(*ListDetectorSeriesRequest)(nil),  // 0: aiops.v1.ListDetectorSeriesRequest
+	(*DetectorSeries)(nil),             // 1: aiops.v1.DetectorSeries
+	(*ListDetectorSeriesResponse)(nil), // 2: aiops.v1.ListDetectorSeriesResponse
+	(*ReadDetectorScoresRequest)(nil),  // 3: aiops.v1.ReadDetectorScoresRequest
+	(*ReadDetectorScoresResponse)(nil), // 4: aiops.v1.ReadDetectorScoresResponse
+	(*BacktestDetectorRequest)(nil),    // 5: aiops.v1.BacktestDetectorRequest
+	(*TimeRange)(nil),                  // 6: aiops.v1.TimeRange
+	(*BacktestSeries)(nil),             // 7: aiops.v1.BacktestSeries
+	(*BacktestDetectorResponse)(nil),   // 8: aiops.v1.BacktestDetectorResponse
+	(*ScoredSeries)(nil),               // 9: aiops.v1.ScoredSeries
+	(*CreateDetectorRequest)(nil),      // 10: aiops.v1.CreateDetectorRequest
+	(*GetDetectorRequest)(nil),         // 11: aiops.v1.GetDetectorRequest
+	(*ListDetectorsRequest)(nil),       // 12: aiops.v1.ListDetectorsRequest
+	(*ListDetectorsResponse)(nil),      // 13: aiops.v1.ListDetectorsResponse
+	(*UpdateDetectorRequest)(nil),      // 14: aiops.v1.UpdateDetectorRequest
+	(*DeleteDetectorRequest)(nil),      // 15: aiops.v1.DeleteDetectorRequest
+	(*StartDetectorRequest)(nil),       // 16: aiops.v1.StartDetectorRequest
+	(*StopDetectorRequest)(nil),        // 17: aiops.v1.StopDetectorRequest
+	(*GetAnomalyRequest)(nil),          // 18: aiops.v1.GetAnomalyRequest
+	(*ListAnomaliesRequest)(nil),       // 19: aiops.v1.ListAnomaliesRequest
+	(*ListAnomaliesResponse)(nil),      // 20: aiops.v1.ListAnomaliesResponse
+	(*UpdateAnomalyRequest)(nil),       // 21: aiops.v1.UpdateAnomalyRequest
+	nil,                                // 22: aiops.v1.DetectorSeries.LabelsEntry
+	nil,                                // 23: aiops.v1.BacktestSeries.LabelsEntry
+	nil,                                // 24: aiops.v1.ScoredSeries.LabelsEntry
+	(*timestamppb.Timestamp)(nil),      // 25: google.protobuf.Timestamp
+	(Severity)(0),                      // 26: aiops.v1.Severity
+	(*SeriesScores)(nil),               // 27: aiops.v1.SeriesScores
+	(*durationpb.Duration)(nil),        // 28: google.protobuf.Duration
+	(*Detector)(nil),                   // 29: aiops.v1.Detector
+	(*Anomaly)(nil),                    // 30: aiops.v1.Anomaly
+	(*fieldmaskpb.FieldMask)(nil),      // 31: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),              // 32: google.protobuf.Empty
 }
 var file_aiops_v1_detector_service_proto_depIdxs = []int32{
-	19, // 0: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
-	2,  // 1: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
-	1,  // 2: aiops.v1.BacktestDetectorRequest.range:type_name -> aiops.v1.TimeRange
-	20, // 3: aiops.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
-	20, // 4: aiops.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
-	17, // 5: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
-	20, // 6: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
-	4,  // 7: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
-	21, // 8: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
-	18, // 9: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
-	20, // 10: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
-	22, // 11: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
-	19, // 12: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	19, // 13: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
-	19, // 14: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	23, // 15: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
-	21, // 16: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
-	21, // 17: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
-	23, // 18: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 19: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
-	6,  // 20: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
-	7,  // 21: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
-	9,  // 22: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
-	10, // 23: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
-	11, // 24: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
-	12, // 25: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
-	13, // 26: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
-	14, // 27: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
-	16, // 28: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
-	0,  // 29: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
-	19, // 30: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
-	19, // 31: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
-	8,  // 32: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
-	19, // 33: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
-	24, // 34: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
-	19, // 35: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
-	19, // 36: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
-	21, // 37: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
-	15, // 38: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
-	21, // 39: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
-	3,  // 40: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
-	30, // [30:41] is the sub-list for method output_type
-	19, // [19:30] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	22, // 0: aiops.v1.DetectorSeries.labels:type_name -> aiops.v1.DetectorSeries.LabelsEntry
+	25, // 1: aiops.v1.DetectorSeries.time:type_name -> google.protobuf.Timestamp
+	26, // 2: aiops.v1.DetectorSeries.severity:type_name -> aiops.v1.Severity
+	1,  // 3: aiops.v1.ListDetectorSeriesResponse.series:type_name -> aiops.v1.DetectorSeries
+	6,  // 4: aiops.v1.ReadDetectorScoresRequest.range:type_name -> aiops.v1.TimeRange
+	27, // 5: aiops.v1.ReadDetectorScoresResponse.series:type_name -> aiops.v1.SeriesScores
+	25, // 6: aiops.v1.ReadDetectorScoresResponse.oldest_time:type_name -> google.protobuf.Timestamp
+	28, // 7: aiops.v1.ReadDetectorScoresResponse.step:type_name -> google.protobuf.Duration
+	29, // 8: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
+	7,  // 9: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
+	6,  // 10: aiops.v1.BacktestDetectorRequest.range:type_name -> aiops.v1.TimeRange
+	25, // 11: aiops.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	25, // 12: aiops.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	23, // 13: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
+	25, // 14: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
+	9,  // 15: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
+	30, // 16: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
+	24, // 17: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
+	25, // 18: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
+	26, // 19: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
+	29, // 20: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	29, // 21: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
+	29, // 22: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	31, // 23: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	30, // 24: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
+	30, // 25: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
+	31, // 26: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 27: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
+	11, // 28: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
+	12, // 29: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
+	14, // 30: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
+	15, // 31: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
+	16, // 32: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
+	17, // 33: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
+	18, // 34: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
+	19, // 35: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
+	21, // 36: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
+	5,  // 37: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
+	0,  // 38: aiops.v1.DetectorService.ListDetectorSeries:input_type -> aiops.v1.ListDetectorSeriesRequest
+	3,  // 39: aiops.v1.DetectorService.ReadDetectorScores:input_type -> aiops.v1.ReadDetectorScoresRequest
+	29, // 40: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
+	29, // 41: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
+	13, // 42: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
+	29, // 43: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
+	32, // 44: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
+	29, // 45: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
+	29, // 46: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
+	30, // 47: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
+	20, // 48: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
+	30, // 49: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
+	8,  // 50: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
+	2,  // 51: aiops.v1.DetectorService.ListDetectorSeries:output_type -> aiops.v1.ListDetectorSeriesResponse
+	4,  // 52: aiops.v1.DetectorService.ReadDetectorScores:output_type -> aiops.v1.ReadDetectorScoresResponse
+	40, // [40:53] is the sub-list for method output_type
+	27, // [27:40] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_service_proto_init() }
@@ -1210,13 +1648,14 @@ func file_aiops_v1_detector_service_proto_init() {
 	}
 	file_aiops_v1_anomaly_proto_init()
 	file_aiops_v1_detector_proto_init()
+	file_aiops_v1_event_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_service_proto_rawDesc), len(file_aiops_v1_detector_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,17 +20,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DetectorService_CreateDetector_FullMethodName   = "/aiops.v1.DetectorService/CreateDetector"
-	DetectorService_GetDetector_FullMethodName      = "/aiops.v1.DetectorService/GetDetector"
-	DetectorService_ListDetectors_FullMethodName    = "/aiops.v1.DetectorService/ListDetectors"
-	DetectorService_UpdateDetector_FullMethodName   = "/aiops.v1.DetectorService/UpdateDetector"
-	DetectorService_DeleteDetector_FullMethodName   = "/aiops.v1.DetectorService/DeleteDetector"
-	DetectorService_StartDetector_FullMethodName    = "/aiops.v1.DetectorService/StartDetector"
-	DetectorService_StopDetector_FullMethodName     = "/aiops.v1.DetectorService/StopDetector"
-	DetectorService_GetAnomaly_FullMethodName       = "/aiops.v1.DetectorService/GetAnomaly"
-	DetectorService_ListAnomalies_FullMethodName    = "/aiops.v1.DetectorService/ListAnomalies"
-	DetectorService_UpdateAnomaly_FullMethodName    = "/aiops.v1.DetectorService/UpdateAnomaly"
-	DetectorService_BacktestDetector_FullMethodName = "/aiops.v1.DetectorService/BacktestDetector"
+	DetectorService_CreateDetector_FullMethodName     = "/aiops.v1.DetectorService/CreateDetector"
+	DetectorService_GetDetector_FullMethodName        = "/aiops.v1.DetectorService/GetDetector"
+	DetectorService_ListDetectors_FullMethodName      = "/aiops.v1.DetectorService/ListDetectors"
+	DetectorService_UpdateDetector_FullMethodName     = "/aiops.v1.DetectorService/UpdateDetector"
+	DetectorService_DeleteDetector_FullMethodName     = "/aiops.v1.DetectorService/DeleteDetector"
+	DetectorService_StartDetector_FullMethodName      = "/aiops.v1.DetectorService/StartDetector"
+	DetectorService_StopDetector_FullMethodName       = "/aiops.v1.DetectorService/StopDetector"
+	DetectorService_GetAnomaly_FullMethodName         = "/aiops.v1.DetectorService/GetAnomaly"
+	DetectorService_ListAnomalies_FullMethodName      = "/aiops.v1.DetectorService/ListAnomalies"
+	DetectorService_UpdateAnomaly_FullMethodName      = "/aiops.v1.DetectorService/UpdateAnomaly"
+	DetectorService_BacktestDetector_FullMethodName   = "/aiops.v1.DetectorService/BacktestDetector"
+	DetectorService_ListDetectorSeries_FullMethodName = "/aiops.v1.DetectorService/ListDetectorSeries"
+	DetectorService_ReadDetectorScores_FullMethodName = "/aiops.v1.DetectorService/ReadDetectorScores"
 )
 
 // DetectorServiceClient is the client API for DetectorService service.
@@ -66,6 +68,17 @@ type DetectorServiceClient interface {
 	// saving anything: each point's score, expected value and band, and the
 	// anomalies the detector would raise. See https://google.aip.dev/136.
 	BacktestDetector(ctx context.Context, in *BacktestDetectorRequest, opts ...grpc.CallOption) (*BacktestDetectorResponse, error)
+	// Lists the series of a detector with what it made of each one's latest
+	// point, the most anomalous first (highest score, then by labels). The
+	// series are those this server scored since it started: none before a
+	// detector first runs. See https://google.aip.dev/132.
+	ListDetectorSeries(ctx context.Context, in *ListDetectorSeriesRequest, opts ...grpc.CallOption) (*ListDetectorSeriesResponse, error)
+	// Reads the points a detector scored recently, per series, exactly as the
+	// live path scored them (and as its SCORES events carried them): its last
+	// `recent_points` steps (the server's setting), kept in memory while this
+	// server runs, also after the detector stops, until it is deleted or learns
+	// afresh. Older ranges: BacktestDetector with `range`.
+	ReadDetectorScores(ctx context.Context, in *ReadDetectorScoresRequest, opts ...grpc.CallOption) (*ReadDetectorScoresResponse, error)
 }
 
 type detectorServiceClient struct {
@@ -186,6 +199,26 @@ func (c *detectorServiceClient) BacktestDetector(ctx context.Context, in *Backte
 	return out, nil
 }
 
+func (c *detectorServiceClient) ListDetectorSeries(ctx context.Context, in *ListDetectorSeriesRequest, opts ...grpc.CallOption) (*ListDetectorSeriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDetectorSeriesResponse)
+	err := c.cc.Invoke(ctx, DetectorService_ListDetectorSeries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *detectorServiceClient) ReadDetectorScores(ctx context.Context, in *ReadDetectorScoresRequest, opts ...grpc.CallOption) (*ReadDetectorScoresResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadDetectorScoresResponse)
+	err := c.cc.Invoke(ctx, DetectorService_ReadDetectorScores_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DetectorServiceServer is the server API for DetectorService service.
 // All implementations must embed UnimplementedDetectorServiceServer
 // for forward compatibility.
@@ -219,6 +252,17 @@ type DetectorServiceServer interface {
 	// saving anything: each point's score, expected value and band, and the
 	// anomalies the detector would raise. See https://google.aip.dev/136.
 	BacktestDetector(context.Context, *BacktestDetectorRequest) (*BacktestDetectorResponse, error)
+	// Lists the series of a detector with what it made of each one's latest
+	// point, the most anomalous first (highest score, then by labels). The
+	// series are those this server scored since it started: none before a
+	// detector first runs. See https://google.aip.dev/132.
+	ListDetectorSeries(context.Context, *ListDetectorSeriesRequest) (*ListDetectorSeriesResponse, error)
+	// Reads the points a detector scored recently, per series, exactly as the
+	// live path scored them (and as its SCORES events carried them): its last
+	// `recent_points` steps (the server's setting), kept in memory while this
+	// server runs, also after the detector stops, until it is deleted or learns
+	// afresh. Older ranges: BacktestDetector with `range`.
+	ReadDetectorScores(context.Context, *ReadDetectorScoresRequest) (*ReadDetectorScoresResponse, error)
 	mustEmbedUnimplementedDetectorServiceServer()
 }
 
@@ -261,6 +305,12 @@ func (UnimplementedDetectorServiceServer) UpdateAnomaly(context.Context, *Update
 }
 func (UnimplementedDetectorServiceServer) BacktestDetector(context.Context, *BacktestDetectorRequest) (*BacktestDetectorResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BacktestDetector not implemented")
+}
+func (UnimplementedDetectorServiceServer) ListDetectorSeries(context.Context, *ListDetectorSeriesRequest) (*ListDetectorSeriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDetectorSeries not implemented")
+}
+func (UnimplementedDetectorServiceServer) ReadDetectorScores(context.Context, *ReadDetectorScoresRequest) (*ReadDetectorScoresResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadDetectorScores not implemented")
 }
 func (UnimplementedDetectorServiceServer) mustEmbedUnimplementedDetectorServiceServer() {}
 func (UnimplementedDetectorServiceServer) testEmbeddedByValue()                         {}
@@ -481,6 +531,42 @@ func _DetectorService_BacktestDetector_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DetectorService_ListDetectorSeries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDetectorSeriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DetectorServiceServer).ListDetectorSeries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DetectorService_ListDetectorSeries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DetectorServiceServer).ListDetectorSeries(ctx, req.(*ListDetectorSeriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DetectorService_ReadDetectorScores_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadDetectorScoresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DetectorServiceServer).ReadDetectorScores(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DetectorService_ReadDetectorScores_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DetectorServiceServer).ReadDetectorScores(ctx, req.(*ReadDetectorScoresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DetectorService_ServiceDesc is the grpc.ServiceDesc for DetectorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -531,6 +617,14 @@ var DetectorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BacktestDetector",
 			Handler:    _DetectorService_BacktestDetector_Handler,
+		},
+		{
+			MethodName: "ListDetectorSeries",
+			Handler:    _DetectorService_ListDetectorSeries_Handler,
+		},
+		{
+			MethodName: "ReadDetectorScores",
+			Handler:    _DetectorService_ReadDetectorScores_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

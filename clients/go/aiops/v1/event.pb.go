@@ -9,6 +9,7 @@ package aiopsv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -39,6 +40,8 @@ const (
 	EventType_EVENT_TYPE_DETECTOR_CHANGE EventType = 5
 	// A data source was created, changed or deleted.
 	EventType_EVENT_TYPE_DATA_SOURCE_CHANGE EventType = 6
+	// What the server is doing, for the system dashboard.
+	EventType_EVENT_TYPE_SERVER_STATUS EventType = 7
 )
 
 // Enum value maps for EventType.
@@ -51,6 +54,7 @@ var (
 		4: "EVENT_TYPE_SCORES",
 		5: "EVENT_TYPE_DETECTOR_CHANGE",
 		6: "EVENT_TYPE_DATA_SOURCE_CHANGE",
+		7: "EVENT_TYPE_SERVER_STATUS",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":        0,
@@ -60,6 +64,7 @@ var (
 		"EVENT_TYPE_SCORES":             4,
 		"EVENT_TYPE_DETECTOR_CHANGE":    5,
 		"EVENT_TYPE_DATA_SOURCE_CHANGE": 6,
+		"EVENT_TYPE_SERVER_STATUS":      7,
 	}
 )
 
@@ -110,6 +115,7 @@ type Event struct {
 	//	*Event_Scores
 	//	*Event_DetectorChange
 	//	*Event_DataSourceChange
+	//	*Event_ServerStatus
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -238,6 +244,15 @@ func (x *Event) GetDataSourceChange() *DataSourceChange {
 	return nil
 }
 
+func (x *Event) GetServerStatus() *ServerStatus {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ServerStatus); ok {
+			return x.ServerStatus
+		}
+	}
+	return nil
+}
+
 type isEvent_Payload interface {
 	isEvent_Payload()
 }
@@ -287,6 +302,12 @@ type Event_DataSourceChange struct {
 	DataSourceChange *DataSourceChange `protobuf:"bytes,10,opt,name=data_source_change,json=dataSourceChange,proto3,oneof"`
 }
 
+type Event_ServerStatus struct {
+	// What the server that sends it is doing, every `status_interval`; only to
+	// streams that ask for SERVER_STATUS. Not kept, like SCORES.
+	ServerStatus *ServerStatus `protobuf:"bytes,11,opt,name=server_status,json=serverStatus,proto3,oneof"`
+}
+
 func (*Event_Heartbeat) isEvent_Payload() {}
 
 func (*Event_DetectorStatus) isEvent_Payload() {}
@@ -303,6 +324,283 @@ func (*Event_DetectorChange) isEvent_Payload() {}
 
 func (*Event_DataSourceChange) isEvent_Payload() {}
 
+func (*Event_ServerStatus) isEvent_Payload() {}
+
+// What one server process is doing, measured over the interval since its
+// previous ServerStatus (its `interval`).
+type ServerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The server: host name and process id.
+	Server string `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	// When the process started.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The length of the interval measured.
+	Interval *durationpb.Duration `protobuf:"bytes,3,opt,name=interval,proto3" json:"interval,omitempty"`
+	// Subscribe streams open on this server now: its connections.
+	OpenStreams int32 `protobuf:"varint,4,opt,name=open_streams,json=openStreams,proto3" json:"open_streams,omitempty"`
+	// Stored events delivered to this server per second (every replica's).
+	EventsPerSecond float64 `protobuf:"fixed64,5,opt,name=events_per_second,json=eventsPerSecond,proto3" json:"events_per_second,omitempty"`
+	// The process's CPU use over the interval, in cores (1.0 is one core busy).
+	CpuCores float64 `protobuf:"fixed64,6,opt,name=cpu_cores,json=cpuCores,proto3" json:"cpu_cores,omitempty"`
+	// The process's resident memory, in bytes.
+	MemoryBytes int64 `protobuf:"varint,7,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	// Per detector this server runs or ran: its work.
+	Detectors []*DetectorActivity `protobuf:"bytes,8,rep,name=detectors,proto3" json:"detectors,omitempty"`
+	// Per data source this server asked during the interval or checked.
+	DataSources   []*DataSourceActivity `protobuf:"bytes,9,rep,name=data_sources,json=dataSources,proto3" json:"data_sources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerStatus) Reset() {
+	*x = ServerStatus{}
+	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerStatus) ProtoMessage() {}
+
+func (x *ServerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerStatus.ProtoReflect.Descriptor instead.
+func (*ServerStatus) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ServerStatus) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *ServerStatus) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ServerStatus) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *ServerStatus) GetOpenStreams() int32 {
+	if x != nil {
+		return x.OpenStreams
+	}
+	return 0
+}
+
+func (x *ServerStatus) GetEventsPerSecond() float64 {
+	if x != nil {
+		return x.EventsPerSecond
+	}
+	return 0
+}
+
+func (x *ServerStatus) GetCpuCores() float64 {
+	if x != nil {
+		return x.CpuCores
+	}
+	return 0
+}
+
+func (x *ServerStatus) GetMemoryBytes() int64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *ServerStatus) GetDetectors() []*DetectorActivity {
+	if x != nil {
+		return x.Detectors
+	}
+	return nil
+}
+
+func (x *ServerStatus) GetDataSources() []*DataSourceActivity {
+	if x != nil {
+		return x.DataSources
+	}
+	return nil
+}
+
+// What the pipeline did for one detector.
+type DetectorActivity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, `detectors/{detector}`.
+	Detector string `protobuf:"bytes,1,opt,name=detector,proto3" json:"detector,omitempty"`
+	// How far its latest scored point is behind now, in seconds; NaN before
+	// its first.
+	LagSeconds float64 `protobuf:"fixed64,2,opt,name=lag_seconds,json=lagSeconds,proto3" json:"lag_seconds,omitempty"`
+	// How long its last step took (fetch, score, store), in seconds.
+	StepSeconds float64 `protobuf:"fixed64,3,opt,name=step_seconds,json=stepSeconds,proto3" json:"step_seconds,omitempty"`
+	// How many series it scores.
+	Series        int32 `protobuf:"varint,4,opt,name=series,proto3" json:"series,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetectorActivity) Reset() {
+	*x = DetectorActivity{}
+	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetectorActivity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetectorActivity) ProtoMessage() {}
+
+func (x *DetectorActivity) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetectorActivity.ProtoReflect.Descriptor instead.
+func (*DetectorActivity) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DetectorActivity) GetDetector() string {
+	if x != nil {
+		return x.Detector
+	}
+	return ""
+}
+
+func (x *DetectorActivity) GetLagSeconds() float64 {
+	if x != nil {
+		return x.LagSeconds
+	}
+	return 0
+}
+
+func (x *DetectorActivity) GetStepSeconds() float64 {
+	if x != nil {
+		return x.StepSeconds
+	}
+	return 0
+}
+
+func (x *DetectorActivity) GetSeries() int32 {
+	if x != nil {
+		return x.Series
+	}
+	return 0
+}
+
+// The requests this server sent to one data source during the interval.
+type DataSourceActivity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The data source, `dataSources/{data_source}`.
+	DataSource string `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
+	// Requests answered or failed during the interval.
+	Requests int32 `protobuf:"varint,2,opt,name=requests,proto3" json:"requests,omitempty"`
+	// How many of them failed.
+	Errors int32 `protobuf:"varint,3,opt,name=errors,proto3" json:"errors,omitempty"`
+	// Their mean latency in seconds; NaN without requests.
+	MeanLatencySeconds float64 `protobuf:"fixed64,4,opt,name=mean_latency_seconds,json=meanLatencySeconds,proto3" json:"mean_latency_seconds,omitempty"`
+	// The background probe's latest check.
+	LastCheck     *HealthCheck `protobuf:"bytes,5,opt,name=last_check,json=lastCheck,proto3" json:"last_check,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DataSourceActivity) Reset() {
+	*x = DataSourceActivity{}
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DataSourceActivity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DataSourceActivity) ProtoMessage() {}
+
+func (x *DataSourceActivity) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DataSourceActivity.ProtoReflect.Descriptor instead.
+func (*DataSourceActivity) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DataSourceActivity) GetDataSource() string {
+	if x != nil {
+		return x.DataSource
+	}
+	return ""
+}
+
+func (x *DataSourceActivity) GetRequests() int32 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *DataSourceActivity) GetErrors() int32 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *DataSourceActivity) GetMeanLatencySeconds() float64 {
+	if x != nil {
+		return x.MeanLatencySeconds
+	}
+	return 0
+}
+
+func (x *DataSourceActivity) GetLastCheck() *HealthCheck {
+	if x != nil {
+		return x.LastCheck
+	}
+	return nil
+}
+
 // What a running detector made of the points of one step.
 type Scores struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -318,7 +616,7 @@ type Scores struct {
 
 func (x *Scores) Reset() {
 	*x = Scores{}
-	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +628,7 @@ func (x *Scores) String() string {
 func (*Scores) ProtoMessage() {}
 
 func (x *Scores) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[1]
+	mi := &file_aiops_v1_event_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +641,7 @@ func (x *Scores) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scores.ProtoReflect.Descriptor instead.
 func (*Scores) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Scores) GetDetector() string {
@@ -390,7 +688,7 @@ type SeriesScores struct {
 
 func (x *SeriesScores) Reset() {
 	*x = SeriesScores{}
-	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +700,7 @@ func (x *SeriesScores) String() string {
 func (*SeriesScores) ProtoMessage() {}
 
 func (x *SeriesScores) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[2]
+	mi := &file_aiops_v1_event_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +713,7 @@ func (x *SeriesScores) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeriesScores.ProtoReflect.Descriptor instead.
 func (*SeriesScores) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SeriesScores) GetLabels() map[string]string {
@@ -484,7 +782,7 @@ type DetectorStatus struct {
 
 func (x *DetectorStatus) Reset() {
 	*x = DetectorStatus{}
-	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	mi := &file_aiops_v1_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +794,7 @@ func (x *DetectorStatus) String() string {
 func (*DetectorStatus) ProtoMessage() {}
 
 func (x *DetectorStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[3]
+	mi := &file_aiops_v1_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +807,7 @@ func (x *DetectorStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectorStatus.ProtoReflect.Descriptor instead.
 func (*DetectorStatus) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DetectorStatus) GetDetector() string {
@@ -554,7 +852,7 @@ type DetectorChange struct {
 
 func (x *DetectorChange) Reset() {
 	*x = DetectorChange{}
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +864,7 @@ func (x *DetectorChange) String() string {
 func (*DetectorChange) ProtoMessage() {}
 
 func (x *DetectorChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[4]
+	mi := &file_aiops_v1_event_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +877,7 @@ func (x *DetectorChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectorChange.ProtoReflect.Descriptor instead.
 func (*DetectorChange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DetectorChange) GetDetector() *Detector {
@@ -610,7 +908,7 @@ type DataSourceChange struct {
 
 func (x *DataSourceChange) Reset() {
 	*x = DataSourceChange{}
-	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	mi := &file_aiops_v1_event_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -622,7 +920,7 @@ func (x *DataSourceChange) String() string {
 func (*DataSourceChange) ProtoMessage() {}
 
 func (x *DataSourceChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[5]
+	mi := &file_aiops_v1_event_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -635,7 +933,7 @@ func (x *DataSourceChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataSourceChange.ProtoReflect.Descriptor instead.
 func (*DataSourceChange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DataSourceChange) GetDataSource() *DataSource {
@@ -663,7 +961,7 @@ type AnomalyChange struct {
 
 func (x *AnomalyChange) Reset() {
 	*x = AnomalyChange{}
-	mi := &file_aiops_v1_event_proto_msgTypes[6]
+	mi := &file_aiops_v1_event_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +973,7 @@ func (x *AnomalyChange) String() string {
 func (*AnomalyChange) ProtoMessage() {}
 
 func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[6]
+	mi := &file_aiops_v1_event_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +986,7 @@ func (x *AnomalyChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnomalyChange.ProtoReflect.Descriptor instead.
 func (*AnomalyChange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AnomalyChange) GetAnomaly() *Anomaly {
@@ -711,7 +1009,7 @@ type Reset struct {
 
 func (x *Reset) Reset() {
 	*x = Reset{}
-	mi := &file_aiops_v1_event_proto_msgTypes[7]
+	mi := &file_aiops_v1_event_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +1021,7 @@ func (x *Reset) String() string {
 func (*Reset) ProtoMessage() {}
 
 func (x *Reset) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[7]
+	mi := &file_aiops_v1_event_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +1034,7 @@ func (x *Reset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reset.ProtoReflect.Descriptor instead.
 func (*Reset) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Reset) GetReason() string {
@@ -770,7 +1068,7 @@ type DataSourceHealth struct {
 
 func (x *DataSourceHealth) Reset() {
 	*x = DataSourceHealth{}
-	mi := &file_aiops_v1_event_proto_msgTypes[8]
+	mi := &file_aiops_v1_event_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +1080,7 @@ func (x *DataSourceHealth) String() string {
 func (*DataSourceHealth) ProtoMessage() {}
 
 func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[8]
+	mi := &file_aiops_v1_event_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +1093,7 @@ func (x *DataSourceHealth) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataSourceHealth.ProtoReflect.Descriptor instead.
 func (*DataSourceHealth) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{8}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DataSourceHealth) GetDataSource() string {
@@ -838,7 +1136,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_aiops_v1_event_proto_msgTypes[9]
+	mi := &file_aiops_v1_event_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -850,7 +1148,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_event_proto_msgTypes[9]
+	mi := &file_aiops_v1_event_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -863,7 +1161,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_event_proto_rawDescGZIP(), []int{9}
+	return file_aiops_v1_event_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Heartbeat) GetIntervalMs() int64 {
@@ -877,7 +1175,7 @@ var File_aiops_v1_event_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x1aaiops/v1/data_source.proto\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x04\n" +
+	"\x14aiops/v1/event.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x1aaiops/v1/data_source.proto\x1a\"aiops/v1/data_source_service.proto\x1a\x17aiops/v1/detector.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x05\n" +
 	"\x05Event\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x123\n" +
@@ -889,8 +1187,34 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x06scores\x18\b \x01(\v2\x10.aiops.v1.ScoresH\x00R\x06scores\x12C\n" +
 	"\x0fdetector_change\x18\t \x01(\v2\x18.aiops.v1.DetectorChangeH\x00R\x0edetectorChange\x12J\n" +
 	"\x12data_source_change\x18\n" +
-	" \x01(\v2\x1a.aiops.v1.DataSourceChangeH\x00R\x10dataSourceChangeB\t\n" +
-	"\apayload\"{\n" +
+	" \x01(\v2\x1a.aiops.v1.DataSourceChangeH\x00R\x10dataSourceChange\x12=\n" +
+	"\rserver_status\x18\v \x01(\v2\x16.aiops.v1.ServerStatusH\x00R\fserverStatusB\t\n" +
+	"\apayload\"\xa2\x03\n" +
+	"\fServerStatus\x12\x16\n" +
+	"\x06server\x18\x01 \x01(\tR\x06server\x129\n" +
+	"\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\binterval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12!\n" +
+	"\fopen_streams\x18\x04 \x01(\x05R\vopenStreams\x12*\n" +
+	"\x11events_per_second\x18\x05 \x01(\x01R\x0feventsPerSecond\x12\x1b\n" +
+	"\tcpu_cores\x18\x06 \x01(\x01R\bcpuCores\x12!\n" +
+	"\fmemory_bytes\x18\a \x01(\x03R\vmemoryBytes\x128\n" +
+	"\tdetectors\x18\b \x03(\v2\x1a.aiops.v1.DetectorActivityR\tdetectors\x12?\n" +
+	"\fdata_sources\x18\t \x03(\v2\x1c.aiops.v1.DataSourceActivityR\vdataSources\"\x8a\x01\n" +
+	"\x10DetectorActivity\x12\x1a\n" +
+	"\bdetector\x18\x01 \x01(\tR\bdetector\x12\x1f\n" +
+	"\vlag_seconds\x18\x02 \x01(\x01R\n" +
+	"lagSeconds\x12!\n" +
+	"\fstep_seconds\x18\x03 \x01(\x01R\vstepSeconds\x12\x16\n" +
+	"\x06series\x18\x04 \x01(\x05R\x06series\"\xd1\x01\n" +
+	"\x12DataSourceActivity\x12\x1f\n" +
+	"\vdata_source\x18\x01 \x01(\tR\n" +
+	"dataSource\x12\x1a\n" +
+	"\brequests\x18\x02 \x01(\x05R\brequests\x12\x16\n" +
+	"\x06errors\x18\x03 \x01(\x05R\x06errors\x120\n" +
+	"\x14mean_latency_seconds\x18\x04 \x01(\x01R\x12meanLatencySeconds\x124\n" +
+	"\n" +
+	"last_check\x18\x05 \x01(\v2\x15.aiops.v1.HealthCheckR\tlastCheck\"{\n" +
 	"\x06Scores\x12\x1a\n" +
 	"\bdetector\x18\x01 \x01(\tR\bdetector\x12.\n" +
 	"\x06series\x18\x02 \x03(\v2\x16.aiops.v1.SeriesScoresR\x06series\x12%\n" +
@@ -932,7 +1256,7 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\",\n" +
 	"\tHeartbeat\x12\x1f\n" +
 	"\vinterval_ms\x18\x01 \x01(\x03R\n" +
-	"intervalMs*\xdc\x01\n" +
+	"intervalMs*\xfa\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEVENT_TYPE_DETECTOR_STATUS\x10\x01\x12\x16\n" +
@@ -940,7 +1264,8 @@ const file_aiops_v1_event_proto_rawDesc = "" +
 	"\x1dEVENT_TYPE_DATA_SOURCE_HEALTH\x10\x03\x12\x15\n" +
 	"\x11EVENT_TYPE_SCORES\x10\x04\x12\x1e\n" +
 	"\x1aEVENT_TYPE_DETECTOR_CHANGE\x10\x05\x12!\n" +
-	"\x1dEVENT_TYPE_DATA_SOURCE_CHANGE\x10\x06B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x1dEVENT_TYPE_DATA_SOURCE_CHANGE\x10\x06\x12\x1c\n" +
+	"\x18EVENT_TYPE_SERVER_STATUS\x10\aB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_event_proto_rawDescOnce sync.Once
@@ -955,48 +1280,59 @@ func file_aiops_v1_event_proto_rawDescGZIP() []byte {
 }
 
 var file_aiops_v1_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_aiops_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_aiops_v1_event_proto_goTypes = []any{
 	(EventType)(0),                // 0: aiops.v1.EventType
 	(*Event)(nil),                 // 1: aiops.v1.Event
-	(*Scores)(nil),                // 2: aiops.v1.Scores
-	(*SeriesScores)(nil),          // 3: aiops.v1.SeriesScores
-	(*DetectorStatus)(nil),        // 4: aiops.v1.DetectorStatus
-	(*DetectorChange)(nil),        // 5: aiops.v1.DetectorChange
-	(*DataSourceChange)(nil),      // 6: aiops.v1.DataSourceChange
-	(*AnomalyChange)(nil),         // 7: aiops.v1.AnomalyChange
-	(*Reset)(nil),                 // 8: aiops.v1.Reset
-	(*DataSourceHealth)(nil),      // 9: aiops.v1.DataSourceHealth
-	(*Heartbeat)(nil),             // 10: aiops.v1.Heartbeat
-	nil,                           // 11: aiops.v1.SeriesScores.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(Detector_State)(0),           // 13: aiops.v1.Detector.State
-	(*Detector)(nil),              // 14: aiops.v1.Detector
-	(*DataSource)(nil),            // 15: aiops.v1.DataSource
-	(*Anomaly)(nil),               // 16: aiops.v1.Anomaly
+	(*ServerStatus)(nil),          // 2: aiops.v1.ServerStatus
+	(*DetectorActivity)(nil),      // 3: aiops.v1.DetectorActivity
+	(*DataSourceActivity)(nil),    // 4: aiops.v1.DataSourceActivity
+	(*Scores)(nil),                // 5: aiops.v1.Scores
+	(*SeriesScores)(nil),          // 6: aiops.v1.SeriesScores
+	(*DetectorStatus)(nil),        // 7: aiops.v1.DetectorStatus
+	(*DetectorChange)(nil),        // 8: aiops.v1.DetectorChange
+	(*DataSourceChange)(nil),      // 9: aiops.v1.DataSourceChange
+	(*AnomalyChange)(nil),         // 10: aiops.v1.AnomalyChange
+	(*Reset)(nil),                 // 11: aiops.v1.Reset
+	(*DataSourceHealth)(nil),      // 12: aiops.v1.DataSourceHealth
+	(*Heartbeat)(nil),             // 13: aiops.v1.Heartbeat
+	nil,                           // 14: aiops.v1.SeriesScores.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
+	(*HealthCheck)(nil),           // 17: aiops.v1.HealthCheck
+	(Detector_State)(0),           // 18: aiops.v1.Detector.State
+	(*Detector)(nil),              // 19: aiops.v1.Detector
+	(*DataSource)(nil),            // 20: aiops.v1.DataSource
+	(*Anomaly)(nil),               // 21: aiops.v1.Anomaly
 }
 var file_aiops_v1_event_proto_depIdxs = []int32{
-	12, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
-	10, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
-	4,  // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
-	7,  // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
-	9,  // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
-	8,  // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
-	2,  // 6: aiops.v1.Event.scores:type_name -> aiops.v1.Scores
-	5,  // 7: aiops.v1.Event.detector_change:type_name -> aiops.v1.DetectorChange
-	6,  // 8: aiops.v1.Event.data_source_change:type_name -> aiops.v1.DataSourceChange
-	3,  // 9: aiops.v1.Scores.series:type_name -> aiops.v1.SeriesScores
-	11, // 10: aiops.v1.SeriesScores.labels:type_name -> aiops.v1.SeriesScores.LabelsEntry
-	12, // 11: aiops.v1.SeriesScores.start_time:type_name -> google.protobuf.Timestamp
-	13, // 12: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
-	14, // 13: aiops.v1.DetectorChange.detector:type_name -> aiops.v1.Detector
-	15, // 14: aiops.v1.DataSourceChange.data_source:type_name -> aiops.v1.DataSource
-	16, // 15: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	15, // 0: aiops.v1.Event.time:type_name -> google.protobuf.Timestamp
+	13, // 1: aiops.v1.Event.heartbeat:type_name -> aiops.v1.Heartbeat
+	7,  // 2: aiops.v1.Event.detector_status:type_name -> aiops.v1.DetectorStatus
+	10, // 3: aiops.v1.Event.anomaly_change:type_name -> aiops.v1.AnomalyChange
+	12, // 4: aiops.v1.Event.data_source_health:type_name -> aiops.v1.DataSourceHealth
+	11, // 5: aiops.v1.Event.reset:type_name -> aiops.v1.Reset
+	5,  // 6: aiops.v1.Event.scores:type_name -> aiops.v1.Scores
+	8,  // 7: aiops.v1.Event.detector_change:type_name -> aiops.v1.DetectorChange
+	9,  // 8: aiops.v1.Event.data_source_change:type_name -> aiops.v1.DataSourceChange
+	2,  // 9: aiops.v1.Event.server_status:type_name -> aiops.v1.ServerStatus
+	15, // 10: aiops.v1.ServerStatus.start_time:type_name -> google.protobuf.Timestamp
+	16, // 11: aiops.v1.ServerStatus.interval:type_name -> google.protobuf.Duration
+	3,  // 12: aiops.v1.ServerStatus.detectors:type_name -> aiops.v1.DetectorActivity
+	4,  // 13: aiops.v1.ServerStatus.data_sources:type_name -> aiops.v1.DataSourceActivity
+	17, // 14: aiops.v1.DataSourceActivity.last_check:type_name -> aiops.v1.HealthCheck
+	6,  // 15: aiops.v1.Scores.series:type_name -> aiops.v1.SeriesScores
+	14, // 16: aiops.v1.SeriesScores.labels:type_name -> aiops.v1.SeriesScores.LabelsEntry
+	15, // 17: aiops.v1.SeriesScores.start_time:type_name -> google.protobuf.Timestamp
+	18, // 18: aiops.v1.DetectorStatus.state:type_name -> aiops.v1.Detector.State
+	19, // 19: aiops.v1.DetectorChange.detector:type_name -> aiops.v1.Detector
+	20, // 20: aiops.v1.DataSourceChange.data_source:type_name -> aiops.v1.DataSource
+	21, // 21: aiops.v1.AnomalyChange.anomaly:type_name -> aiops.v1.Anomaly
+	22, // [22:22] is the sub-list for method output_type
+	22, // [22:22] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_event_proto_init() }
@@ -1006,6 +1342,7 @@ func file_aiops_v1_event_proto_init() {
 	}
 	file_aiops_v1_anomaly_proto_init()
 	file_aiops_v1_data_source_proto_init()
+	file_aiops_v1_data_source_service_proto_init()
 	file_aiops_v1_detector_proto_init()
 	file_aiops_v1_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*Event_Heartbeat)(nil),
@@ -1016,6 +1353,7 @@ func file_aiops_v1_event_proto_init() {
 		(*Event_Scores)(nil),
 		(*Event_DetectorChange)(nil),
 		(*Event_DataSourceChange)(nil),
+		(*Event_ServerStatus)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1023,7 +1361,7 @@ func file_aiops_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_event_proto_rawDesc), len(file_aiops_v1_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

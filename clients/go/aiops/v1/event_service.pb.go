@@ -24,7 +24,8 @@ const (
 
 type SubscribeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The event types wanted; every type but SCORES when empty.
+	// The event types wanted; every type but SCORES and SERVER_STATUS when
+	// empty.
 	Types []EventType `protobuf:"varint,1,rep,packed,name=types,proto3,enum=aiops.v1.EventType" json:"types,omitempty"`
 	// Only events of these detectors, `detectors/{detector}`; all when empty.
 	// At most 1000. Applies to the events of detectors (status, changes,

@@ -32,7 +32,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"aiops/v1/data_source_service.proto\x12\x08\x61iops.v1\x1a\x1a\x61iops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x17\x43reateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x64\x61ta_source_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"C\n\x14GetDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"a\n\x16ListDataSourcesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"^\n\x17ListDataSourcesResponse\x12*\n\x0c\x64\x61ta_sources\x18\x01 \x03(\x0b\x32\x14.aiops.v1.DataSource\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x17UpdateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"Z\n\x17\x44\x65leteDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x16\x43heckDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"\x85\x01\n\x17\x43heckDataSourceResponse\x12\x11\n\treachable\x18\x01 \x01(\x08\x12\x0b\n\x03url\x18\x02 \x01(\t\x12*\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xf7\x01\n\x13QueryMetricsRequest\x12\x32\n\x0b\x64\x61ta_source\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12-\n\x04step\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"P\n\x14QueryMetricsResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.MetricSeries\x12\x10\n\x08warnings\x18\x02 \x03(\t\"\xda\x01\n\x0cMetricSeries\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.MetricSeries.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06values\x18\x04 \x03(\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf0\x02\n\x10QueryLogsRequest\x12\x32\n\x0b\x64\x61ta_source\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x13\n\x05limit\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12=\n\tdirection\x18\x06 \x01(\x0e\x32$.aiops.v1.QueryLogsRequest.DirectionB\x04\xe2\x41\x01\x01\"U\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IRECTION_BACKWARD\x10\x01\x12\x15\n\x11\x44IRECTION_FORWARD\x10\x02\"K\n\x11QueryLogsResponse\x12$\n\x07streams\x18\x01 \x03(\x0b\x32\x13.aiops.v1.LogStream\x12\x10\n\x08warnings\x18\x02 \x03(\t\"\x90\x01\n\tLogStream\x12/\n\x06labels\x18\x01 \x03(\x0b\x32\x1f.aiops.v1.LogStream.LabelsEntry\x12#\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x12.aiops.v1.LogEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"B\n\x08LogEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04line\x18\x02 \x01(\t2\xb7\x06\n\x11\x44\x61taSourceService\x12j\n\x10\x43reateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xda\x41\x1a\x64\x61ta_source,data_source_id\x12N\n\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x07\xda\x41\x04name\x12[\n\x0fListDataSources\x12 .aiops.v1.ListDataSourcesRequest\x1a!.aiops.v1.ListDataSourcesResponse\"\x03\xda\x41\x00\x12g\n\x10UpdateDataSource\x12!.aiops.v1.UpdateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1a\xda\x41\x17\x64\x61ta_source,update_mask\x12V\n\x10\x44\x65leteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\x07\xda\x41\x04name\x12_\n\x0f\x43heckDataSource\x12 .aiops.v1.CheckDataSourceRequest\x1a!.aiops.v1.CheckDataSourceResponse\"\x07\xda\x41\x04name\x12w\n\x0cQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xda\x41%data_source,query,start_time,end_time\x12n\n\tQueryLogs\x12\x1a.aiops.v1.QueryLogsRequest\x1a\x1b.aiops.v1.QueryLogsResponse\"(\xda\x41%data_source,query,start_time,end_timeB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"aiops/v1/data_source_service.proto\x12\x08\x61iops.v1\x1a\x1a\x61iops/v1/data_source.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"{\n\x17ListHealthChecksRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"\x92\x01\n\x0bHealthCheck\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treachable\x18\x02 \x01(\x08\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12*\n\x07latency\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"a\n\x18ListHealthChecksResponse\x12,\n\rhealth_checks\x18\x01 \x03(\x0b\x32\x15.aiops.v1.HealthCheck\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"h\n\x17\x43reateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x64\x61ta_source_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"C\n\x14GetDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"a\n\x16ListDataSourcesRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"^\n\x17ListDataSourcesResponse\x12*\n\x0c\x64\x61ta_sources\x18\x01 \x03(\x0b\x32\x14.aiops.v1.DataSource\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x17UpdateDataSourceRequest\x12/\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSourceB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"Z\n\x17\x44\x65leteDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"E\n\x16\x43heckDataSourceRequest\x12+\n\x04name\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\"\x85\x01\n\x17\x43heckDataSourceResponse\x12\x11\n\treachable\x18\x01 \x01(\x08\x12\x0b\n\x03url\x18\x02 \x01(\t\x12*\n\x07latency\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"\xf7\x01\n\x13QueryMetricsRequest\x12\x32\n\x0b\x64\x61ta_source\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12-\n\x04step\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\"P\n\x14QueryMetricsResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.MetricSeries\x12\x10\n\x08warnings\x18\x02 \x03(\t\"\xda\x01\n\x0cMetricSeries\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.MetricSeries.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06values\x18\x04 \x03(\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf0\x02\n\x10QueryLogsRequest\x12\x32\n\x0b\x64\x61ta_source\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x13\n\x05limit\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12=\n\tdirection\x18\x06 \x01(\x0e\x32$.aiops.v1.QueryLogsRequest.DirectionB\x04\xe2\x41\x01\x01\"U\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44IRECTION_BACKWARD\x10\x01\x12\x15\n\x11\x44IRECTION_FORWARD\x10\x02\"K\n\x11QueryLogsResponse\x12$\n\x07streams\x18\x01 \x03(\x0b\x32\x13.aiops.v1.LogStream\x12\x10\n\x08warnings\x18\x02 \x03(\t\"\x90\x01\n\tLogStream\x12/\n\x06labels\x18\x01 \x03(\x0b\x32\x1f.aiops.v1.LogStream.LabelsEntry\x12#\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x12.aiops.v1.LogEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"B\n\x08LogEntry\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04line\x18\x02 \x01(\t2\x9d\x07\n\x11\x44\x61taSourceService\x12j\n\x10\x43reateDataSource\x12!.aiops.v1.CreateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1d\xda\x41\x1a\x64\x61ta_source,data_source_id\x12N\n\rGetDataSource\x12\x1e.aiops.v1.GetDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x07\xda\x41\x04name\x12[\n\x0fListDataSources\x12 .aiops.v1.ListDataSourcesRequest\x1a!.aiops.v1.ListDataSourcesResponse\"\x03\xda\x41\x00\x12g\n\x10UpdateDataSource\x12!.aiops.v1.UpdateDataSourceRequest\x1a\x14.aiops.v1.DataSource\"\x1a\xda\x41\x17\x64\x61ta_source,update_mask\x12V\n\x10\x44\x65leteDataSource\x12!.aiops.v1.DeleteDataSourceRequest\x1a\x16.google.protobuf.Empty\"\x07\xda\x41\x04name\x12_\n\x0f\x43heckDataSource\x12 .aiops.v1.CheckDataSourceRequest\x1a!.aiops.v1.CheckDataSourceResponse\"\x07\xda\x41\x04name\x12w\n\x0cQueryMetrics\x12\x1d.aiops.v1.QueryMetricsRequest\x1a\x1e.aiops.v1.QueryMetricsResponse\"(\xda\x41%data_source,query,start_time,end_time\x12n\n\tQueryLogs\x12\x1a.aiops.v1.QueryLogsRequest\x1a\x1b.aiops.v1.QueryLogsResponse\"(\xda\x41%data_source,query,start_time,end_time\x12\x64\n\x10ListHealthChecks\x12!.aiops.v1.ListHealthChecksRequest\x1a\".aiops.v1.ListHealthChecksResponse\"\t\xda\x41\x06parentB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aiops.v1.data_source_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1'
+  _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\026\n\024aiops.dev/DataSource'
+  _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
   _globals['_CREATEDATASOURCEREQUEST'].fields_by_name['data_source']._loaded_options = None
   _globals['_CREATEDATASOURCEREQUEST'].fields_by_name['data_source']._serialized_options = b'\342A\001\002'
   _globals['_CREATEDATASOURCEREQUEST'].fields_by_name['data_source_id']._loaded_options = None
@@ -104,42 +110,50 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DATASOURCESERVICE'].methods_by_name['QueryMetrics']._serialized_options = b'\332A%data_source,query,start_time,end_time'
   _globals['_DATASOURCESERVICE'].methods_by_name['QueryLogs']._loaded_options = None
   _globals['_DATASOURCESERVICE'].methods_by_name['QueryLogs']._serialized_options = b'\332A%data_source,query,start_time,end_time'
-  _globals['_CREATEDATASOURCEREQUEST']._serialized_start=289
-  _globals['_CREATEDATASOURCEREQUEST']._serialized_end=393
-  _globals['_GETDATASOURCEREQUEST']._serialized_start=395
-  _globals['_GETDATASOURCEREQUEST']._serialized_end=462
-  _globals['_LISTDATASOURCESREQUEST']._serialized_start=464
-  _globals['_LISTDATASOURCESREQUEST']._serialized_end=561
-  _globals['_LISTDATASOURCESRESPONSE']._serialized_start=563
-  _globals['_LISTDATASOURCESRESPONSE']._serialized_end=657
-  _globals['_UPDATEDATASOURCEREQUEST']._serialized_start=660
-  _globals['_UPDATEDATASOURCEREQUEST']._serialized_end=789
-  _globals['_DELETEDATASOURCEREQUEST']._serialized_start=791
-  _globals['_DELETEDATASOURCEREQUEST']._serialized_end=881
-  _globals['_CHECKDATASOURCEREQUEST']._serialized_start=883
-  _globals['_CHECKDATASOURCEREQUEST']._serialized_end=952
-  _globals['_CHECKDATASOURCERESPONSE']._serialized_start=955
-  _globals['_CHECKDATASOURCERESPONSE']._serialized_end=1088
-  _globals['_QUERYMETRICSREQUEST']._serialized_start=1091
-  _globals['_QUERYMETRICSREQUEST']._serialized_end=1338
-  _globals['_QUERYMETRICSRESPONSE']._serialized_start=1340
-  _globals['_QUERYMETRICSRESPONSE']._serialized_end=1420
-  _globals['_METRICSERIES']._serialized_start=1423
-  _globals['_METRICSERIES']._serialized_end=1641
-  _globals['_METRICSERIES_LABELSENTRY']._serialized_start=1596
-  _globals['_METRICSERIES_LABELSENTRY']._serialized_end=1641
-  _globals['_QUERYLOGSREQUEST']._serialized_start=1644
-  _globals['_QUERYLOGSREQUEST']._serialized_end=2012
-  _globals['_QUERYLOGSREQUEST_DIRECTION']._serialized_start=1927
-  _globals['_QUERYLOGSREQUEST_DIRECTION']._serialized_end=2012
-  _globals['_QUERYLOGSRESPONSE']._serialized_start=2014
-  _globals['_QUERYLOGSRESPONSE']._serialized_end=2089
-  _globals['_LOGSTREAM']._serialized_start=2092
-  _globals['_LOGSTREAM']._serialized_end=2236
-  _globals['_LOGSTREAM_LABELSENTRY']._serialized_start=1596
-  _globals['_LOGSTREAM_LABELSENTRY']._serialized_end=1641
-  _globals['_LOGENTRY']._serialized_start=2238
-  _globals['_LOGENTRY']._serialized_end=2304
-  _globals['_DATASOURCESERVICE']._serialized_start=2307
-  _globals['_DATASOURCESERVICE']._serialized_end=3130
+  _globals['_DATASOURCESERVICE'].methods_by_name['ListHealthChecks']._loaded_options = None
+  _globals['_DATASOURCESERVICE'].methods_by_name['ListHealthChecks']._serialized_options = b'\332A\006parent'
+  _globals['_LISTHEALTHCHECKSREQUEST']._serialized_start=289
+  _globals['_LISTHEALTHCHECKSREQUEST']._serialized_end=412
+  _globals['_HEALTHCHECK']._serialized_start=415
+  _globals['_HEALTHCHECK']._serialized_end=561
+  _globals['_LISTHEALTHCHECKSRESPONSE']._serialized_start=563
+  _globals['_LISTHEALTHCHECKSRESPONSE']._serialized_end=660
+  _globals['_CREATEDATASOURCEREQUEST']._serialized_start=662
+  _globals['_CREATEDATASOURCEREQUEST']._serialized_end=766
+  _globals['_GETDATASOURCEREQUEST']._serialized_start=768
+  _globals['_GETDATASOURCEREQUEST']._serialized_end=835
+  _globals['_LISTDATASOURCESREQUEST']._serialized_start=837
+  _globals['_LISTDATASOURCESREQUEST']._serialized_end=934
+  _globals['_LISTDATASOURCESRESPONSE']._serialized_start=936
+  _globals['_LISTDATASOURCESRESPONSE']._serialized_end=1030
+  _globals['_UPDATEDATASOURCEREQUEST']._serialized_start=1033
+  _globals['_UPDATEDATASOURCEREQUEST']._serialized_end=1162
+  _globals['_DELETEDATASOURCEREQUEST']._serialized_start=1164
+  _globals['_DELETEDATASOURCEREQUEST']._serialized_end=1254
+  _globals['_CHECKDATASOURCEREQUEST']._serialized_start=1256
+  _globals['_CHECKDATASOURCEREQUEST']._serialized_end=1325
+  _globals['_CHECKDATASOURCERESPONSE']._serialized_start=1328
+  _globals['_CHECKDATASOURCERESPONSE']._serialized_end=1461
+  _globals['_QUERYMETRICSREQUEST']._serialized_start=1464
+  _globals['_QUERYMETRICSREQUEST']._serialized_end=1711
+  _globals['_QUERYMETRICSRESPONSE']._serialized_start=1713
+  _globals['_QUERYMETRICSRESPONSE']._serialized_end=1793
+  _globals['_METRICSERIES']._serialized_start=1796
+  _globals['_METRICSERIES']._serialized_end=2014
+  _globals['_METRICSERIES_LABELSENTRY']._serialized_start=1969
+  _globals['_METRICSERIES_LABELSENTRY']._serialized_end=2014
+  _globals['_QUERYLOGSREQUEST']._serialized_start=2017
+  _globals['_QUERYLOGSREQUEST']._serialized_end=2385
+  _globals['_QUERYLOGSREQUEST_DIRECTION']._serialized_start=2300
+  _globals['_QUERYLOGSREQUEST_DIRECTION']._serialized_end=2385
+  _globals['_QUERYLOGSRESPONSE']._serialized_start=2387
+  _globals['_QUERYLOGSRESPONSE']._serialized_end=2462
+  _globals['_LOGSTREAM']._serialized_start=2465
+  _globals['_LOGSTREAM']._serialized_end=2609
+  _globals['_LOGSTREAM_LABELSENTRY']._serialized_start=1969
+  _globals['_LOGSTREAM_LABELSENTRY']._serialized_end=2014
+  _globals['_LOGENTRY']._serialized_start=2611
+  _globals['_LOGENTRY']._serialized_end=2677
+  _globals['_DATASOURCESERVICE']._serialized_start=2680
+  _globals['_DATASOURCESERVICE']._serialized_end=3605
 # @@protoc_insertion_point(module_scope)

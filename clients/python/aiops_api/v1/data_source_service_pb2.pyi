@@ -17,6 +17,38 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ListHealthChecksRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class HealthCheck(_message.Message):
+    __slots__ = ("time", "reachable", "url", "error", "latency")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    reachable: bool
+    url: str
+    error: str
+    latency: _duration_pb2.Duration
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reachable: _Optional[bool] = ..., url: _Optional[str] = ..., error: _Optional[str] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class ListHealthChecksResponse(_message.Message):
+    __slots__ = ("health_checks", "next_page_token")
+    HEALTH_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    health_checks: _containers.RepeatedCompositeFieldContainer[HealthCheck]
+    next_page_token: str
+    def __init__(self, health_checks: _Optional[_Iterable[_Union[HealthCheck, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class CreateDataSourceRequest(_message.Message):
     __slots__ = ("data_source", "data_source_id")
     DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]

@@ -77,6 +77,11 @@ class DataSourceServiceStub:
                 request_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsRequest.SerializeToString,
                 response_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsResponse.FromString,
                 _registered_method=True)
+        self.ListHealthChecks = channel.unary_unary(
+                '/aiops.v1.DataSourceService/ListHealthChecks',
+                request_serializer=aiops_dot_v1_dot_data__source__service__pb2.ListHealthChecksRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_data__source__service__pb2.ListHealthChecksResponse.FromString,
+                _registered_method=True)
 
 
 class DataSourceServiceServicer:
@@ -149,6 +154,15 @@ class DataSourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListHealthChecks(self, request, context):
+        """Lists the background probe's recent checks of a data source, newest
+        first: its last 240 (an hour at the default `health_interval`), kept in
+        memory while this server runs. See https://google.aip.dev/132.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DataSourceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +205,11 @@ def add_DataSourceServiceServicer_to_server(servicer, server):
                     servicer.QueryLogs,
                     request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsRequest.FromString,
                     response_serializer=aiops_dot_v1_dot_data__source__service__pb2.QueryLogsResponse.SerializeToString,
+            ),
+            'ListHealthChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHealthChecks,
+                    request_deserializer=aiops_dot_v1_dot_data__source__service__pb2.ListHealthChecksRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_data__source__service__pb2.ListHealthChecksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -410,6 +429,33 @@ class DataSourceService:
             '/aiops.v1.DataSourceService/QueryLogs',
             aiops_dot_v1_dot_data__source__service__pb2.QueryLogsRequest.SerializeToString,
             aiops_dot_v1_dot_data__source__service__pb2.QueryLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHealthChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DataSourceService/ListHealthChecks',
+            aiops_dot_v1_dot_data__source__service__pb2.ListHealthChecksRequest.SerializeToString,
+            aiops_dot_v1_dot_data__source__service__pb2.ListHealthChecksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -93,6 +93,16 @@ class DetectorServiceStub:
                 request_serializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorRequest.SerializeToString,
                 response_deserializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorResponse.FromString,
                 _registered_method=True)
+        self.ListDetectorSeries = channel.unary_unary(
+                '/aiops.v1.DetectorService/ListDetectorSeries',
+                request_serializer=aiops_dot_v1_dot_detector__service__pb2.ListDetectorSeriesRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_detector__service__pb2.ListDetectorSeriesResponse.FromString,
+                _registered_method=True)
+        self.ReadDetectorScores = channel.unary_unary(
+                '/aiops.v1.DetectorService/ReadDetectorScores',
+                request_serializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresResponse.FromString,
+                _registered_method=True)
 
 
 class DetectorServiceServicer:
@@ -181,6 +191,27 @@ class DetectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDetectorSeries(self, request, context):
+        """Lists the series of a detector with what it made of each one's latest
+        point, the most anomalous first (highest score, then by labels). The
+        series are those this server scored since it started: none before a
+        detector first runs. See https://google.aip.dev/132.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadDetectorScores(self, request, context):
+        """Reads the points a detector scored recently, per series, exactly as the
+        live path scored them (and as its SCORES events carried them): its last
+        `recent_points` steps (the server's setting), kept in memory while this
+        server runs, also after the detector stops, until it is deleted or learns
+        afresh. Older ranges: BacktestDetector with `range`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DetectorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -238,6 +269,16 @@ def add_DetectorServiceServicer_to_server(servicer, server):
                     servicer.BacktestDetector,
                     request_deserializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorRequest.FromString,
                     response_serializer=aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorResponse.SerializeToString,
+            ),
+            'ListDetectorSeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDetectorSeries,
+                    request_deserializer=aiops_dot_v1_dot_detector__service__pb2.ListDetectorSeriesRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_detector__service__pb2.ListDetectorSeriesResponse.SerializeToString,
+            ),
+            'ReadDetectorScores': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadDetectorScores,
+                    request_deserializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -538,6 +579,60 @@ class DetectorService:
             '/aiops.v1.DetectorService/BacktestDetector',
             aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorRequest.SerializeToString,
             aiops_dot_v1_dot_detector__service__pb2.BacktestDetectorResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDetectorSeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DetectorService/ListDetectorSeries',
+            aiops_dot_v1_dot_detector__service__pb2.ListDetectorSeriesRequest.SerializeToString,
+            aiops_dot_v1_dot_detector__service__pb2.ListDetectorSeriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadDetectorScores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DetectorService/ReadDetectorScores',
+            aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresRequest.SerializeToString,
+            aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,11 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from aiops_api.v1 import anomaly_pb2 as aiops_dot_v1_dot_anomaly__pb2
 from aiops_api.v1 import data_source_pb2 as aiops_dot_v1_dot_data__source__pb2
+from aiops_api.v1 import data_source_service_pb2 as aiops_dot_v1_dot_data__source__service__pb2
 from aiops_api.v1 import detector_pb2 as aiops_dot_v1_dot_detector__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61iops/v1/event.proto\x12\x08\x61iops.v1\x1a\x16\x61iops/v1/anomaly.proto\x1a\x1a\x61iops/v1/data_source.proto\x1a\x17\x61iops/v1/detector.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\x03\n\x05\x45vent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\theartbeat\x18\x03 \x01(\x0b\x32\x13.aiops.v1.HeartbeatH\x00\x12\x33\n\x0f\x64\x65tector_status\x18\x04 \x01(\x0b\x32\x18.aiops.v1.DetectorStatusH\x00\x12\x31\n\x0e\x61nomaly_change\x18\x05 \x01(\x0b\x32\x17.aiops.v1.AnomalyChangeH\x00\x12\x38\n\x12\x64\x61ta_source_health\x18\x06 \x01(\x0b\x32\x1a.aiops.v1.DataSourceHealthH\x00\x12 \n\x05reset\x18\x07 \x01(\x0b\x32\x0f.aiops.v1.ResetH\x00\x12\"\n\x06scores\x18\x08 \x01(\x0b\x32\x10.aiops.v1.ScoresH\x00\x12\x33\n\x0f\x64\x65tector_change\x18\t \x01(\x0b\x32\x18.aiops.v1.DetectorChangeH\x00\x12\x38\n\x12\x64\x61ta_source_change\x18\n \x01(\x0b\x32\x1a.aiops.v1.DataSourceChangeH\x00\x42\t\n\x07payload\"Z\n\x06Scores\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12&\n\x06series\x18\x02 \x03(\x0b\x32\x16.aiops.v1.SeriesScores\x12\x16\n\x0eomitted_series\x18\x03 \x01(\x05\"\xf1\x01\n\x0cSeriesScores\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.SeriesScores.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06values\x18\x03 \x03(\x01\x12\x0e\n\x06scores\x18\x04 \x03(\x01\x12\x10\n\x08\x65xpected\x18\x05 \x03(\x01\x12\r\n\x05lower\x18\x06 \x03(\x01\x12\r\n\x05upper\x18\x07 \x03(\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"o\n\x0e\x44\x65tectorStatus\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.aiops.v1.Detector.State\x12\x14\n\x0cstate_reason\x18\x03 \x01(\t\x12\x0c\n\x04\x65tag\x18\x04 \x01(\t\"G\n\x0e\x44\x65tectorChange\x12$\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.Detector\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"N\n\x10\x44\x61taSourceChange\x12)\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSource\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"3\n\rAnomalyChange\x12\"\n\x07\x61nomaly\x18\x01 \x01(\x0b\x32\x11.aiops.v1.Anomaly\"0\n\x05Reset\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x17\n\x0foldest_sequence\x18\x02 \x01(\x03\"V\n\x10\x44\x61taSourceHealth\x12\x13\n\x0b\x64\x61ta_source\x18\x01 \x01(\t\x12\x11\n\treachable\x18\x02 \x01(\x08\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\" \n\tHeartbeat\x12\x13\n\x0binterval_ms\x18\x01 \x01(\x03*\xdc\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45VENT_TYPE_DETECTOR_STATUS\x10\x01\x12\x16\n\x12\x45VENT_TYPE_ANOMALY\x10\x02\x12!\n\x1d\x45VENT_TYPE_DATA_SOURCE_HEALTH\x10\x03\x12\x15\n\x11\x45VENT_TYPE_SCORES\x10\x04\x12\x1e\n\x1a\x45VENT_TYPE_DETECTOR_CHANGE\x10\x05\x12!\n\x1d\x45VENT_TYPE_DATA_SOURCE_CHANGE\x10\x06\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x61iops/v1/event.proto\x12\x08\x61iops.v1\x1a\x16\x61iops/v1/anomaly.proto\x1a\x1a\x61iops/v1/data_source.proto\x1a\"aiops/v1/data_source_service.proto\x1a\x17\x61iops/v1/detector.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x80\x04\n\x05\x45vent\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\theartbeat\x18\x03 \x01(\x0b\x32\x13.aiops.v1.HeartbeatH\x00\x12\x33\n\x0f\x64\x65tector_status\x18\x04 \x01(\x0b\x32\x18.aiops.v1.DetectorStatusH\x00\x12\x31\n\x0e\x61nomaly_change\x18\x05 \x01(\x0b\x32\x17.aiops.v1.AnomalyChangeH\x00\x12\x38\n\x12\x64\x61ta_source_health\x18\x06 \x01(\x0b\x32\x1a.aiops.v1.DataSourceHealthH\x00\x12 \n\x05reset\x18\x07 \x01(\x0b\x32\x0f.aiops.v1.ResetH\x00\x12\"\n\x06scores\x18\x08 \x01(\x0b\x32\x10.aiops.v1.ScoresH\x00\x12\x33\n\x0f\x64\x65tector_change\x18\t \x01(\x0b\x32\x18.aiops.v1.DetectorChangeH\x00\x12\x38\n\x12\x64\x61ta_source_change\x18\n \x01(\x0b\x32\x1a.aiops.v1.DataSourceChangeH\x00\x12/\n\rserver_status\x18\x0b \x01(\x0b\x32\x16.aiops.v1.ServerStatusH\x00\x42\t\n\x07payload\"\xb8\x02\n\x0cServerStatus\x12\x0e\n\x06server\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0copen_streams\x18\x04 \x01(\x05\x12\x19\n\x11\x65vents_per_second\x18\x05 \x01(\x01\x12\x11\n\tcpu_cores\x18\x06 \x01(\x01\x12\x14\n\x0cmemory_bytes\x18\x07 \x01(\x03\x12-\n\tdetectors\x18\x08 \x03(\x0b\x32\x1a.aiops.v1.DetectorActivity\x12\x32\n\x0c\x64\x61ta_sources\x18\t \x03(\x0b\x32\x1c.aiops.v1.DataSourceActivity\"_\n\x10\x44\x65tectorActivity\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12\x13\n\x0blag_seconds\x18\x02 \x01(\x01\x12\x14\n\x0cstep_seconds\x18\x03 \x01(\x01\x12\x0e\n\x06series\x18\x04 \x01(\x05\"\x94\x01\n\x12\x44\x61taSourceActivity\x12\x13\n\x0b\x64\x61ta_source\x18\x01 \x01(\t\x12\x10\n\x08requests\x18\x02 \x01(\x05\x12\x0e\n\x06\x65rrors\x18\x03 \x01(\x05\x12\x1c\n\x14mean_latency_seconds\x18\x04 \x01(\x01\x12)\n\nlast_check\x18\x05 \x01(\x0b\x32\x15.aiops.v1.HealthCheck\"Z\n\x06Scores\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12&\n\x06series\x18\x02 \x03(\x0b\x32\x16.aiops.v1.SeriesScores\x12\x16\n\x0eomitted_series\x18\x03 \x01(\x05\"\xf1\x01\n\x0cSeriesScores\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.SeriesScores.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06values\x18\x03 \x03(\x01\x12\x0e\n\x06scores\x18\x04 \x03(\x01\x12\x10\n\x08\x65xpected\x18\x05 \x03(\x01\x12\r\n\x05lower\x18\x06 \x03(\x01\x12\r\n\x05upper\x18\x07 \x03(\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"o\n\x0e\x44\x65tectorStatus\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.aiops.v1.Detector.State\x12\x14\n\x0cstate_reason\x18\x03 \x01(\t\x12\x0c\n\x04\x65tag\x18\x04 \x01(\t\"G\n\x0e\x44\x65tectorChange\x12$\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.Detector\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"N\n\x10\x44\x61taSourceChange\x12)\n\x0b\x64\x61ta_source\x18\x01 \x01(\x0b\x32\x14.aiops.v1.DataSource\x12\x0f\n\x07\x64\x65leted\x18\x02 \x01(\x08\"3\n\rAnomalyChange\x12\"\n\x07\x61nomaly\x18\x01 \x01(\x0b\x32\x11.aiops.v1.Anomaly\"0\n\x05Reset\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x17\n\x0foldest_sequence\x18\x02 \x01(\x03\"V\n\x10\x44\x61taSourceHealth\x12\x13\n\x0b\x64\x61ta_source\x18\x01 \x01(\t\x12\x11\n\treachable\x18\x02 \x01(\x08\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\" \n\tHeartbeat\x12\x13\n\x0binterval_ms\x18\x01 \x01(\x03*\xfa\x01\n\tEventType\x12\x1a\n\x16\x45VENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45VENT_TYPE_DETECTOR_STATUS\x10\x01\x12\x16\n\x12\x45VENT_TYPE_ANOMALY\x10\x02\x12!\n\x1d\x45VENT_TYPE_DATA_SOURCE_HEALTH\x10\x03\x12\x15\n\x11\x45VENT_TYPE_SCORES\x10\x04\x12\x1e\n\x1a\x45VENT_TYPE_DETECTOR_CHANGE\x10\x05\x12!\n\x1d\x45VENT_TYPE_DATA_SOURCE_CHANGE\x10\x06\x12\x1c\n\x18\x45VENT_TYPE_SERVER_STATUS\x10\x07\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,28 +40,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1'
   _globals['_SERIESSCORES_LABELSENTRY']._loaded_options = None
   _globals['_SERIESSCORES_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTTYPE']._serialized_start=1438
-  _globals['_EVENTTYPE']._serialized_end=1658
-  _globals['_EVENT']._serialized_start=145
-  _globals['_EVENT']._serialized_end=608
-  _globals['_SCORES']._serialized_start=610
-  _globals['_SCORES']._serialized_end=700
-  _globals['_SERIESSCORES']._serialized_start=703
-  _globals['_SERIESSCORES']._serialized_end=944
-  _globals['_SERIESSCORES_LABELSENTRY']._serialized_start=899
-  _globals['_SERIESSCORES_LABELSENTRY']._serialized_end=944
-  _globals['_DETECTORSTATUS']._serialized_start=946
-  _globals['_DETECTORSTATUS']._serialized_end=1057
-  _globals['_DETECTORCHANGE']._serialized_start=1059
-  _globals['_DETECTORCHANGE']._serialized_end=1130
-  _globals['_DATASOURCECHANGE']._serialized_start=1132
-  _globals['_DATASOURCECHANGE']._serialized_end=1210
-  _globals['_ANOMALYCHANGE']._serialized_start=1212
-  _globals['_ANOMALYCHANGE']._serialized_end=1263
-  _globals['_RESET']._serialized_start=1265
-  _globals['_RESET']._serialized_end=1313
-  _globals['_DATASOURCEHEALTH']._serialized_start=1315
-  _globals['_DATASOURCEHEALTH']._serialized_end=1401
-  _globals['_HEARTBEAT']._serialized_start=1403
-  _globals['_HEARTBEAT']._serialized_end=1435
+  _globals['_EVENTTYPE']._serialized_start=2118
+  _globals['_EVENTTYPE']._serialized_end=2368
+  _globals['_EVENT']._serialized_start=213
+  _globals['_EVENT']._serialized_end=725
+  _globals['_SERVERSTATUS']._serialized_start=728
+  _globals['_SERVERSTATUS']._serialized_end=1040
+  _globals['_DETECTORACTIVITY']._serialized_start=1042
+  _globals['_DETECTORACTIVITY']._serialized_end=1137
+  _globals['_DATASOURCEACTIVITY']._serialized_start=1140
+  _globals['_DATASOURCEACTIVITY']._serialized_end=1288
+  _globals['_SCORES']._serialized_start=1290
+  _globals['_SCORES']._serialized_end=1380
+  _globals['_SERIESSCORES']._serialized_start=1383
+  _globals['_SERIESSCORES']._serialized_end=1624
+  _globals['_SERIESSCORES_LABELSENTRY']._serialized_start=1579
+  _globals['_SERIESSCORES_LABELSENTRY']._serialized_end=1624
+  _globals['_DETECTORSTATUS']._serialized_start=1626
+  _globals['_DETECTORSTATUS']._serialized_end=1737
+  _globals['_DETECTORCHANGE']._serialized_start=1739
+  _globals['_DETECTORCHANGE']._serialized_end=1810
+  _globals['_DATASOURCECHANGE']._serialized_start=1812
+  _globals['_DATASOURCECHANGE']._serialized_end=1890
+  _globals['_ANOMALYCHANGE']._serialized_start=1892
+  _globals['_ANOMALYCHANGE']._serialized_end=1943
+  _globals['_RESET']._serialized_start=1945
+  _globals['_RESET']._serialized_end=1993
+  _globals['_DATASOURCEHEALTH']._serialized_start=1995
+  _globals['_DATASOURCEHEALTH']._serialized_end=2081
+  _globals['_HEARTBEAT']._serialized_start=2083
+  _globals['_HEARTBEAT']._serialized_end=2115
 # @@protoc_insertion_point(module_scope)

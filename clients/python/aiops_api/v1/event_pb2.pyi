@@ -2,7 +2,9 @@ import datetime
 
 from aiops_api.v1 import anomaly_pb2 as _anomaly_pb2
 from aiops_api.v1 import data_source_pb2 as _data_source_pb2
+from aiops_api.v1 import data_source_service_pb2 as _data_source_service_pb2
 from aiops_api.v1 import detector_pb2 as _detector_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -22,6 +24,7 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_SCORES: _ClassVar[EventType]
     EVENT_TYPE_DETECTOR_CHANGE: _ClassVar[EventType]
     EVENT_TYPE_DATA_SOURCE_CHANGE: _ClassVar[EventType]
+    EVENT_TYPE_SERVER_STATUS: _ClassVar[EventType]
 EVENT_TYPE_UNSPECIFIED: EventType
 EVENT_TYPE_DETECTOR_STATUS: EventType
 EVENT_TYPE_ANOMALY: EventType
@@ -29,9 +32,10 @@ EVENT_TYPE_DATA_SOURCE_HEALTH: EventType
 EVENT_TYPE_SCORES: EventType
 EVENT_TYPE_DETECTOR_CHANGE: EventType
 EVENT_TYPE_DATA_SOURCE_CHANGE: EventType
+EVENT_TYPE_SERVER_STATUS: EventType
 
 class Event(_message.Message):
-    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset", "scores", "detector_change", "data_source_change")
+    __slots__ = ("sequence", "time", "heartbeat", "detector_status", "anomaly_change", "data_source_health", "reset", "scores", "detector_change", "data_source_change", "server_status")
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +46,7 @@ class Event(_message.Message):
     SCORES_FIELD_NUMBER: _ClassVar[int]
     DETECTOR_CHANGE_FIELD_NUMBER: _ClassVar[int]
     DATA_SOURCE_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_STATUS_FIELD_NUMBER: _ClassVar[int]
     sequence: int
     time: _timestamp_pb2.Timestamp
     heartbeat: Heartbeat
@@ -52,7 +57,56 @@ class Event(_message.Message):
     scores: Scores
     detector_change: DetectorChange
     data_source_change: DataSourceChange
-    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ..., detector_change: _Optional[_Union[DetectorChange, _Mapping]] = ..., data_source_change: _Optional[_Union[DataSourceChange, _Mapping]] = ...) -> None: ...
+    server_status: ServerStatus
+    def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., detector_status: _Optional[_Union[DetectorStatus, _Mapping]] = ..., anomaly_change: _Optional[_Union[AnomalyChange, _Mapping]] = ..., data_source_health: _Optional[_Union[DataSourceHealth, _Mapping]] = ..., reset: _Optional[_Union[Reset, _Mapping]] = ..., scores: _Optional[_Union[Scores, _Mapping]] = ..., detector_change: _Optional[_Union[DetectorChange, _Mapping]] = ..., data_source_change: _Optional[_Union[DataSourceChange, _Mapping]] = ..., server_status: _Optional[_Union[ServerStatus, _Mapping]] = ...) -> None: ...
+
+class ServerStatus(_message.Message):
+    __slots__ = ("server", "start_time", "interval", "open_streams", "events_per_second", "cpu_cores", "memory_bytes", "detectors", "data_sources")
+    SERVER_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    OPEN_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    CPU_CORES_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DETECTORS_FIELD_NUMBER: _ClassVar[int]
+    DATA_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    server: str
+    start_time: _timestamp_pb2.Timestamp
+    interval: _duration_pb2.Duration
+    open_streams: int
+    events_per_second: float
+    cpu_cores: float
+    memory_bytes: int
+    detectors: _containers.RepeatedCompositeFieldContainer[DetectorActivity]
+    data_sources: _containers.RepeatedCompositeFieldContainer[DataSourceActivity]
+    def __init__(self, server: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., open_streams: _Optional[int] = ..., events_per_second: _Optional[float] = ..., cpu_cores: _Optional[float] = ..., memory_bytes: _Optional[int] = ..., detectors: _Optional[_Iterable[_Union[DetectorActivity, _Mapping]]] = ..., data_sources: _Optional[_Iterable[_Union[DataSourceActivity, _Mapping]]] = ...) -> None: ...
+
+class DetectorActivity(_message.Message):
+    __slots__ = ("detector", "lag_seconds", "step_seconds", "series")
+    DETECTOR_FIELD_NUMBER: _ClassVar[int]
+    LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STEP_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    detector: str
+    lag_seconds: float
+    step_seconds: float
+    series: int
+    def __init__(self, detector: _Optional[str] = ..., lag_seconds: _Optional[float] = ..., step_seconds: _Optional[float] = ..., series: _Optional[int] = ...) -> None: ...
+
+class DataSourceActivity(_message.Message):
+    __slots__ = ("data_source", "requests", "errors", "mean_latency_seconds", "last_check")
+    DATA_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_LATENCY_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECK_FIELD_NUMBER: _ClassVar[int]
+    data_source: str
+    requests: int
+    errors: int
+    mean_latency_seconds: float
+    last_check: _data_source_service_pb2.HealthCheck
+    def __init__(self, data_source: _Optional[str] = ..., requests: _Optional[int] = ..., errors: _Optional[int] = ..., mean_latency_seconds: _Optional[float] = ..., last_check: _Optional[_Union[_data_source_service_pb2.HealthCheck, _Mapping]] = ...) -> None: ...
 
 class Scores(_message.Message):
     __slots__ = ("detector", "series", "omitted_series")

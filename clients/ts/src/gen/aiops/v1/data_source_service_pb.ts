@@ -17,7 +17,115 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/data_source_service.proto.
  */
 export const file_aiops_v1_data_source_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJhaW9wcy92MS9kYXRhX3NvdXJjZV9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJoChdDcmVhdGVEYXRhU291cmNlUmVxdWVzdBIvCgtkYXRhX3NvdXJjZRgBIAEoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2VCBOJBAQISHAoOZGF0YV9zb3VyY2VfaWQYAiABKAlCBOJBAQEiQwoUR2V0RGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2UiYQoWTGlzdERhdGFTb3VyY2VzUmVxdWVzdBIXCglwYWdlX3NpemUYASABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgCIAEoCUIE4kEBARIUCgZmaWx0ZXIYAyABKAlCBOJBAQEiXgoXTGlzdERhdGFTb3VyY2VzUmVzcG9uc2USKgoMZGF0YV9zb3VyY2VzGAEgAygLMhQuYWlvcHMudjEuRGF0YVNvdXJjZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigQEKF1VwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0Ei8KC2RhdGFfc291cmNlGAEgASgLMhQuYWlvcHMudjEuRGF0YVNvdXJjZUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEiWgoXRGVsZXRlRGF0YVNvdXJjZVJlcXVlc3QSKwoEbmFtZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEgoEZXRhZxgCIAEoCUIE4kEBASJFChZDaGVja0RhdGFTb3VyY2VSZXF1ZXN0EisKBG5hbWUYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlIoUBChdDaGVja0RhdGFTb3VyY2VSZXNwb25zZRIRCglyZWFjaGFibGUYASABKAgSCwoDdXJsGAIgASgJEioKB2xhdGVuY3kYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDwoHdmVyc2lvbhgEIAEoCRINCgVlcnJvchgFIAEoCSL3AQoTUXVlcnlNZXRyaWNzUmVxdWVzdBIyCgtkYXRhX3NvdXJjZRgBIAEoCUId4kEBAvpBFgoUYWlvcHMuZGV2L0RhdGFTb3VyY2USEwoFcXVlcnkYAiABKAlCBOJBAQISNAoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEi0KBHN0ZXAYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQEiUAoUUXVlcnlNZXRyaWNzUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuTWV0cmljU2VyaWVzEhAKCHdhcm5pbmdzGAIgAygJItoBCgxNZXRyaWNTZXJpZXMSMgoGbGFiZWxzGAEgAygLMiIuYWlvcHMudjEuTWV0cmljU2VyaWVzLkxhYmVsc0VudHJ5Ei4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBHN0ZXAYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDgoGdmFsdWVzGAQgAygBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEi8AIKEFF1ZXJ5TG9nc1JlcXVlc3QSMgoLZGF0YV9zb3VyY2UYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlEhMKBXF1ZXJ5GAIgASgJQgTiQQECEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhITCgVsaW1pdBgFIAEoBUIE4kEBARI9CglkaXJlY3Rpb24YBiABKA4yJC5haW9wcy52MS5RdWVyeUxvZ3NSZXF1ZXN0LkRpcmVjdGlvbkIE4kEBASJVCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSRElSRUNUSU9OX0JBQ0tXQVJEEAESFQoRRElSRUNUSU9OX0ZPUldBUkQQAiJLChFRdWVyeUxvZ3NSZXNwb25zZRIkCgdzdHJlYW1zGAEgAygLMhMuYWlvcHMudjEuTG9nU3RyZWFtEhAKCHdhcm5pbmdzGAIgAygJIpABCglMb2dTdHJlYW0SLwoGbGFiZWxzGAEgAygLMh8uYWlvcHMudjEuTG9nU3RyZWFtLkxhYmVsc0VudHJ5EiMKB2VudHJpZXMYAiADKAsyEi5haW9wcy52MS5Mb2dFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKCExvZ0VudHJ5EigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGxpbmUYAiABKAkytwYKEURhdGFTb3VyY2VTZXJ2aWNlEmoKEENyZWF0ZURhdGFTb3VyY2USIS5haW9wcy52MS5DcmVhdGVEYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiHdpBGmRhdGFfc291cmNlLGRhdGFfc291cmNlX2lkEk4KDUdldERhdGFTb3VyY2USHi5haW9wcy52MS5HZXREYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiB9pBBG5hbWUSWwoPTGlzdERhdGFTb3VyY2VzEiAuYWlvcHMudjEuTGlzdERhdGFTb3VyY2VzUmVxdWVzdBohLmFpb3BzLnYxLkxpc3REYXRhU291cmNlc1Jlc3BvbnNlIgPaQQASZwoQVXBkYXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLlVwZGF0ZURhdGFTb3VyY2VSZXF1ZXN0GhQuYWlvcHMudjEuRGF0YVNvdXJjZSIa2kEXZGF0YV9zb3VyY2UsdXBkYXRlX21hc2sSVgoQRGVsZXRlRGF0YVNvdXJjZRIhLmFpb3BzLnYxLkRlbGV0ZURhdGFTb3VyY2VSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEl8KD0NoZWNrRGF0YVNvdXJjZRIgLmFpb3BzLnYxLkNoZWNrRGF0YVNvdXJjZVJlcXVlc3QaIS5haW9wcy52MS5DaGVja0RhdGFTb3VyY2VSZXNwb25zZSIH2kEEbmFtZRJ3CgxRdWVyeU1ldHJpY3MSHS5haW9wcy52MS5RdWVyeU1ldHJpY3NSZXF1ZXN0Gh4uYWlvcHMudjEuUXVlcnlNZXRyaWNzUmVzcG9uc2UiKNpBJWRhdGFfc291cmNlLHF1ZXJ5LHN0YXJ0X3RpbWUsZW5kX3RpbWUSbgoJUXVlcnlMb2dzEhouYWlvcHMudjEuUXVlcnlMb2dzUmVxdWVzdBobLmFpb3BzLnYxLlF1ZXJ5TG9nc1Jlc3BvbnNlIijaQSVkYXRhX3NvdXJjZSxxdWVyeSxzdGFydF90aW1lLGVuZF90aW1lQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_data_source, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CiJhaW9wcy92MS9kYXRhX3NvdXJjZV9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSJ7ChdMaXN0SGVhbHRoQ2hlY2tzUmVxdWVzdBItCgZwYXJlbnQYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlEhcKCXBhZ2Vfc2l6ZRgCIAEoBUIE4kEBARIYCgpwYWdlX3Rva2VuGAMgASgJQgTiQQEBIpIBCgtIZWFsdGhDaGVjaxIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglyZWFjaGFibGUYAiABKAgSCwoDdXJsGAMgASgJEg0KBWVycm9yGAQgASgJEioKB2xhdGVuY3kYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iYQoYTGlzdEhlYWx0aENoZWNrc1Jlc3BvbnNlEiwKDWhlYWx0aF9jaGVja3MYASADKAsyFS5haW9wcy52MS5IZWFsdGhDaGVjaxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiaAoXQ3JlYXRlRGF0YVNvdXJjZVJlcXVlc3QSLwoLZGF0YV9zb3VyY2UYASABKAsyFC5haW9wcy52MS5EYXRhU291cmNlQgTiQQECEhwKDmRhdGFfc291cmNlX2lkGAIgASgJQgTiQQEBIkMKFEdldERhdGFTb3VyY2VSZXF1ZXN0EisKBG5hbWUYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlImEKFkxpc3REYXRhU291cmNlc1JlcXVlc3QSFwoJcGFnZV9zaXplGAEgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAiABKAlCBOJBAQESFAoGZmlsdGVyGAMgASgJQgTiQQEBIl4KF0xpc3REYXRhU291cmNlc1Jlc3BvbnNlEioKDGRhdGFfc291cmNlcxgBIAMoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoEBChdVcGRhdGVEYXRhU291cmNlUmVxdWVzdBIvCgtkYXRhX3NvdXJjZRgBIAEoCzIULmFpb3BzLnYxLkRhdGFTb3VyY2VCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBIloKF0RlbGV0ZURhdGFTb3VyY2VSZXF1ZXN0EisKBG5hbWUYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlEhIKBGV0YWcYAiABKAlCBOJBAQEiRQoWQ2hlY2tEYXRhU291cmNlUmVxdWVzdBIrCgRuYW1lGAEgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZSKFAQoXQ2hlY2tEYXRhU291cmNlUmVzcG9uc2USEQoJcmVhY2hhYmxlGAEgASgIEgsKA3VybBgCIAEoCRIqCgdsYXRlbmN5GAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg8KB3ZlcnNpb24YBCABKAkSDQoFZXJyb3IYBSABKAki9wEKE1F1ZXJ5TWV0cmljc1JlcXVlc3QSMgoLZGF0YV9zb3VyY2UYASABKAlCHeJBAQL6QRYKFGFpb3BzLmRldi9EYXRhU291cmNlEhMKBXF1ZXJ5GAIgASgJQgTiQQECEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhItCgRzdGVwGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBIlAKFFF1ZXJ5TWV0cmljc1Jlc3BvbnNlEiYKBnNlcmllcxgBIAMoCzIWLmFpb3BzLnYxLk1ldHJpY1NlcmllcxIQCgh3YXJuaW5ncxgCIAMoCSLaAQoMTWV0cmljU2VyaWVzEjIKBmxhYmVscxgBIAMoCzIiLmFpb3BzLnYxLk1ldHJpY1Nlcmllcy5MYWJlbHNFbnRyeRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgRzdGVwGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg4KBnZhbHVlcxgEIAMoARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIvACChBRdWVyeUxvZ3NSZXF1ZXN0EjIKC2RhdGFfc291cmNlGAEgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgCIAEoCUIE4kEBAhI0CgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIyCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISEwoFbGltaXQYBSABKAVCBOJBAQESPQoJZGlyZWN0aW9uGAYgASgOMiQuYWlvcHMudjEuUXVlcnlMb2dzUmVxdWVzdC5EaXJlY3Rpb25CBOJBAQEiVQoJRGlyZWN0aW9uEhkKFURJUkVDVElPTl9VTlNQRUNJRklFRBAAEhYKEkRJUkVDVElPTl9CQUNLV0FSRBABEhUKEURJUkVDVElPTl9GT1JXQVJEEAIiSwoRUXVlcnlMb2dzUmVzcG9uc2USJAoHc3RyZWFtcxgBIAMoCzITLmFpb3BzLnYxLkxvZ1N0cmVhbRIQCgh3YXJuaW5ncxgCIAMoCSKQAQoJTG9nU3RyZWFtEi8KBmxhYmVscxgBIAMoCzIfLmFpb3BzLnYxLkxvZ1N0cmVhbS5MYWJlbHNFbnRyeRIjCgdlbnRyaWVzGAIgAygLMhIuYWlvcHMudjEuTG9nRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCCghMb2dFbnRyeRIoCgR0aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRsaW5lGAIgASgJMp0HChFEYXRhU291cmNlU2VydmljZRJqChBDcmVhdGVEYXRhU291cmNlEiEuYWlvcHMudjEuQ3JlYXRlRGF0YVNvdXJjZVJlcXVlc3QaFC5haW9wcy52MS5EYXRhU291cmNlIh3aQRpkYXRhX3NvdXJjZSxkYXRhX3NvdXJjZV9pZBJOCg1HZXREYXRhU291cmNlEh4uYWlvcHMudjEuR2V0RGF0YVNvdXJjZVJlcXVlc3QaFC5haW9wcy52MS5EYXRhU291cmNlIgfaQQRuYW1lElsKD0xpc3REYXRhU291cmNlcxIgLmFpb3BzLnYxLkxpc3REYXRhU291cmNlc1JlcXVlc3QaIS5haW9wcy52MS5MaXN0RGF0YVNvdXJjZXNSZXNwb25zZSID2kEAEmcKEFVwZGF0ZURhdGFTb3VyY2USIS5haW9wcy52MS5VcGRhdGVEYXRhU291cmNlUmVxdWVzdBoULmFpb3BzLnYxLkRhdGFTb3VyY2UiGtpBF2RhdGFfc291cmNlLHVwZGF0ZV9tYXNrElYKEERlbGV0ZURhdGFTb3VyY2USIS5haW9wcy52MS5EZWxldGVEYXRhU291cmNlUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIH2kEEbmFtZRJfCg9DaGVja0RhdGFTb3VyY2USIC5haW9wcy52MS5DaGVja0RhdGFTb3VyY2VSZXF1ZXN0GiEuYWlvcHMudjEuQ2hlY2tEYXRhU291cmNlUmVzcG9uc2UiB9pBBG5hbWUSdwoMUXVlcnlNZXRyaWNzEh0uYWlvcHMudjEuUXVlcnlNZXRyaWNzUmVxdWVzdBoeLmFpb3BzLnYxLlF1ZXJ5TWV0cmljc1Jlc3BvbnNlIijaQSVkYXRhX3NvdXJjZSxxdWVyeSxzdGFydF90aW1lLGVuZF90aW1lEm4KCVF1ZXJ5TG9ncxIaLmFpb3BzLnYxLlF1ZXJ5TG9nc1JlcXVlc3QaGy5haW9wcy52MS5RdWVyeUxvZ3NSZXNwb25zZSIo2kElZGF0YV9zb3VyY2UscXVlcnksc3RhcnRfdGltZSxlbmRfdGltZRJkChBMaXN0SGVhbHRoQ2hlY2tzEiEuYWlvcHMudjEuTGlzdEhlYWx0aENoZWNrc1JlcXVlc3QaIi5haW9wcy52MS5MaXN0SGVhbHRoQ2hlY2tzUmVzcG9uc2UiCdpBBnBhcmVudEI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_aiops_v1_data_source, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message aiops.v1.ListHealthChecksRequest
+ */
+export type ListHealthChecksRequest = Message<"aiops.v1.ListHealthChecksRequest"> & {
+  /**
+   * The data source, `dataSources/{data_source}`.
+   *
+   * @generated from field: string parent = 1;
+   */
+  parent: string;
+
+  /**
+   * How many checks to return at most: 50 when 0, 1000 at the most.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous call with the same parent.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message aiops.v1.ListHealthChecksRequest.
+ * Use `create(ListHealthChecksRequestSchema)` to create a new message.
+ */
+export const ListHealthChecksRequestSchema: GenMessage<ListHealthChecksRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 0);
+
+/**
+ * One check of a data source by the background probe.
+ *
+ * @generated from message aiops.v1.HealthCheck
+ */
+export type HealthCheck = Message<"aiops.v1.HealthCheck"> & {
+  /**
+   * When the check started.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Whether one of its URLs answered.
+   *
+   * @generated from field: bool reachable = 2;
+   */
+  reachable: boolean;
+
+  /**
+   * The URL that answered.
+   *
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * Why none answered.
+   *
+   * @generated from field: string error = 4;
+   */
+  error: string;
+
+  /**
+   * How long the check took, until the answer or the last failure.
+   *
+   * @generated from field: google.protobuf.Duration latency = 5;
+   */
+  latency?: Duration | undefined;
+};
+
+/**
+ * Describes the message aiops.v1.HealthCheck.
+ * Use `create(HealthCheckSchema)` to create a new message.
+ */
+export const HealthCheckSchema: GenMessage<HealthCheck> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 1);
+
+/**
+ * @generated from message aiops.v1.ListHealthChecksResponse
+ */
+export type ListHealthChecksResponse = Message<"aiops.v1.ListHealthChecksResponse"> & {
+  /**
+   * The checks of this page, newest first.
+   *
+   * @generated from field: repeated aiops.v1.HealthCheck health_checks = 1;
+   */
+  healthChecks: HealthCheck[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message aiops.v1.ListHealthChecksResponse.
+ * Use `create(ListHealthChecksResponseSchema)` to create a new message.
+ */
+export const ListHealthChecksResponseSchema: GenMessage<ListHealthChecksResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_data_source_service, 2);
 
 /**
  * @generated from message aiops.v1.CreateDataSourceRequest
@@ -45,7 +153,7 @@ export type CreateDataSourceRequest = Message<"aiops.v1.CreateDataSourceRequest"
  * Use `create(CreateDataSourceRequestSchema)` to create a new message.
  */
 export const CreateDataSourceRequestSchema: GenMessage<CreateDataSourceRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 0);
+  messageDesc(file_aiops_v1_data_source_service, 3);
 
 /**
  * @generated from message aiops.v1.GetDataSourceRequest
@@ -64,7 +172,7 @@ export type GetDataSourceRequest = Message<"aiops.v1.GetDataSourceRequest"> & {
  * Use `create(GetDataSourceRequestSchema)` to create a new message.
  */
 export const GetDataSourceRequestSchema: GenMessage<GetDataSourceRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 1);
+  messageDesc(file_aiops_v1_data_source_service, 4);
 
 /**
  * @generated from message aiops.v1.ListDataSourcesRequest
@@ -98,7 +206,7 @@ export type ListDataSourcesRequest = Message<"aiops.v1.ListDataSourcesRequest"> 
  * Use `create(ListDataSourcesRequestSchema)` to create a new message.
  */
 export const ListDataSourcesRequestSchema: GenMessage<ListDataSourcesRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 2);
+  messageDesc(file_aiops_v1_data_source_service, 5);
 
 /**
  * @generated from message aiops.v1.ListDataSourcesResponse
@@ -124,7 +232,7 @@ export type ListDataSourcesResponse = Message<"aiops.v1.ListDataSourcesResponse"
  * Use `create(ListDataSourcesResponseSchema)` to create a new message.
  */
 export const ListDataSourcesResponseSchema: GenMessage<ListDataSourcesResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 3);
+  messageDesc(file_aiops_v1_data_source_service, 6);
 
 /**
  * @generated from message aiops.v1.UpdateDataSourceRequest
@@ -151,7 +259,7 @@ export type UpdateDataSourceRequest = Message<"aiops.v1.UpdateDataSourceRequest"
  * Use `create(UpdateDataSourceRequestSchema)` to create a new message.
  */
 export const UpdateDataSourceRequestSchema: GenMessage<UpdateDataSourceRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 4);
+  messageDesc(file_aiops_v1_data_source_service, 7);
 
 /**
  * @generated from message aiops.v1.DeleteDataSourceRequest
@@ -177,7 +285,7 @@ export type DeleteDataSourceRequest = Message<"aiops.v1.DeleteDataSourceRequest"
  * Use `create(DeleteDataSourceRequestSchema)` to create a new message.
  */
 export const DeleteDataSourceRequestSchema: GenMessage<DeleteDataSourceRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 5);
+  messageDesc(file_aiops_v1_data_source_service, 8);
 
 /**
  * @generated from message aiops.v1.CheckDataSourceRequest
@@ -196,7 +304,7 @@ export type CheckDataSourceRequest = Message<"aiops.v1.CheckDataSourceRequest"> 
  * Use `create(CheckDataSourceRequestSchema)` to create a new message.
  */
 export const CheckDataSourceRequestSchema: GenMessage<CheckDataSourceRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 6);
+  messageDesc(file_aiops_v1_data_source_service, 9);
 
 /**
  * @generated from message aiops.v1.CheckDataSourceResponse
@@ -243,7 +351,7 @@ export type CheckDataSourceResponse = Message<"aiops.v1.CheckDataSourceResponse"
  * Use `create(CheckDataSourceResponseSchema)` to create a new message.
  */
 export const CheckDataSourceResponseSchema: GenMessage<CheckDataSourceResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 7);
+  messageDesc(file_aiops_v1_data_source_service, 10);
 
 /**
  * @generated from message aiops.v1.QueryMetricsRequest
@@ -290,7 +398,7 @@ export type QueryMetricsRequest = Message<"aiops.v1.QueryMetricsRequest"> & {
  * Use `create(QueryMetricsRequestSchema)` to create a new message.
  */
 export const QueryMetricsRequestSchema: GenMessage<QueryMetricsRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 8);
+  messageDesc(file_aiops_v1_data_source_service, 11);
 
 /**
  * @generated from message aiops.v1.QueryMetricsResponse
@@ -316,7 +424,7 @@ export type QueryMetricsResponse = Message<"aiops.v1.QueryMetricsResponse"> & {
  * Use `create(QueryMetricsResponseSchema)` to create a new message.
  */
 export const QueryMetricsResponseSchema: GenMessage<QueryMetricsResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 9);
+  messageDesc(file_aiops_v1_data_source_service, 12);
 
 /**
  * One series of a query's result, on the query's step grid.
@@ -358,7 +466,7 @@ export type MetricSeries = Message<"aiops.v1.MetricSeries"> & {
  * Use `create(MetricSeriesSchema)` to create a new message.
  */
 export const MetricSeriesSchema: GenMessage<MetricSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 10);
+  messageDesc(file_aiops_v1_data_source_service, 13);
 
 /**
  * @generated from message aiops.v1.QueryLogsRequest
@@ -412,7 +520,7 @@ export type QueryLogsRequest = Message<"aiops.v1.QueryLogsRequest"> & {
  * Use `create(QueryLogsRequestSchema)` to create a new message.
  */
 export const QueryLogsRequestSchema: GenMessage<QueryLogsRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 11);
+  messageDesc(file_aiops_v1_data_source_service, 14);
 
 /**
  * Which lines come first, and so which are kept when there are more than
@@ -447,7 +555,7 @@ export enum QueryLogsRequest_Direction {
  * Describes the enum aiops.v1.QueryLogsRequest.Direction.
  */
 export const QueryLogsRequest_DirectionSchema: GenEnum<QueryLogsRequest_Direction> = /*@__PURE__*/
-  enumDesc(file_aiops_v1_data_source_service, 11, 0);
+  enumDesc(file_aiops_v1_data_source_service, 14, 0);
 
 /**
  * @generated from message aiops.v1.QueryLogsResponse
@@ -473,7 +581,7 @@ export type QueryLogsResponse = Message<"aiops.v1.QueryLogsResponse"> & {
  * Use `create(QueryLogsResponseSchema)` to create a new message.
  */
 export const QueryLogsResponseSchema: GenMessage<QueryLogsResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 12);
+  messageDesc(file_aiops_v1_data_source_service, 15);
 
 /**
  * The lines of one stream.
@@ -501,7 +609,7 @@ export type LogStream = Message<"aiops.v1.LogStream"> & {
  * Use `create(LogStreamSchema)` to create a new message.
  */
 export const LogStreamSchema: GenMessage<LogStream> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 13);
+  messageDesc(file_aiops_v1_data_source_service, 16);
 
 /**
  * One log line.
@@ -529,7 +637,7 @@ export type LogEntry = Message<"aiops.v1.LogEntry"> & {
  * Use `create(LogEntrySchema)` to create a new message.
  */
 export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_data_source_service, 14);
+  messageDesc(file_aiops_v1_data_source_service, 17);
 
 /**
  * Manages the Prometheus and Loki servers that detectors read from.
@@ -626,6 +734,18 @@ export const DataSourceService: GenService<{
     methodKind: "unary";
     input: typeof QueryLogsRequestSchema;
     output: typeof QueryLogsResponseSchema;
+  },
+  /**
+   * Lists the background probe's recent checks of a data source, newest
+   * first: its last 240 (an hour at the default `health_interval`), kept in
+   * memory while this server runs. See https://google.aip.dev/132.
+   *
+   * @generated from rpc aiops.v1.DataSourceService.ListHealthChecks
+   */
+  listHealthChecks: {
+    methodKind: "unary";
+    input: typeof ListHealthChecksRequestSchema;
+    output: typeof ListHealthChecksResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aiops_v1_data_source_service, 0);

@@ -8,18 +8,239 @@ import type { Anomaly, AnomalySchema } from "./anomaly_pb";
 import { file_aiops_v1_anomaly } from "./anomaly_pb";
 import type { Detector, DetectorSchema, Severity } from "./detector_pb";
 import { file_aiops_v1_detector } from "./detector_pb";
+import type { SeriesScores } from "./event_pb";
+import { file_aiops_v1_event } from "./event_pb";
 import { file_google_api_client } from "../../google/api/client_pb";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import { file_google_api_resource } from "../../google/api/resource_pb";
-import type { EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, EmptySchema, FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file aiops/v1/detector_service.proto.
  */
 export const file_aiops_v1_detector_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSKfAQoXQmFja3Rlc3REZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhIuCgZzZXJpZXMYAiADKAsyGC5haW9wcy52MS5CYWNrdGVzdFNlcmllc0IE4kEBARIoCgVyYW5nZRgDIAEoCzITLmFpb3BzLnYxLlRpbWVSYW5nZUIE4kEBASJ1CglUaW1lUmFuZ2USNAoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECIscBCg5CYWNrdGVzdFNlcmllcxI6CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5CYWNrdGVzdFNlcmllcy5MYWJlbHNFbnRyeUIE4kEBARI0CgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIUCgZ2YWx1ZXMYAyADKAFCBOJBAQIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoChhCYWNrdGVzdERldGVjdG9yUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2NvcmVkU2VyaWVzEiQKCWFub21hbGllcxgCIAMoCzIRLmFpb3BzLnYxLkFub21hbHkiiQIKDFNjb3JlZFNlcmllcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TY29yZWRTZXJpZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcmVzGAMgAygBEhAKCGV4cGVjdGVkGAQgAygBEg0KBWxvd2VyGAUgAygBEg0KBXVwcGVyGAYgAygBEiYKCnNldmVyaXRpZXMYByADKA4yEi5haW9wcy52MS5TZXZlcml0eRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFUNyZWF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEhkKC2RldGVjdG9yX2lkGAIgASgJQgTiQQEBIj8KEkdldERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiXwoUTGlzdERldGVjdG9yc1JlcXVlc3QSFwoJcGFnZV9zaXplGAEgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAiABKAlCBOJBAQESFAoGZmlsdGVyGAMgASgJQgTiQQEBIlcKFUxpc3REZXRlY3RvcnNSZXNwb25zZRIlCglkZXRlY3RvcnMYASADKAsyEi5haW9wcy52MS5EZXRlY3RvchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiegoVVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBIlYKFURlbGV0ZURldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3ISEgoEZXRhZxgCIAEoCUIE4kEBASJBChRTdGFydERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiQAoTU3RvcERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiPQoRR2V0QW5vbWFseVJlcXVlc3QSKAoEbmFtZRgBIAEoCUIa4kEBAvpBEwoRYWlvcHMuZGV2L0Fub21hbHkiiwEKFExpc3RBbm9tYWxpZXNSZXF1ZXN0EioKBnBhcmVudBgBIAEoCUIa4kEBAvpBExIRYWlvcHMuZGV2L0Fub21hbHkSFwoJcGFnZV9zaXplGAIgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAyABKAlCBOJBAQESFAoGZmlsdGVyGAQgASgJQgTiQQEBIlYKFUxpc3RBbm9tYWxpZXNSZXNwb25zZRIkCglhbm9tYWxpZXMYASADKAsyES5haW9wcy52MS5Bbm9tYWx5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ3ChRVcGRhdGVBbm9tYWx5UmVxdWVzdBIoCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEyuwcKD0RldGVjdG9yU2VydmljZRJeCg5DcmVhdGVEZXRlY3RvchIfLmFpb3BzLnYxLkNyZWF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3RvcixkZXRlY3Rvcl9pZBJICgtHZXREZXRlY3RvchIcLmFpb3BzLnYxLkdldERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lElUKDUxpc3REZXRlY3RvcnMSHi5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3REZXRlY3RvcnNSZXNwb25zZSID2kEAEl4KDlVwZGF0ZURldGVjdG9yEh8uYWlvcHMudjEuVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiF9pBFGRldGVjdG9yLHVwZGF0ZV9tYXNrElIKDkRlbGV0ZURldGVjdG9yEh8uYWlvcHMudjEuRGVsZXRlRGV0ZWN0b3JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEkwKDVN0YXJ0RGV0ZWN0b3ISHi5haW9wcy52MS5TdGFydERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lEkoKDFN0b3BEZXRlY3RvchIdLmFpb3BzLnYxLlN0b3BEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJFCgpHZXRBbm9tYWx5EhsuYWlvcHMudjEuR2V0QW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IgfaQQRuYW1lElsKDUxpc3RBbm9tYWxpZXMSHi5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZSIJ2kEGcGFyZW50EloKDVVwZGF0ZUFub21hbHkSHi5haW9wcy52MS5VcGRhdGVBbm9tYWx5UmVxdWVzdBoRLmFpb3BzLnYxLkFub21hbHkiFtpBE2Fub21hbHksdXBkYXRlX21hc2sSWQoQQmFja3Rlc3REZXRlY3RvchIhLmFpb3BzLnYxLkJhY2t0ZXN0RGV0ZWN0b3JSZXF1ZXN0GiIuYWlvcHMudjEuQmFja3Rlc3REZXRlY3RvclJlc3BvbnNlQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSKRAQoZTGlzdERldGVjdG9yU2VyaWVzUmVxdWVzdBIrCgZwYXJlbnQYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvchIXCglwYWdlX3NpemUYAiABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgDIAEoCUIE4kEBARIUCgZmaWx0ZXIYBCABKAlCBOJBAQEi4wEKDkRldGVjdG9yU2VyaWVzEjQKBmxhYmVscxgBIAMoCzIkLmFpb3BzLnYxLkRldGVjdG9yU2VyaWVzLkxhYmVsc0VudHJ5EigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZhbHVlGAMgASgBEg0KBXNjb3JlGAQgASgBEiQKCHNldmVyaXR5GAUgASgOMhIuYWlvcHMudjEuU2V2ZXJpdHkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzChpMaXN0RGV0ZWN0b3JTZXJpZXNSZXNwb25zZRIoCgZzZXJpZXMYASADKAsyGC5haW9wcy52MS5EZXRlY3RvclNlcmllcxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSK9AQoZUmVhZERldGVjdG9yU2NvcmVzUmVxdWVzdBItCghkZXRlY3RvchgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yEhQKBmZpbHRlchgCIAEoCUIE4kEBARIoCgVyYW5nZRgDIAEoCzITLmFpb3BzLnYxLlRpbWVSYW5nZUIE4kEBARIXCglwYWdlX3NpemUYBCABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgFIAEoCUIE4kEBASK3AQoaUmVhZERldGVjdG9yU2NvcmVzUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2VyaWVzU2NvcmVzEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIvCgtvbGRlc3RfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoEc3RlcBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKfAQoXQmFja3Rlc3REZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhIuCgZzZXJpZXMYAiADKAsyGC5haW9wcy52MS5CYWNrdGVzdFNlcmllc0IE4kEBARIoCgVyYW5nZRgDIAEoCzITLmFpb3BzLnYxLlRpbWVSYW5nZUIE4kEBASJ1CglUaW1lUmFuZ2USNAoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECIscBCg5CYWNrdGVzdFNlcmllcxI6CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5CYWNrdGVzdFNlcmllcy5MYWJlbHNFbnRyeUIE4kEBARI0CgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIUCgZ2YWx1ZXMYAyADKAFCBOJBAQIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoChhCYWNrdGVzdERldGVjdG9yUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2NvcmVkU2VyaWVzEiQKCWFub21hbGllcxgCIAMoCzIRLmFpb3BzLnYxLkFub21hbHkiiQIKDFNjb3JlZFNlcmllcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TY29yZWRTZXJpZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcmVzGAMgAygBEhAKCGV4cGVjdGVkGAQgAygBEg0KBWxvd2VyGAUgAygBEg0KBXVwcGVyGAYgAygBEiYKCnNldmVyaXRpZXMYByADKA4yEi5haW9wcy52MS5TZXZlcml0eRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFUNyZWF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEhkKC2RldGVjdG9yX2lkGAIgASgJQgTiQQEBIj8KEkdldERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiXwoUTGlzdERldGVjdG9yc1JlcXVlc3QSFwoJcGFnZV9zaXplGAEgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAiABKAlCBOJBAQESFAoGZmlsdGVyGAMgASgJQgTiQQEBIlcKFUxpc3REZXRlY3RvcnNSZXNwb25zZRIlCglkZXRlY3RvcnMYASADKAsyEi5haW9wcy52MS5EZXRlY3RvchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiegoVVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBIlYKFURlbGV0ZURldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3ISEgoEZXRhZxgCIAEoCUIE4kEBASJBChRTdGFydERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiQAoTU3RvcERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiPQoRR2V0QW5vbWFseVJlcXVlc3QSKAoEbmFtZRgBIAEoCUIa4kEBAvpBEwoRYWlvcHMuZGV2L0Fub21hbHkiiwEKFExpc3RBbm9tYWxpZXNSZXF1ZXN0EioKBnBhcmVudBgBIAEoCUIa4kEBAvpBExIRYWlvcHMuZGV2L0Fub21hbHkSFwoJcGFnZV9zaXplGAIgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAyABKAlCBOJBAQESFAoGZmlsdGVyGAQgASgJQgTiQQEBIlYKFUxpc3RBbm9tYWxpZXNSZXNwb25zZRIkCglhbm9tYWxpZXMYASADKAsyES5haW9wcy52MS5Bbm9tYWx5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ3ChRVcGRhdGVBbm9tYWx5UmVxdWVzdBIoCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEylQkKD0RldGVjdG9yU2VydmljZRJeCg5DcmVhdGVEZXRlY3RvchIfLmFpb3BzLnYxLkNyZWF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3RvcixkZXRlY3Rvcl9pZBJICgtHZXREZXRlY3RvchIcLmFpb3BzLnYxLkdldERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lElUKDUxpc3REZXRlY3RvcnMSHi5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3REZXRlY3RvcnNSZXNwb25zZSID2kEAEl4KDlVwZGF0ZURldGVjdG9yEh8uYWlvcHMudjEuVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiF9pBFGRldGVjdG9yLHVwZGF0ZV9tYXNrElIKDkRlbGV0ZURldGVjdG9yEh8uYWlvcHMudjEuRGVsZXRlRGV0ZWN0b3JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEkwKDVN0YXJ0RGV0ZWN0b3ISHi5haW9wcy52MS5TdGFydERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lEkoKDFN0b3BEZXRlY3RvchIdLmFpb3BzLnYxLlN0b3BEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJFCgpHZXRBbm9tYWx5EhsuYWlvcHMudjEuR2V0QW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IgfaQQRuYW1lElsKDUxpc3RBbm9tYWxpZXMSHi5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZSIJ2kEGcGFyZW50EloKDVVwZGF0ZUFub21hbHkSHi5haW9wcy52MS5VcGRhdGVBbm9tYWx5UmVxdWVzdBoRLmFpb3BzLnYxLkFub21hbHkiFtpBE2Fub21hbHksdXBkYXRlX21hc2sSWQoQQmFja3Rlc3REZXRlY3RvchIhLmFpb3BzLnYxLkJhY2t0ZXN0RGV0ZWN0b3JSZXF1ZXN0GiIuYWlvcHMudjEuQmFja3Rlc3REZXRlY3RvclJlc3BvbnNlEmoKEkxpc3REZXRlY3RvclNlcmllcxIjLmFpb3BzLnYxLkxpc3REZXRlY3RvclNlcmllc1JlcXVlc3QaJC5haW9wcy52MS5MaXN0RGV0ZWN0b3JTZXJpZXNSZXNwb25zZSIJ2kEGcGFyZW50EmwKElJlYWREZXRlY3RvclNjb3JlcxIjLmFpb3BzLnYxLlJlYWREZXRlY3RvclNjb3Jlc1JlcXVlc3QaJC5haW9wcy52MS5SZWFkRGV0ZWN0b3JTY29yZXNSZXNwb25zZSIL2kEIZGV0ZWN0b3JCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_aiops_v1_event, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message aiops.v1.ListDetectorSeriesRequest
+ */
+export type ListDetectorSeriesRequest = Message<"aiops.v1.ListDetectorSeriesRequest"> & {
+  /**
+   * The detector, `detectors/{detector}`.
+   *
+   * @generated from field: string parent = 1;
+   */
+  parent: string;
+
+  /**
+   * How many series to return at most: 50 when 0, 1000 at the most.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous call with the same parent and filter.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * Only the series whose labels match, as in a Prometheus series selector:
+   * `{job="api", instance=~"web-.*", env!="dev"}` (`=`, `!=`, `=~`, `!~`; a
+   * regular expression matches the whole value). All when empty.
+   *
+   * @generated from field: string filter = 4;
+   */
+  filter: string;
+};
+
+/**
+ * Describes the message aiops.v1.ListDetectorSeriesRequest.
+ * Use `create(ListDetectorSeriesRequestSchema)` to create a new message.
+ */
+export const ListDetectorSeriesRequestSchema: GenMessage<ListDetectorSeriesRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 0);
+
+/**
+ * A series of a detector and what the detector made of its latest point.
+ *
+ * @generated from message aiops.v1.DetectorSeries
+ */
+export type DetectorSeries = Message<"aiops.v1.DetectorSeries"> & {
+  /**
+   * The series' labels.
+   *
+   * @generated from field: map<string, string> labels = 1;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The time of its latest scored point.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Its latest value, NaN where the sample was missing.
+   *
+   * @generated from field: double value = 3;
+   */
+  value: number;
+
+  /**
+   * Its latest anomaly score, in [0, 1].
+   *
+   * @generated from field: double score = 4;
+   */
+  score: number;
+
+  /**
+   * The severity that score reaches under the detector's thresholds;
+   * SEVERITY_UNSPECIFIED below the warning threshold.
+   *
+   * @generated from field: aiops.v1.Severity severity = 5;
+   */
+  severity: Severity;
+};
+
+/**
+ * Describes the message aiops.v1.DetectorSeries.
+ * Use `create(DetectorSeriesSchema)` to create a new message.
+ */
+export const DetectorSeriesSchema: GenMessage<DetectorSeries> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 1);
+
+/**
+ * @generated from message aiops.v1.ListDetectorSeriesResponse
+ */
+export type ListDetectorSeriesResponse = Message<"aiops.v1.ListDetectorSeriesResponse"> & {
+  /**
+   * The series of this page.
+   *
+   * @generated from field: repeated aiops.v1.DetectorSeries series = 1;
+   */
+  series: DetectorSeries[];
+
+  /**
+   * Token for the next page; empty on the last page. The order follows the
+   * scores, which change each step: a series may move between pages.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many series match the filter, on every page.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
+};
+
+/**
+ * Describes the message aiops.v1.ListDetectorSeriesResponse.
+ * Use `create(ListDetectorSeriesResponseSchema)` to create a new message.
+ */
+export const ListDetectorSeriesResponseSchema: GenMessage<ListDetectorSeriesResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 2);
+
+/**
+ * @generated from message aiops.v1.ReadDetectorScoresRequest
+ */
+export type ReadDetectorScoresRequest = Message<"aiops.v1.ReadDetectorScoresRequest"> & {
+  /**
+   * The detector, `detectors/{detector}`.
+   *
+   * @generated from field: string detector = 1;
+   */
+  detector: string;
+
+  /**
+   * Only the series whose labels match, as in ListDetectorSeries.
+   *
+   * @generated from field: string filter = 2;
+   */
+  filter: string;
+
+  /**
+   * Only the points in this range; every point kept when unset.
+   *
+   * @generated from field: aiops.v1.TimeRange range = 3;
+   */
+  range?: TimeRange | undefined;
+
+  /**
+   * How many series to return at most, in ListDetectorSeries's order: 10
+   * when 0, 1000 at the most. A page also ends before it holds more than
+   * 100000 points.
+   *
+   * @generated from field: int32 page_size = 4;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous call with the same detector, filter
+   * and range.
+   *
+   * @generated from field: string page_token = 5;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message aiops.v1.ReadDetectorScoresRequest.
+ * Use `create(ReadDetectorScoresRequestSchema)` to create a new message.
+ */
+export const ReadDetectorScoresRequestSchema: GenMessage<ReadDetectorScoresRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 3);
+
+/**
+ * @generated from message aiops.v1.ReadDetectorScoresResponse
+ */
+export type ReadDetectorScoresResponse = Message<"aiops.v1.ReadDetectorScoresResponse"> & {
+  /**
+   * Per series, the points kept in the range; a series without any is left
+   * out. Each point's severity follows from its score and the detector's
+   * thresholds.
+   *
+   * @generated from field: repeated aiops.v1.SeriesScores series = 1;
+   */
+  series: SeriesScores[];
+
+  /**
+   * Token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * The oldest point kept for the detector, unset when none is: earlier
+   * points are not kept.
+   *
+   * @generated from field: google.protobuf.Timestamp oldest_time = 3;
+   */
+  oldestTime?: Timestamp | undefined;
+
+  /**
+   * The detector's step when it scored them.
+   *
+   * @generated from field: google.protobuf.Duration step = 4;
+   */
+  step?: Duration | undefined;
+};
+
+/**
+ * Describes the message aiops.v1.ReadDetectorScoresResponse.
+ * Use `create(ReadDetectorScoresResponseSchema)` to create a new message.
+ */
+export const ReadDetectorScoresResponseSchema: GenMessage<ReadDetectorScoresResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 4);
 
 /**
  * Request message for DetectorService.BacktestDetector.
@@ -58,7 +279,7 @@ export type BacktestDetectorRequest = Message<"aiops.v1.BacktestDetectorRequest"
  * Use `create(BacktestDetectorRequestSchema)` to create a new message.
  */
 export const BacktestDetectorRequestSchema: GenMessage<BacktestDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 0);
+  messageDesc(file_aiops_v1_detector_service, 5);
 
 /**
  * A span of time, both ends included.
@@ -86,7 +307,7 @@ export type TimeRange = Message<"aiops.v1.TimeRange"> & {
  * Use `create(TimeRangeSchema)` to create a new message.
  */
 export const TimeRangeSchema: GenMessage<TimeRange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 1);
+  messageDesc(file_aiops_v1_detector_service, 6);
 
 /**
  * A series to backtest: its points one detector step apart.
@@ -122,7 +343,7 @@ export type BacktestSeries = Message<"aiops.v1.BacktestSeries"> & {
  * Use `create(BacktestSeriesSchema)` to create a new message.
  */
 export const BacktestSeriesSchema: GenMessage<BacktestSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 2);
+  messageDesc(file_aiops_v1_detector_service, 7);
 
 /**
  * Response message for DetectorService.BacktestDetector.
@@ -151,7 +372,7 @@ export type BacktestDetectorResponse = Message<"aiops.v1.BacktestDetectorRespons
  * Use `create(BacktestDetectorResponseSchema)` to create a new message.
  */
 export const BacktestDetectorResponseSchema: GenMessage<BacktestDetectorResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 3);
+  messageDesc(file_aiops_v1_detector_service, 8);
 
 /**
  * A series with, per point, what the detector made of it.
@@ -215,7 +436,7 @@ export type ScoredSeries = Message<"aiops.v1.ScoredSeries"> & {
  * Use `create(ScoredSeriesSchema)` to create a new message.
  */
 export const ScoredSeriesSchema: GenMessage<ScoredSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 4);
+  messageDesc(file_aiops_v1_detector_service, 9);
 
 /**
  * @generated from message aiops.v1.CreateDetectorRequest
@@ -243,7 +464,7 @@ export type CreateDetectorRequest = Message<"aiops.v1.CreateDetectorRequest"> & 
  * Use `create(CreateDetectorRequestSchema)` to create a new message.
  */
 export const CreateDetectorRequestSchema: GenMessage<CreateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 5);
+  messageDesc(file_aiops_v1_detector_service, 10);
 
 /**
  * @generated from message aiops.v1.GetDetectorRequest
@@ -262,7 +483,7 @@ export type GetDetectorRequest = Message<"aiops.v1.GetDetectorRequest"> & {
  * Use `create(GetDetectorRequestSchema)` to create a new message.
  */
 export const GetDetectorRequestSchema: GenMessage<GetDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 6);
+  messageDesc(file_aiops_v1_detector_service, 11);
 
 /**
  * @generated from message aiops.v1.ListDetectorsRequest
@@ -297,7 +518,7 @@ export type ListDetectorsRequest = Message<"aiops.v1.ListDetectorsRequest"> & {
  * Use `create(ListDetectorsRequestSchema)` to create a new message.
  */
 export const ListDetectorsRequestSchema: GenMessage<ListDetectorsRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 7);
+  messageDesc(file_aiops_v1_detector_service, 12);
 
 /**
  * @generated from message aiops.v1.ListDetectorsResponse
@@ -323,7 +544,7 @@ export type ListDetectorsResponse = Message<"aiops.v1.ListDetectorsResponse"> & 
  * Use `create(ListDetectorsResponseSchema)` to create a new message.
  */
 export const ListDetectorsResponseSchema: GenMessage<ListDetectorsResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 8);
+  messageDesc(file_aiops_v1_detector_service, 13);
 
 /**
  * @generated from message aiops.v1.UpdateDetectorRequest
@@ -350,7 +571,7 @@ export type UpdateDetectorRequest = Message<"aiops.v1.UpdateDetectorRequest"> & 
  * Use `create(UpdateDetectorRequestSchema)` to create a new message.
  */
 export const UpdateDetectorRequestSchema: GenMessage<UpdateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 9);
+  messageDesc(file_aiops_v1_detector_service, 14);
 
 /**
  * @generated from message aiops.v1.DeleteDetectorRequest
@@ -376,7 +597,7 @@ export type DeleteDetectorRequest = Message<"aiops.v1.DeleteDetectorRequest"> & 
  * Use `create(DeleteDetectorRequestSchema)` to create a new message.
  */
 export const DeleteDetectorRequestSchema: GenMessage<DeleteDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 10);
+  messageDesc(file_aiops_v1_detector_service, 15);
 
 /**
  * @generated from message aiops.v1.StartDetectorRequest
@@ -395,7 +616,7 @@ export type StartDetectorRequest = Message<"aiops.v1.StartDetectorRequest"> & {
  * Use `create(StartDetectorRequestSchema)` to create a new message.
  */
 export const StartDetectorRequestSchema: GenMessage<StartDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 11);
+  messageDesc(file_aiops_v1_detector_service, 16);
 
 /**
  * @generated from message aiops.v1.StopDetectorRequest
@@ -414,7 +635,7 @@ export type StopDetectorRequest = Message<"aiops.v1.StopDetectorRequest"> & {
  * Use `create(StopDetectorRequestSchema)` to create a new message.
  */
 export const StopDetectorRequestSchema: GenMessage<StopDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 12);
+  messageDesc(file_aiops_v1_detector_service, 17);
 
 /**
  * @generated from message aiops.v1.GetAnomalyRequest
@@ -433,7 +654,7 @@ export type GetAnomalyRequest = Message<"aiops.v1.GetAnomalyRequest"> & {
  * Use `create(GetAnomalyRequestSchema)` to create a new message.
  */
 export const GetAnomalyRequestSchema: GenMessage<GetAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 13);
+  messageDesc(file_aiops_v1_detector_service, 18);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesRequest
@@ -476,7 +697,7 @@ export type ListAnomaliesRequest = Message<"aiops.v1.ListAnomaliesRequest"> & {
  * Use `create(ListAnomaliesRequestSchema)` to create a new message.
  */
 export const ListAnomaliesRequestSchema: GenMessage<ListAnomaliesRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 14);
+  messageDesc(file_aiops_v1_detector_service, 19);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesResponse
@@ -502,7 +723,7 @@ export type ListAnomaliesResponse = Message<"aiops.v1.ListAnomaliesResponse"> & 
  * Use `create(ListAnomaliesResponseSchema)` to create a new message.
  */
 export const ListAnomaliesResponseSchema: GenMessage<ListAnomaliesResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 15);
+  messageDesc(file_aiops_v1_detector_service, 20);
 
 /**
  * @generated from message aiops.v1.UpdateAnomalyRequest
@@ -528,7 +749,7 @@ export type UpdateAnomalyRequest = Message<"aiops.v1.UpdateAnomalyRequest"> & {
  * Use `create(UpdateAnomalyRequestSchema)` to create a new message.
  */
 export const UpdateAnomalyRequestSchema: GenMessage<UpdateAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 16);
+  messageDesc(file_aiops_v1_detector_service, 21);
 
 /**
  * Manages detectors and the anomalies they find.
@@ -650,6 +871,33 @@ export const DetectorService: GenService<{
     methodKind: "unary";
     input: typeof BacktestDetectorRequestSchema;
     output: typeof BacktestDetectorResponseSchema;
+  },
+  /**
+   * Lists the series of a detector with what it made of each one's latest
+   * point, the most anomalous first (highest score, then by labels). The
+   * series are those this server scored since it started: none before a
+   * detector first runs. See https://google.aip.dev/132.
+   *
+   * @generated from rpc aiops.v1.DetectorService.ListDetectorSeries
+   */
+  listDetectorSeries: {
+    methodKind: "unary";
+    input: typeof ListDetectorSeriesRequestSchema;
+    output: typeof ListDetectorSeriesResponseSchema;
+  },
+  /**
+   * Reads the points a detector scored recently, per series, exactly as the
+   * live path scored them (and as its SCORES events carried them): its last
+   * `recent_points` steps (the server's setting), kept in memory while this
+   * server runs, also after the detector stops, until it is deleted or learns
+   * afresh. Older ranges: BacktestDetector with `range`.
+   *
+   * @generated from rpc aiops.v1.DetectorService.ReadDetectorScores
+   */
+  readDetectorScores: {
+    methodKind: "unary";
+    input: typeof ReadDetectorScoresRequestSchema;
+    output: typeof ReadDetectorScoresResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aiops_v1_detector_service, 0);

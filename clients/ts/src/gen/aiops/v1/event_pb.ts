@@ -8,17 +8,19 @@ import type { Anomaly } from "./anomaly_pb";
 import { file_aiops_v1_anomaly } from "./anomaly_pb";
 import type { DataSource } from "./data_source_pb";
 import { file_aiops_v1_data_source } from "./data_source_pb";
+import type { HealthCheck } from "./data_source_service_pb";
+import { file_aiops_v1_data_source_service } from "./data_source_service_pb";
 import type { Detector, Detector_State } from "./detector_pb";
 import { file_aiops_v1_detector } from "./detector_pb";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file aiops/v1/event.proto.
  */
 export const file_aiops_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEizwMKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIABIiCgZzY29yZXMYCCABKAsyEC5haW9wcy52MS5TY29yZXNIABIzCg9kZXRlY3Rvcl9jaGFuZ2UYCSABKAsyGC5haW9wcy52MS5EZXRlY3RvckNoYW5nZUgAEjgKEmRhdGFfc291cmNlX2NoYW5nZRgKIAEoCzIaLmFpb3BzLnYxLkRhdGFTb3VyY2VDaGFuZ2VIAEIJCgdwYXlsb2FkIloKBlNjb3JlcxIQCghkZXRlY3RvchgBIAEoCRImCgZzZXJpZXMYAiADKAsyFi5haW9wcy52MS5TZXJpZXNTY29yZXMSFgoOb21pdHRlZF9zZXJpZXMYAyABKAUi8QEKDFNlcmllc1Njb3JlcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TZXJpZXNTY29yZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdmFsdWVzGAMgAygBEg4KBnNjb3JlcxgEIAMoARIQCghleHBlY3RlZBgFIAMoARINCgVsb3dlchgGIAMoARINCgV1cHBlchgHIAMoARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIm8KDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJEgwKBGV0YWcYBCABKAkiRwoORGV0ZWN0b3JDaGFuZ2USJAoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvchIPCgdkZWxldGVkGAIgASgIIk4KEERhdGFTb3VyY2VDaGFuZ2USKQoLZGF0YV9zb3VyY2UYASABKAsyFC5haW9wcy52MS5EYXRhU291cmNlEg8KB2RlbGV0ZWQYAiABKAgiMwoNQW5vbWFseUNoYW5nZRIiCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseSIwCgVSZXNldBIOCgZyZWFzb24YASABKAkSFwoPb2xkZXN0X3NlcXVlbmNlGAIgASgDIlYKEERhdGFTb3VyY2VIZWFsdGgSEwoLZGF0YV9zb3VyY2UYASABKAkSEQoJcmVhY2hhYmxlGAIgASgIEgsKA3VybBgDIAEoCRINCgVlcnJvchgEIAEoCSIgCglIZWFydGJlYXQSEwoLaW50ZXJ2YWxfbXMYASABKAMq3AEKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9TVEFUVVMQARIWChJFVkVOVF9UWVBFX0FOT01BTFkQAhIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0hFQUxUSBADEhUKEUVWRU5UX1RZUEVfU0NPUkVTEAQSHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9DSEFOR0UQBRIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0NIQU5HRRAGQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_data_source, file_aiops_v1_detector, file_google_protobuf_timestamp]);
+  fileDesc("ChRhaW9wcy92MS9ldmVudC5wcm90bxIIYWlvcHMudjEigAQKBUV2ZW50EhAKCHNlcXVlbmNlGAEgASgDEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEigKCWhlYXJ0YmVhdBgDIAEoCzITLmFpb3BzLnYxLkhlYXJ0YmVhdEgAEjMKD2RldGVjdG9yX3N0YXR1cxgEIAEoCzIYLmFpb3BzLnYxLkRldGVjdG9yU3RhdHVzSAASMQoOYW5vbWFseV9jaGFuZ2UYBSABKAsyFy5haW9wcy52MS5Bbm9tYWx5Q2hhbmdlSAASOAoSZGF0YV9zb3VyY2VfaGVhbHRoGAYgASgLMhouYWlvcHMudjEuRGF0YVNvdXJjZUhlYWx0aEgAEiAKBXJlc2V0GAcgASgLMg8uYWlvcHMudjEuUmVzZXRIABIiCgZzY29yZXMYCCABKAsyEC5haW9wcy52MS5TY29yZXNIABIzCg9kZXRlY3Rvcl9jaGFuZ2UYCSABKAsyGC5haW9wcy52MS5EZXRlY3RvckNoYW5nZUgAEjgKEmRhdGFfc291cmNlX2NoYW5nZRgKIAEoCzIaLmFpb3BzLnYxLkRhdGFTb3VyY2VDaGFuZ2VIABIvCg1zZXJ2ZXJfc3RhdHVzGAsgASgLMhYuYWlvcHMudjEuU2VydmVyU3RhdHVzSABCCQoHcGF5bG9hZCK4AgoMU2VydmVyU3RhdHVzEg4KBnNlcnZlchgBIAEoCRIuCgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCghpbnRlcnZhbBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIUCgxvcGVuX3N0cmVhbXMYBCABKAUSGQoRZXZlbnRzX3Blcl9zZWNvbmQYBSABKAESEQoJY3B1X2NvcmVzGAYgASgBEhQKDG1lbW9yeV9ieXRlcxgHIAEoAxItCglkZXRlY3RvcnMYCCADKAsyGi5haW9wcy52MS5EZXRlY3RvckFjdGl2aXR5EjIKDGRhdGFfc291cmNlcxgJIAMoCzIcLmFpb3BzLnYxLkRhdGFTb3VyY2VBY3Rpdml0eSJfChBEZXRlY3RvckFjdGl2aXR5EhAKCGRldGVjdG9yGAEgASgJEhMKC2xhZ19zZWNvbmRzGAIgASgBEhQKDHN0ZXBfc2Vjb25kcxgDIAEoARIOCgZzZXJpZXMYBCABKAUilAEKEkRhdGFTb3VyY2VBY3Rpdml0eRITCgtkYXRhX3NvdXJjZRgBIAEoCRIQCghyZXF1ZXN0cxgCIAEoBRIOCgZlcnJvcnMYAyABKAUSHAoUbWVhbl9sYXRlbmN5X3NlY29uZHMYBCABKAESKQoKbGFzdF9jaGVjaxgFIAEoCzIVLmFpb3BzLnYxLkhlYWx0aENoZWNrIloKBlNjb3JlcxIQCghkZXRlY3RvchgBIAEoCRImCgZzZXJpZXMYAiADKAsyFi5haW9wcy52MS5TZXJpZXNTY29yZXMSFgoOb21pdHRlZF9zZXJpZXMYAyABKAUi8QEKDFNlcmllc1Njb3JlcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TZXJpZXNTY29yZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGdmFsdWVzGAMgAygBEg4KBnNjb3JlcxgEIAMoARIQCghleHBlY3RlZBgFIAMoARINCgVsb3dlchgGIAMoARINCgV1cHBlchgHIAMoARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIm8KDkRldGVjdG9yU3RhdHVzEhAKCGRldGVjdG9yGAEgASgJEicKBXN0YXRlGAIgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGUSFAoMc3RhdGVfcmVhc29uGAMgASgJEgwKBGV0YWcYBCABKAkiRwoORGV0ZWN0b3JDaGFuZ2USJAoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvchIPCgdkZWxldGVkGAIgASgIIk4KEERhdGFTb3VyY2VDaGFuZ2USKQoLZGF0YV9zb3VyY2UYASABKAsyFC5haW9wcy52MS5EYXRhU291cmNlEg8KB2RlbGV0ZWQYAiABKAgiMwoNQW5vbWFseUNoYW5nZRIiCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseSIwCgVSZXNldBIOCgZyZWFzb24YASABKAkSFwoPb2xkZXN0X3NlcXVlbmNlGAIgASgDIlYKEERhdGFTb3VyY2VIZWFsdGgSEwoLZGF0YV9zb3VyY2UYASABKAkSEQoJcmVhY2hhYmxlGAIgASgIEgsKA3VybBgDIAEoCRINCgVlcnJvchgEIAEoCSIgCglIZWFydGJlYXQSEwoLaW50ZXJ2YWxfbXMYASABKAMq+gEKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9TVEFUVVMQARIWChJFVkVOVF9UWVBFX0FOT01BTFkQAhIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0hFQUxUSBADEhUKEUVWRU5UX1RZUEVfU0NPUkVTEAQSHgoaRVZFTlRfVFlQRV9ERVRFQ1RPUl9DSEFOR0UQBRIhCh1FVkVOVF9UWVBFX0RBVEFfU09VUkNFX0NIQU5HRRAGEhwKGEVWRU5UX1RZUEVfU0VSVkVSX1NUQVRVUxAHQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_data_source, file_aiops_v1_data_source_service, file_aiops_v1_detector, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * One change pushed to subscribers, or a heartbeat.
@@ -115,6 +117,15 @@ export type Event = Message<"aiops.v1.Event"> & {
      */
     value: DataSourceChange;
     case: "dataSourceChange";
+  } | {
+    /**
+     * What the server that sends it is doing, every `status_interval`; only to
+     * streams that ask for SERVER_STATUS. Not kept, like SCORES.
+     *
+     * @generated from field: aiops.v1.ServerStatus server_status = 11;
+     */
+    value: ServerStatus;
+    case: "serverStatus";
   } | { case: undefined; value?: undefined };
 };
 
@@ -124,6 +135,176 @@ export type Event = Message<"aiops.v1.Event"> & {
  */
 export const EventSchema: GenMessage<Event> = /*@__PURE__*/
   messageDesc(file_aiops_v1_event, 0);
+
+/**
+ * What one server process is doing, measured over the interval since its
+ * previous ServerStatus (its `interval`).
+ *
+ * @generated from message aiops.v1.ServerStatus
+ */
+export type ServerStatus = Message<"aiops.v1.ServerStatus"> & {
+  /**
+   * The server: host name and process id.
+   *
+   * @generated from field: string server = 1;
+   */
+  server: string;
+
+  /**
+   * When the process started.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 2;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * The length of the interval measured.
+   *
+   * @generated from field: google.protobuf.Duration interval = 3;
+   */
+  interval?: Duration | undefined;
+
+  /**
+   * Subscribe streams open on this server now: its connections.
+   *
+   * @generated from field: int32 open_streams = 4;
+   */
+  openStreams: number;
+
+  /**
+   * Stored events delivered to this server per second (every replica's).
+   *
+   * @generated from field: double events_per_second = 5;
+   */
+  eventsPerSecond: number;
+
+  /**
+   * The process's CPU use over the interval, in cores (1.0 is one core busy).
+   *
+   * @generated from field: double cpu_cores = 6;
+   */
+  cpuCores: number;
+
+  /**
+   * The process's resident memory, in bytes.
+   *
+   * @generated from field: int64 memory_bytes = 7;
+   */
+  memoryBytes: bigint;
+
+  /**
+   * Per detector this server runs or ran: its work.
+   *
+   * @generated from field: repeated aiops.v1.DetectorActivity detectors = 8;
+   */
+  detectors: DetectorActivity[];
+
+  /**
+   * Per data source this server asked during the interval or checked.
+   *
+   * @generated from field: repeated aiops.v1.DataSourceActivity data_sources = 9;
+   */
+  dataSources: DataSourceActivity[];
+};
+
+/**
+ * Describes the message aiops.v1.ServerStatus.
+ * Use `create(ServerStatusSchema)` to create a new message.
+ */
+export const ServerStatusSchema: GenMessage<ServerStatus> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 1);
+
+/**
+ * What the pipeline did for one detector.
+ *
+ * @generated from message aiops.v1.DetectorActivity
+ */
+export type DetectorActivity = Message<"aiops.v1.DetectorActivity"> & {
+  /**
+   * The detector, `detectors/{detector}`.
+   *
+   * @generated from field: string detector = 1;
+   */
+  detector: string;
+
+  /**
+   * How far its latest scored point is behind now, in seconds; NaN before
+   * its first.
+   *
+   * @generated from field: double lag_seconds = 2;
+   */
+  lagSeconds: number;
+
+  /**
+   * How long its last step took (fetch, score, store), in seconds.
+   *
+   * @generated from field: double step_seconds = 3;
+   */
+  stepSeconds: number;
+
+  /**
+   * How many series it scores.
+   *
+   * @generated from field: int32 series = 4;
+   */
+  series: number;
+};
+
+/**
+ * Describes the message aiops.v1.DetectorActivity.
+ * Use `create(DetectorActivitySchema)` to create a new message.
+ */
+export const DetectorActivitySchema: GenMessage<DetectorActivity> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 2);
+
+/**
+ * The requests this server sent to one data source during the interval.
+ *
+ * @generated from message aiops.v1.DataSourceActivity
+ */
+export type DataSourceActivity = Message<"aiops.v1.DataSourceActivity"> & {
+  /**
+   * The data source, `dataSources/{data_source}`.
+   *
+   * @generated from field: string data_source = 1;
+   */
+  dataSource: string;
+
+  /**
+   * Requests answered or failed during the interval.
+   *
+   * @generated from field: int32 requests = 2;
+   */
+  requests: number;
+
+  /**
+   * How many of them failed.
+   *
+   * @generated from field: int32 errors = 3;
+   */
+  errors: number;
+
+  /**
+   * Their mean latency in seconds; NaN without requests.
+   *
+   * @generated from field: double mean_latency_seconds = 4;
+   */
+  meanLatencySeconds: number;
+
+  /**
+   * The background probe's latest check.
+   *
+   * @generated from field: aiops.v1.HealthCheck last_check = 5;
+   */
+  lastCheck?: HealthCheck | undefined;
+};
+
+/**
+ * Describes the message aiops.v1.DataSourceActivity.
+ * Use `create(DataSourceActivitySchema)` to create a new message.
+ */
+export const DataSourceActivitySchema: GenMessage<DataSourceActivity> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_event, 3);
 
 /**
  * What a running detector made of the points of one step.
@@ -158,7 +339,7 @@ export type Scores = Message<"aiops.v1.Scores"> & {
  * Use `create(ScoresSchema)` to create a new message.
  */
 export const ScoresSchema: GenMessage<Scores> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 1);
+  messageDesc(file_aiops_v1_event, 4);
 
 /**
  * A series' latest points and what the detector made of them.
@@ -221,7 +402,7 @@ export type SeriesScores = Message<"aiops.v1.SeriesScores"> & {
  * Use `create(SeriesScoresSchema)` to create a new message.
  */
 export const SeriesScoresSchema: GenMessage<SeriesScores> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 2);
+  messageDesc(file_aiops_v1_event, 5);
 
 /**
  * A detector's new state.
@@ -263,7 +444,7 @@ export type DetectorStatus = Message<"aiops.v1.DetectorStatus"> & {
  * Use `create(DetectorStatusSchema)` to create a new message.
  */
 export const DetectorStatusSchema: GenMessage<DetectorStatus> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 3);
+  messageDesc(file_aiops_v1_event, 6);
 
 /**
  * A detector as it stands after a create or an update, or as it was when
@@ -292,7 +473,7 @@ export type DetectorChange = Message<"aiops.v1.DetectorChange"> & {
  * Use `create(DetectorChangeSchema)` to create a new message.
  */
 export const DetectorChangeSchema: GenMessage<DetectorChange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 4);
+  messageDesc(file_aiops_v1_event, 7);
 
 /**
  * A data source as it stands after a create or an update, or as it was when
@@ -321,7 +502,7 @@ export type DataSourceChange = Message<"aiops.v1.DataSourceChange"> & {
  * Use `create(DataSourceChangeSchema)` to create a new message.
  */
 export const DataSourceChangeSchema: GenMessage<DataSourceChange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 5);
+  messageDesc(file_aiops_v1_event, 8);
 
 /**
  * An anomaly as it stands after the change.
@@ -342,7 +523,7 @@ export type AnomalyChange = Message<"aiops.v1.AnomalyChange"> & {
  * Use `create(AnomalyChangeSchema)` to create a new message.
  */
 export const AnomalyChangeSchema: GenMessage<AnomalyChange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 6);
+  messageDesc(file_aiops_v1_event, 9);
 
 /**
  * Replay could not start where asked.
@@ -370,7 +551,7 @@ export type Reset = Message<"aiops.v1.Reset"> & {
  * Use `create(ResetSchema)` to create a new message.
  */
 export const ResetSchema: GenMessage<Reset> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 7);
+  messageDesc(file_aiops_v1_event, 10);
 
 /**
  * A data source's reachability, as the background probe last saw it.
@@ -412,7 +593,7 @@ export type DataSourceHealth = Message<"aiops.v1.DataSourceHealth"> & {
  * Use `create(DataSourceHealthSchema)` to create a new message.
  */
 export const DataSourceHealthSchema: GenMessage<DataSourceHealth> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 8);
+  messageDesc(file_aiops_v1_event, 11);
 
 /**
  * Sent at a fixed interval so that clients can tell a quiet stream from a dead one.
@@ -434,7 +615,7 @@ export type Heartbeat = Message<"aiops.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_event, 9);
+  messageDesc(file_aiops_v1_event, 12);
 
 /**
  * The kinds of change a subscriber can ask for.
@@ -488,6 +669,13 @@ export enum EventType {
    * @generated from enum value: EVENT_TYPE_DATA_SOURCE_CHANGE = 6;
    */
   DATA_SOURCE_CHANGE = 6,
+
+  /**
+   * What the server is doing, for the system dashboard.
+   *
+   * @generated from enum value: EVENT_TYPE_SERVER_STATUS = 7;
+   */
+  SERVER_STATUS = 7,
 }
 
 /**

@@ -23,7 +23,8 @@ export const file_aiops_v1_event_service: GenFile = /*@__PURE__*/
  */
 export type SubscribeRequest = Message<"aiops.v1.SubscribeRequest"> & {
   /**
-   * The event types wanted; every type but SCORES when empty.
+   * The event types wanted; every type but SCORES and SERVER_STATUS when
+   * empty.
    *
    * @generated from field: repeated aiops.v1.EventType types = 1;
    */
