@@ -15,6 +15,7 @@ describe("App", () => {
       "Detectors",
       "Anomalies",
       "Data sources",
+      "Dashboard",
     ]);
     expect(screen.getByRole("status", { name: "Connection" }).textContent).toBe("Live · no event yet");
     expect(screen.getByRole("heading", { level: 1, name: "Detectors" })).toBeDefined();

@@ -3,6 +3,8 @@
 import { NavLink, Navigate, Route, Routes } from "react-router";
 import { AnomaliesPage } from "./features/anomalies/AnomaliesPage";
 import { ConnectionBadge } from "./features/connection/ConnectionBadge";
+import { DashboardPage } from "./features/dashboard/DashboardPage";
+import { DataSourceDetail } from "./features/dataSources/DataSourceDetail";
 import { DataSourceForm } from "./features/dataSources/DataSourceForm";
 import { DataSourcesPage } from "./features/dataSources/DataSourcesPage";
 import { DetectorDetail } from "./features/detectors/DetectorDetail";
@@ -31,6 +33,7 @@ export function App() {
           <NavLink to="/detectors">Detectors</NavLink>
           <NavLink to="/anomalies">Anomalies</NavLink>
           <NavLink to="/data-sources">Data sources</NavLink>
+          <NavLink to="/dashboard">Dashboard</NavLink>
         </nav>
         <div className="header-end">
           <ConnectionBadge />
@@ -59,6 +62,9 @@ export function AppRoutes() {
         <Route path="new" element={<DataSourceForm />} />
         <Route path=":id/edit" element={<DataSourceForm />} />
       </Route>
+      {/* A data source's page of its own: its health history and query explorer need the width. */}
+      <Route path="/data-sources/:id" element={<DataSourceDetail />} />
+      <Route path="/dashboard" element={<DashboardPage />} />
       <Route
         path="*"
         element={

@@ -28,6 +28,31 @@ import { BadRequestSchema, ErrorInfoSchema } from "@aiops/client/src/gen/google/
 import { clone, create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { createRouterTransport, type Transport } from "@connectrpc/connect";
+// Detector series and scores (features/detectors/seriesData.ts): ListDetectorSeries,
+// ReadDetectorScores, SCORES events.
+import {
+  ScoresSchema,
+  type ListDetectorSeriesRequest,
+  type ReadDetectorScoresRequest,
+} from "@aiops/client";
+// Backtest preview (features/detectors/preview.ts): BacktestDetector over a range, QueryMetrics.
+import {
+  BacktestDetectorResponseSchema,
+  QueryMetricsResponseSchema,
+  type BacktestDetectorRequest,
+  type QueryMetricsRequest,
+} from "@aiops/client";
+
+// System dashboard and data source detail: ListHealthChecks, SERVER_STATUS, QueryLogs, Check.
+import {
+  CheckDataSourceResponseSchema,
+  EventType,
+  HealthCheckSchema,
+  QueryLogsResponseSchema,
+  ServerStatusSchema,
+  type HealthCheck,
+  type QueryLogsRequest,
+} from "@aiops/client";
 
 type EventPayload = Event["payload"];
 
@@ -65,6 +90,8 @@ function checkEtag(stored: { etag: string }, etag: string, name: string): void {
 
 /** A queue one Subscribe stream reads: events, then an end (maybe an error). */
 class StreamChannel {
+  /** The Subscribe request that opened it (its `types` say who gets SERVER_STATUS events). */
+  constructor(readonly request?: SubscribeRequest) {}
   private items: Event[] = [];
   private ended: { error?: unknown } | undefined;
   private notify: (() => void) | undefined;
@@ -126,6 +153,31 @@ export class FakeAiops {
   /** Replay this many events from before `after_sequence` too, as a sloppy server might. */
   replayOverlap = 0;
   pageSize = 2;
+  // --- backtest preview: BacktestDetector (with a range) and QueryMetrics --------------------
+  /**
+   * What BacktestDetector answers a request that passes the checks (the data source exists,
+   * a query, a range of at most 100000 steps): scored series and anomalies. It may throw (a
+   * `serverError`) to refuse the settings.
+   */
+  backtestAnswer: (request: BacktestDetectorRequest) => MessageInitShape<typeof BacktestDetectorResponseSchema> =
+    () => ({});
+  /** What QueryMetrics answers: the query's series. It may throw, as backtestAnswer. */
+  metricsAnswer: (request: QueryMetricsRequest) => MessageInitShape<typeof QueryMetricsResponseSchema> = () => ({});
+  /** Every BacktestDetector call: its request and its signal (aborted when the client gives up). */
+  backtests: { request: BacktestDetectorRequest; signal: AbortSignal }[] = [];
+  /** Every QueryMetrics call, as `backtests`. */
+  metricQueries: { request: QueryMetricsRequest; signal: AbortSignal }[] = [];
+  // --- end of backtest preview ---------------------------------------------------------------
+  // --- system dashboard and data source detail -----------------------------------------------
+  /** The probe's checks per data source, oldest first (ListHealthChecks answers newest first). */
+  healthChecks = new Map<string, HealthCheck[]>();
+  /** What QueryLogs answers: the query's streams. It may throw (a `serverError`). */
+  logsAnswer: (request: QueryLogsRequest) => MessageInitShape<typeof QueryLogsResponseSchema> = () => ({});
+  /** Every QueryLogs request, in order. */
+  logQueries: QueryLogsRequest[] = [];
+  /** What CheckDataSource answers for a data source, when set (else reachable in 12 ms, 3.1.0). */
+  checkAnswers = new Map<string, MessageInitShape<typeof CheckDataSourceResponseSchema>>();
+  // --- end of system dashboard and data source detail ----------------------------------------
   private streams = new Set<StreamChannel>();
   private failures = new Map<string, Failure[]>();
   private holds = new Map<string, Promise<ConnectError | undefined>[]>();
@@ -137,7 +189,7 @@ export class FakeAiops {
 
   transport(): Transport {
     return createRouterTransport((router) => {
-      router.service(DetectorService, this.detectorService());
+      router.service(DetectorService, { ...this.detectorService(), ...this.detectorSeriesService() });
       router.service(DataSourceService, this.dataSourceService());
       router.service(EventService, { subscribe: (req, ctx) => this.subscribe(req, ctx.signal) });
     });
@@ -261,6 +313,223 @@ export class FakeAiops {
     for (const stream of this.streams) stream.push(this.heartbeatEvent());
   }
 
+  // --- system dashboard and data source detail -----------------------------------------------
+
+  /** Keeps a check of the background probe (now, unless `time` says when; 12 ms, reachable). */
+  addHealthCheck(
+    dataSource: string,
+    init: { time?: number; reachable?: boolean; latencyMs?: number; url?: string; error?: string } = {},
+  ): HealthCheck {
+    const latency = (init.latencyMs ?? 12) / 1000;
+    const reachable = init.reachable ?? true;
+    const check = create(HealthCheckSchema, {
+      time: timestampFromMs(init.time ?? this.clock()),
+      reachable,
+      url: init.url ?? (reachable ? (this.dataSources.get(dataSource)?.urls[0] ?? "") : ""),
+      error: init.error ?? "",
+      latency: { seconds: BigInt(Math.floor(latency)), nanos: Math.round((latency % 1) * 1e9) },
+    });
+    const checks = this.healthChecks.get(dataSource) ?? [];
+    checks.push(check);
+    this.healthChecks.set(dataSource, checks.slice(-240));
+    return check;
+  }
+
+  /**
+   * A server's SERVER_STATUS event, to every open stream that asked for SERVER_STATUS: not
+   * stored, so never replayed; its sequence repeats the latest, as a heartbeat's does.
+   */
+  serverStatus(init: MessageInitShape<typeof ServerStatusSchema>): Event {
+    const event = create(EventSchema, {
+      sequence: BigInt(this.latestSequence),
+      time: timestampFromMs(this.clock()),
+      payload: { case: "serverStatus", value: create(ServerStatusSchema, init) },
+    });
+    for (const stream of this.streams) {
+      if (stream.request?.types.includes(EventType.SERVER_STATUS)) stream.push(event);
+    }
+    return event;
+  }
+
+  /** How many open streams asked for SERVER_STATUS. */
+  get statusStreams(): number {
+    return [...this.streams].filter((s) => s.request?.types.includes(EventType.SERVER_STATUS)).length;
+  }
+
+  // --- end of system dashboard and data source detail ----------------------------------------
+
+  // --- detector series and scores: ListDetectorSeries, ReadDetectorScores, SCORES ----------------
+
+  /** Per detector: its step (seconds) and each series' scored points by time (seconds). */
+  scoredSeries = new Map<string, { step: number; series: Map<string, FakeScoredSeries> }>();
+  /** Every ListDetectorSeries request, in order. */
+  seriesLists: ListDetectorSeriesRequest[] = [];
+  /** Every ReadDetectorScores request, in order. */
+  scoreReads: ReadDetectorScoresRequest[] = [];
+
+  /**
+   * Keeps points a detector scored, as its live path does: each series' points `step` seconds
+   * apart from `start` (seconds); fields left out are NaN.
+   */
+  addScores(detector: string, step: number, series: FakeScoresInit[]): void {
+    const kept = this.scoredSeries.get(detector) ?? { step, series: new Map<string, FakeScoredSeries>() };
+    kept.step = step;
+    this.scoredSeries.set(detector, kept);
+    for (const init of series) {
+      const key = fakeLabelsKey(init.labels);
+      const stored = kept.series.get(key) ?? { labels: { ...init.labels }, points: new Map() };
+      kept.series.set(key, stored);
+      const count = Math.max(init.values.length, init.scores?.length ?? 0);
+      for (let i = 0; i < count; i++) {
+        const at = (column: number[] | undefined) => column?.[i] ?? NaN;
+        stored.points.set(init.start + i * step, [
+          at(init.values),
+          at(init.scores),
+          at(init.expected),
+          at(init.lower),
+          at(init.upper),
+        ]);
+      }
+    }
+  }
+
+  /**
+   * A SCORES event of `detector` to every open stream that asked for SCORES (of it, or of every
+   * detector): not stored in the log, its sequence repeats the latest. The points are kept too
+   * (ReadDetectorScores reads them) unless `keep` is false.
+   */
+  pushScores(detector: string, series: FakeScoresInit[], options: { keep?: boolean; omitted?: number } = {}): Event {
+    const step = this.scoredSeries.get(detector)?.step ?? 60;
+    if (options.keep ?? true) this.addScores(detector, step, series);
+    const event = create(EventSchema, {
+      sequence: BigInt(this.latestSequence),
+      time: timestampFromMs(this.clock()),
+      payload: {
+        case: "scores",
+        value: create(ScoresSchema, {
+          detector,
+          omittedSeries: options.omitted ?? 0,
+          series: series.map((init) => ({
+            labels: init.labels,
+            startTime: timestampFromMs(init.start * 1000),
+            values: init.values,
+            scores: init.scores ?? init.values.map(() => 0),
+            expected: init.expected ?? init.values.map(() => NaN),
+            lower: init.lower ?? init.values.map(() => NaN),
+            upper: init.upper ?? init.values.map(() => NaN),
+          })),
+        }),
+      },
+    });
+    for (const stream of this.streams) {
+      const request = stream.request;
+      if (!request?.types.includes(EventType.SCORES)) continue;
+      if (request.detectors.length > 0 && !request.detectors.includes(detector)) continue;
+      stream.push(event);
+    }
+    return event;
+  }
+
+  /** How many open streams asked for SCORES. */
+  get scoreStreams(): number {
+    return [...this.streams].filter((s) => s.request?.types.includes(EventType.SCORES)).length;
+  }
+
+  private detectorSeriesService() {
+    const detectorOf = (name: string) => {
+      const detector = this.detectors.get(name);
+      if (detector === undefined) {
+        throw serverError(Code.NotFound, `${name} does not exist`, { reason: "RESOURCE_NOT_FOUND" });
+      }
+      return detector;
+    };
+    /** The kept series matching `filter`, ranked: highest latest score first, then by labels. */
+    const ranked = (name: string, filter: string) => {
+      const matchers = parseFakeSelector(filter);
+      const kept = this.scoredSeries.get(name);
+      const rows = [...(kept?.series.values() ?? [])]
+        .filter((series) => matchers.every((matches) => matches(series.labels)))
+        .map((series) => {
+          const times = [...series.points.keys()].sort((a, b) => a - b);
+          const last = times[times.length - 1];
+          const point = last === undefined ? undefined : series.points.get(last);
+          return { series, times, last, point, score: point === undefined || Number.isNaN(point[1]) ? -1 : point[1] };
+        });
+      rows.sort((a, b) => b.score - a.score || (fakeLabelsKey(a.series.labels) < fakeLabelsKey(b.series.labels) ? -1 : 1));
+      return { rows, step: kept?.step ?? 60 };
+    };
+    const severityOf = (detector: Detector, score: number) => {
+      const warning = detector.thresholds?.warning || 0.95;
+      const critical = detector.thresholds?.critical || 0.99;
+      return score >= critical ? Severity.CRITICAL : score >= warning ? Severity.WARNING : Severity.UNSPECIFIED;
+    };
+    const offsetPage = (pageSize: number, fallback: number, pageToken: string, total: number) => {
+      const start = pageToken === "" ? 0 : Number(pageToken);
+      const end = start + (pageSize > 0 ? Math.min(pageSize, 1000) : fallback);
+      return { start, end, next: end < total ? String(end) : "" };
+    };
+    return {
+      listDetectorSeries: async (req: ListDetectorSeriesRequest) => {
+        this.seriesLists.push(req);
+        await this.enter("listDetectorSeries");
+        const detector = detectorOf(req.parent);
+        const { rows } = ranked(req.parent, req.filter);
+        const { start, end, next } = offsetPage(req.pageSize, 50, req.pageToken, rows.length);
+        return this.answer("listDetectorSeries", {
+          series: rows.slice(start, end).map((row) => ({
+            labels: { ...row.series.labels },
+            time: row.last === undefined ? undefined : timestampFromMs(row.last * 1000),
+            value: row.point?.[0] ?? NaN,
+            score: Math.max(0, row.score),
+            severity: severityOf(detector, row.score),
+          })),
+          nextPageToken: next,
+          totalSize: rows.length,
+        });
+      },
+      readDetectorScores: async (req: ReadDetectorScoresRequest) => {
+        this.scoreReads.push(req);
+        await this.enter("readDetectorScores");
+        detectorOf(req.detector);
+        const { rows, step } = ranked(req.detector, req.filter);
+        const from = req.range?.startTime ? Number(req.range.startTime.seconds) : -Infinity;
+        const to = req.range?.endTime ? Number(req.range.endTime.seconds) : Infinity;
+        const { start, end, next } = offsetPage(req.pageSize, 10, req.pageToken, rows.length);
+        let oldest = Infinity;
+        for (const row of rows) oldest = Math.min(oldest, row.times[0] ?? Infinity);
+        const series = [];
+        for (const row of rows.slice(start, end)) {
+          const times = row.times.filter((t) => t >= from && t <= to);
+          if (times.length === 0) continue;
+          const first = times[0];
+          const count = Math.round((times[times.length - 1] - first) / step) + 1;
+          const columns: number[][] = [[], [], [], [], []];
+          for (let i = 0; i < count; i++) {
+            const point = row.series.points.get(first + i * step);
+            for (let f = 0; f < 5; f++) columns[f].push(point?.[f] ?? NaN);
+          }
+          series.push({
+            labels: { ...row.series.labels },
+            startTime: timestampFromMs(first * 1000),
+            values: columns[0],
+            scores: columns[1],
+            expected: columns[2],
+            lower: columns[3],
+            upper: columns[4],
+          });
+        }
+        return this.answer("readDetectorScores", {
+          series,
+          nextPageToken: next,
+          oldestTime: Number.isFinite(oldest) ? timestampFromMs(oldest * 1000) : undefined,
+          step: { seconds: BigInt(step), nanos: 0 },
+        });
+      },
+    };
+  }
+
+  // --- end of detector series and scores ----------------------------------------------------
+
   /** Forgets the events up to `sequence`: resuming before it gets a reset. */
   prune(sequence: number): void {
     this.log = this.log.filter((event) => Number(event.sequence) > sequence);
@@ -302,7 +571,7 @@ export class FakeAiops {
     this.subscribes.push(request);
     await this.enter("subscribe");
     // Subscribe to the bus first, then read the log: nothing falls between them.
-    const stream = new StreamChannel();
+    const stream = new StreamChannel(request);
     this.streams.add(stream);
     const latest = this.latestSequence;
     try {
@@ -328,7 +597,10 @@ export class FakeAiops {
         }
       }
       for await (const event of stream.read(signal)) {
-        if (event.payload.case !== "heartbeat" && Number(event.sequence) <= latest) continue;
+        // Stored events up to `latest` came from the log above; heartbeats, scores and server
+        // statuses are never stored, so never replayed: they always pass.
+        const unstored = ["heartbeat", "scores", "serverStatus"].includes(event.payload.case ?? "");
+        if (!unstored && Number(event.sequence) <= latest) continue;
         yield event;
       }
     } finally {
@@ -500,9 +772,26 @@ export class FakeAiops {
         stored.updateTime = timestampFromMs(this.clock());
         return this.answer("updateAnomaly", clone(AnomalySchema, stored));
       },
-      backtestDetector: async () => {
+      // Backtest preview: the checks the server makes of a range, then the test's answer.
+      backtestDetector: async (req: BacktestDetectorRequest, ctx: { signal: AbortSignal }) => {
+        this.backtests.push({ request: req, signal: ctx.signal });
         await this.enter("backtestDetector");
-        throw new ConnectError("not in the fake", Code.Unimplemented);
+        if (!req.range) throw new ConnectError("only a range in the fake", Code.Unimplemented);
+        check(req.detector ?? create(DetectorSchema));
+        const start = Number(req.range.startTime?.seconds ?? 0n);
+        const end = Number(req.range.endTime?.seconds ?? 0n);
+        const step = Number(req.detector?.step?.seconds ?? 60n) || 60;
+        const fields: Record<string, string> = {};
+        if (!req.range.startTime) fields["range.start_time"] = "required";
+        if (!req.range.endTime) fields["range.end_time"] = "required";
+        else if (end < start) fields["range.end_time"] = "must be at least one step after start_time";
+        else if (Math.floor(end / step) - Math.ceil(start / step) + 1 > 100_000) {
+          fields["range"] = "more than 100000 steps: shorten it or raise the step";
+        }
+        if (Object.keys(fields).length > 0) {
+          throw serverError(Code.InvalidArgument, "invalid range", { reason: "INVALID_ARGUMENT", fields });
+        }
+        return this.answer("backtestDetector", create(BacktestDetectorResponseSchema, this.backtestAnswer(req)));
       },
     };
   }
@@ -581,6 +870,9 @@ export class FakeAiops {
       checkDataSource: async (req: { name: string }) => {
         await this.enter("checkDataSource");
         const source = mustGet(req.name);
+        // System dashboard and data source detail: a test's answer for this data source.
+        const answer = this.checkAnswers.get(req.name);
+        if (answer) return create(CheckDataSourceResponseSchema, answer);
         return {
           reachable: true,
           url: source.urls[0] ?? "",
@@ -589,14 +881,89 @@ export class FakeAiops {
           error: "",
         };
       },
-      queryMetrics: async () => {
+      // Backtest preview: the test's answer for the data source's query.
+      queryMetrics: async (req: QueryMetricsRequest, ctx: { signal: AbortSignal }) => {
+        this.metricQueries.push({ request: req, signal: ctx.signal });
         await this.enter("queryMetrics");
-        throw new ConnectError("not in the fake", Code.Unimplemented);
+        mustGet(req.dataSource);
+        return this.answer("queryMetrics", create(QueryMetricsResponseSchema, this.metricsAnswer(req)));
       },
-      queryLogs: async () => {
+      // --- system dashboard and data source detail ---------------------------------------------
+      queryLogs: async (req: QueryLogsRequest) => {
+        this.logQueries.push(req);
         await this.enter("queryLogs");
-        throw new ConnectError("not in the fake", Code.Unimplemented);
+        mustGet(req.dataSource);
+        return this.answer("queryLogs", create(QueryLogsResponseSchema, this.logsAnswer(req)));
       },
+      listHealthChecks: async (req: { parent: string; pageSize: number; pageToken: string }) => {
+        await this.enter("listHealthChecks");
+        mustGet(req.parent);
+        const newestFirst = [...(this.healthChecks.get(req.parent) ?? [])].reverse();
+        const { page, next } = this.page(newestFirst, req.pageSize, req.pageToken);
+        return this.answer("listHealthChecks", {
+          healthChecks: page.map((c) => clone(HealthCheckSchema, c)),
+          nextPageToken: next,
+        });
+      },
+      // --- end of system dashboard and data source detail --------------------------------------
     };
   }
+}
+
+// --- detector series and scores: the fake's kept points and its series selectors -------------
+
+/** A series' points for FakeAiops.addScores and pushScores: `step` apart from `start` (seconds). */
+export interface FakeScoresInit {
+  labels: Record<string, string>;
+  start: number;
+  values: number[];
+  scores?: number[];
+  expected?: number[];
+  lower?: number[];
+  upper?: number[];
+}
+
+interface FakeScoredSeries {
+  labels: Record<string, string>;
+  /** By time (seconds): value, score, expected, lower, upper. */
+  points: Map<number, [number, number, number, number, number]>;
+}
+
+function fakeLabelsKey(labels: Record<string, string>): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The server's selector syntax (`{a="x", b=~"y.*"}`); INVALID_ARGUMENT on `filter` otherwise. */
+function parseFakeSelector(text: string): ((labels: Record<string, string>) => boolean)[] {
+  const invalid = (description: string) =>
+    serverError(Code.InvalidArgument, `filter: ${description}`, {
+      reason: "INVALID_ARGUMENT",
+      fields: { filter: description },
+    });
+  let body = text.trim();
+  if (body.startsWith("{") !== body.endsWith("}") || body === "}") throw invalid(`unbalanced braces in '${text}'`);
+  if (body.startsWith("{")) body = body.slice(1, -1);
+  const matcher = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+  const matchers: ((labels: Record<string, string>) => boolean)[] = [];
+  let position = 0;
+  while (position < body.trimEnd().length) {
+    matcher.lastIndex = position;
+    const found = matcher.exec(body);
+    if (found === null) throw invalid(`expected label="value" (or !=, =~, !~) at '${body.slice(position, position + 30)}'`);
+    const [, label, op, quoted] = found;
+    const value = quoted.replace(/\\(.)/g, "$1");
+    if (op === "=~" || op === "!~") {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(`^(?:${value})$`);
+      } catch (err) {
+        throw invalid(`bad regular expression '${value}': ${(err as Error).message}`);
+      }
+      matchers.push((labels) => pattern.test(labels[label] ?? "") === (op === "=~"));
+    } else {
+      matchers.push((labels) => ((labels[label] ?? "") === value) === (op === "="));
+    }
+    position = matcher.lastIndex;
+  }
+  return matchers;
 }

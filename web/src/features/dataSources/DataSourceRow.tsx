@@ -45,7 +45,11 @@ export const DataSourceRow = memo(function DataSourceRow({ name }: { name: strin
   return (
     <tr ref={rowRef} aria-label={name} className={pending ? "row-pending" : undefined}>
       <td>
-        {source.displayName || resourceId(name)}
+        {provisional ? (
+          source.displayName || resourceId(name)
+        ) : (
+          <Link to={`/data-sources/${resourceId(name)}`}>{source.displayName || resourceId(name)}</Link>
+        )}
         {source.displayName && <div className="muted small">{name}</div>}
         {pending && <span className="pending"> {pending === "creating" ? "Creating…" : pending === "deleting" ? "Deleting…" : "Saving…"}</span>}
       </td>

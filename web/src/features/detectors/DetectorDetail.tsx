@@ -1,14 +1,14 @@
-// One detector: its state, its settings and its actions (the charts come with the next issue).
+// One detector: its state, its settings and its actions; its series, charted live
+// (DetectorSeries); its anomalies (DetectorAnomalies).
 import { Detector_State, Direction, DirectionSchema } from "@aiops/client";
-import { createSelector } from "@reduxjs/toolkit";
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useAppDispatch, useAppSelector } from "../../app/hooks";
-import type { RootState } from "../../app/store";
 import { DeletedNotice } from "../../components/DeletedNotice";
 import { capitalize, formatDateTime, humanize } from "../../utils/format";
-import { selectAllAnomalies } from "../anomalies/anomaliesSlice";
 import { LoadingState } from "../connection/LoadingState";
+import { DetectorAnomalies } from "./DetectorAnomalies";
+import { DetectorSeries } from "./DetectorSeries";
 import type { AlgorithmSettings } from "./algorithms";
 import {
   deleteDetector,
@@ -38,11 +38,6 @@ export function directionText(direction: Direction): string {
     : capitalize(humanize(value.localName));
 }
 
-const selectOpenCount = createSelector(
-  [selectAllAnomalies, (_: RootState, detector: string) => detector],
-  (anomalies, detector) => anomalies.filter((a) => a.detector === detector).length,
-);
-
 export function DetectorDetail() {
   const { id = "" } = useParams();
   const name = `detectors/${id}`;
@@ -51,7 +46,6 @@ export function DetectorDetail() {
   const detector = useAppSelector((state) => selectDetectorByName(state, name));
   const pending = useAppSelector((state) => selectDetectorPending(state, name));
   const error = useAppSelector((state) => selectDetectorError(state, name));
-  const anomalies = useAppSelector((state) => selectOpenCount(state, name));
   const loaded = useAppSelector((state) => state.connection.loaded);
   const deleted = useAppSelector((state) => selectDetectorDeleted(state, name));
   const [confirming, setConfirming] = useState(false);
@@ -155,11 +149,8 @@ export function DetectorDetail() {
         <dt>Changed</dt>
         <dd>{formatDateTime(detector.updateTime)}</dd>
       </dl>
-      <p>
-        <Link to={`/anomalies?detector=${encodeURIComponent(name)}`}>
-          {anomalies === 1 ? "1 anomaly" : `${anomalies} anomalies`}
-        </Link>
-      </p>
+      <DetectorSeries key={name} detector={detector} />
+      <DetectorAnomalies detector={name} />
     </section>
   );
 }

@@ -14,6 +14,7 @@ import { resourceId } from "../../utils/proto";
 import { LoadingState } from "../connection/LoadingState";
 import { selectAllDataSources } from "../dataSources/dataSourcesSlice";
 import { ALGORITHMS, algorithmNamed, type Algorithm, type Parameter } from "./algorithms";
+import { BacktestPreview } from "./BacktestPreview";
 import {
   createDetector,
   editEtag,
@@ -166,6 +167,8 @@ function DetectorFormBody({ detector }: { detector?: DetectorView }) {
     ...(algorithm ? [`detector.${algorithm.name}`] : []),
   ]);
   const unplaced = Object.fromEntries(Object.entries(errors).filter(([path]) => !placed.has(path)));
+  // The settings as typed, for the preview (it runs once they stop changing).
+  const typed = formSpec(values);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -312,6 +315,7 @@ function DetectorFormBody({ detector }: { detector?: DetectorView }) {
           )}
         </Field>
       </fieldset>
+      <BacktestPreview spec={typed.spec} invalid={Object.keys(typed.violations).length > 0} />
       <div className="button-row">
         <button type="submit" className="button-primary" disabled={saving}>
           {saving ? "Saving…" : editing ? "Save changes" : "Create detector"}

@@ -1,7 +1,7 @@
 // The detectors: a live list with a filter box, and beside it the detail or form of one.
 import { createSelector } from "@reduxjs/toolkit";
 import { useMemo } from "react";
-import { Link, useOutlet, useSearchParams } from "react-router";
+import { Link, useMatch, useOutlet, useSearchParams } from "react-router";
 import { useAppSelector } from "../../app/hooks";
 import type { RootState } from "../../app/store";
 import { LoadingState } from "../connection/LoadingState";
@@ -32,6 +32,9 @@ export function DetectorsPage() {
   const loaded = useAppSelector((state) => state.connection.loaded);
   const panel = useOutlet();
   const hasPanel = panel !== null;
+  // A detector's detail (its charts) takes more of the page than a form.
+  const detail = useMatch("/detectors/:id");
+  const wide = detail !== null && detail.params.id !== "new";
   const summary = useMemo(
     () =>
       filter
@@ -41,7 +44,7 @@ export function DetectorsPage() {
   );
 
   return (
-    <div className={hasPanel ? "split" : undefined}>
+    <div className={hasPanel ? (wide ? "split split-wide" : "split") : undefined}>
       <section className="page" aria-labelledby="detectors-heading">
         <div className="page-header">
           <h1 id="detectors-heading">Detectors</h1>

@@ -1,0 +1,195 @@
+import { Anomaly_State, Detector_State, EventType } from "@aiops/client";
+import { act, screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { AppRoutes } from "../../App";
+import { FakeAiops, type FakeScoresInit } from "../../utils/fakeServer";
+import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
+import { FILTER_DEBOUNCE_MS } from "./DetectorSeries";
+import { exactSelector } from "./seriesData";
+
+const STEP = 60;
+const POINTS = 10;
+
+/** A series of the detector: ten points a step apart, the last one at `end` with `score`. */
+function series(instance: string, score: number, end: number, job = "api"): FakeScoresInit {
+  const start = end - (POINTS - 1) * STEP;
+  return {
+    labels: { __name__: "http_latency", instance, job },
+    start,
+    values: Array.from({ length: POINTS }, (_, i) => 100 + i),
+    scores: Array.from({ length: POINTS }, (_, i) => (i === POINTS - 1 ? score : 0.1)),
+    expected: Array.from({ length: POINTS }, () => 100),
+    lower: Array.from({ length: POINTS }, () => 90),
+    upper: Array.from({ length: POINTS }, () => 110),
+  };
+}
+
+const title = (instance: string, job = "api") => `http_latency{instance="${instance}", job="${job}"}`;
+
+async function setup({ state = Detector_State.RUNNING } = {}) {
+  const clock = new FakeClock();
+  const server = new FakeAiops(clock.now);
+  server.addDataSource({ name: "dataSources/prom" });
+  server.addDetector({ name: "detectors/api", state, step: { seconds: BigInt(STEP) } });
+  const end = Math.floor(clock.now() / 1000 / STEP) * STEP;
+  server.addScores("detectors/api", STEP, [
+    series("web-1", 0.2, end),
+    series("web-2", 0.995, end),
+    series("web-3", 0.5, end),
+    series("db-1", 0.93, end, "db"),
+    series("web-4", 0.4, end),
+    series("web-5", 0.1, end),
+  ]);
+  const { store } = await startedStore({ server, clock });
+  const rendered = renderWithProviders(<AppRoutes />, { store, route: "/detectors/api" });
+  await events();
+  return { ...rendered, server, clock, end };
+}
+
+/** Lets the streams' events and the calls' answers reach React. */
+const events = () => act(() => settle());
+
+const picker = () => screen.getByRole("list", { name: "Series of detectors/api" });
+const checkboxes = () => within(picker()).getAllByRole("checkbox") as HTMLInputElement[];
+const charts = () => screen.queryAllByRole("img").map((figure) => figure.getAttribute("aria-label"));
+const points = (name: string) => screen.getByRole("img", { name }).getAttribute("data-points");
+
+describe("Detector detail: series", () => {
+  it("ranks the series by their latest score and charts the top four", async () => {
+    await setup();
+    expect(checkboxes().map((box) => box.getAttribute("aria-label"))).toEqual([
+      title("web-2"),
+      title("db-1", "db"),
+      title("web-3"),
+      title("web-4"),
+      title("web-1"),
+      title("web-5"),
+    ]);
+    expect(checkboxes().map((box) => box.checked)).toEqual([true, true, true, true, false, false]);
+    expect(charts()).toEqual([title("web-2"), title("db-1", "db"), title("web-3"), title("web-4")]);
+    expect(screen.getByText(/6 series, the most anomalous first/)).toBeTruthy();
+  });
+
+  it("lets people pick other series", async () => {
+    const { user } = await setup();
+    await user.click(within(picker()).getByRole("checkbox", { name: title("web-5") }));
+    await user.click(within(picker()).getByRole("checkbox", { name: title("web-2") }));
+    await events();
+    expect(charts()).toEqual([title("db-1", "db"), title("web-3"), title("web-4"), title("web-5")]);
+  });
+
+  it("narrows the series with a selector, after a pause in the typing, and shows the filter's error", async () => {
+    const { server, clock, user } = await setup();
+    const box = screen.getByRole("searchbox", { name: "Filter series" });
+    await user.click(box);
+    await user.paste('{job="api"');
+    await events();
+    // Not yet: the box waits for the typing to stop.
+    expect(server.seriesLists.map((request) => request.filter)).toEqual([""]);
+    await act(() => clock.advance(FILTER_DEBOUNCE_MS));
+    await events();
+    expect(server.seriesLists.map((request) => request.filter)).toEqual(["", '{job="api"']);
+    expect(box.getAttribute("aria-invalid")).toBe("true");
+    const error = document.getElementById(box.getAttribute("aria-describedby")!.split(" ").pop()!)!;
+    expect(error.textContent).toContain("unbalanced braces");
+
+    await user.paste(', instance=~"web-[12]"}');
+    await act(() => clock.advance(FILTER_DEBOUNCE_MS));
+    await events();
+    expect(box.getAttribute("aria-invalid")).toBe("false");
+    expect(checkboxes().map((b) => b.getAttribute("aria-label"))).toEqual([title("web-2"), title("web-1")]);
+    // Nobody picked yet: the top series of the new selection are shown.
+    expect(charts()).toEqual([title("web-2"), title("web-1")]);
+  });
+
+  it("reads each series' kept points on its exact labels, then appends the live ones", async () => {
+    const { server, end } = await setup();
+    const labels = series("web-2", 0, end).labels;
+    expect(server.scoreReads.map((r) => r.filter)).toContain(exactSelector(labels));
+    expect(exactSelector(labels)).toBe('{__name__="http_latency", instance="web-2", job="api"}');
+    await waitFor(() => expect(points(title("web-2"))).toBe(String(POINTS)));
+
+    // Its own stream: live SCORES of this detector only, nothing replayed.
+    const live = server.subscribes.find((request) => request.types.includes(EventType.SCORES));
+    expect(live?.detectors).toEqual(["detectors/api"]);
+    expect(live?.afterSequence).toBe(0n);
+    await waitFor(() => expect(screen.getByText("Live")).toBeTruthy());
+
+    // The latest points come again with a new one: the old ones replaced, the new one appended.
+    const reads = server.scoreReads.length;
+    server.pushScores("detectors/api", [
+      { labels, start: end, values: [200, 201], scores: [0.5, 0.999], expected: [100, 100] },
+    ]);
+    await events();
+    await waitFor(() => expect(points(title("web-2"))).toBe(String(POINTS + 1)));
+    expect(server.scoreReads.length).toBe(reads);
+  });
+
+  it("reads the points a paced SCORES event skipped before appending its own", async () => {
+    const { server, end } = await setup();
+    const labels = series("web-3", 0, end).labels;
+    await waitFor(() => expect(points(title("web-3"))).toBe(String(POINTS)));
+    const reads = server.scoreReads.length;
+
+    // Two points scored while no event carried them (the server kept them), then an event with
+    // only the newest.
+    server.addScores("detectors/api", STEP, [{ labels, start: end + STEP, values: [300, 301], scores: [0.1, 0.2] }]);
+    server.pushScores("detectors/api", [{ labels, start: end + 3 * STEP, values: [302], scores: [0.3] }]);
+    await events();
+
+    const fill = server.scoreReads.slice(reads);
+    expect(fill).toHaveLength(1);
+    expect(fill[0].filter).toBe(exactSelector(labels));
+    expect(Number(fill[0].range?.startTime?.seconds)).toBe(end + STEP);
+    expect(Number(fill[0].range?.endTime?.seconds)).toBe(end + 2 * STEP);
+    await waitFor(() => expect(points(title("web-3"))).toBe(String(POINTS + 3)));
+  });
+
+  it("shows a stopped detector's kept points, says it is not running and opens no stream", async () => {
+    const { server } = await setup({ state: Detector_State.STOPPED });
+    expect(screen.getByRole("note").textContent).toContain("detectors/api is not running");
+    await waitFor(() => expect(points(title("web-2"))).toBe(String(POINTS)));
+    expect(server.scoreStreams).toBe(0);
+    expect(screen.queryByText("Live")).toBeNull();
+  });
+
+  it("says so when the server keeps no points of the detector", async () => {
+    const clock = new FakeClock();
+    const server = new FakeAiops(clock.now);
+    server.addDataSource({ name: "dataSources/prom" });
+    server.addDetector({ name: "detectors/api", state: Detector_State.STOPPED });
+    const { store } = await startedStore({ server, clock });
+    renderWithProviders(<AppRoutes />, { store, route: "/detectors/api" });
+    await events();
+    expect(screen.getByText(/No points kept/)).toBeTruthy();
+    expect(charts()).toEqual([]);
+  });
+});
+
+describe("Detector detail: anomalies", () => {
+  it("lists the detector's anomalies with their actions", async () => {
+    const clock = new FakeClock();
+    const server = new FakeAiops(clock.now);
+    server.addDataSource({ name: "dataSources/prom" });
+    server.addDetector({ name: "detectors/api", state: Detector_State.RUNNING });
+    server.addDetector({ name: "detectors/db" });
+    server.addAnomaly({ name: "detectors/api/anomalies/a1", seriesLabels: { job: "api" } });
+    server.addAnomaly({ name: "detectors/db/anomalies/d1" });
+    const { store } = await startedStore({ server, clock });
+    const { user } = renderWithProviders(<AppRoutes />, { store, route: "/detectors/api" });
+    await events();
+
+    const table = screen.getByRole("table", { name: "Anomalies of detectors/api" });
+    expect(within(table).queryByRole("row", { name: "detectors/db/anomalies/d1" })).toBeNull();
+    const row = within(table).getByRole("row", { name: "detectors/api/anomalies/a1" });
+    await user.click(within(row).getByRole("button", { name: "Acknowledge" }));
+    await events();
+    expect(server.anomalies.get("detectors/api/anomalies/a1")?.state).toBe(Anomaly_State.ACKNOWLEDGED);
+    expect(within(row).getByText("Acknowledged")).toBeTruthy();
+
+    // A new one comes live.
+    server.addAnomaly({ name: "detectors/api/anomalies/a2" }, true);
+    await events();
+    expect(within(table).getByRole("row", { name: "detectors/api/anomalies/a2" })).toBeTruthy();
+  });
+});
