@@ -41,7 +41,7 @@ UI_SOURCES = [
 
 # The test series: one gauge per test case, so that the tests sharing a stack spike their own.
 METRIC = "e2e_load"
-CASES = ("created", "spiky", "doomed", "restart-a", "restart-b")
+CASES = ("created", "spiky", "doomed", "restart-a", "restart-b", "charted")
 NORMAL = 100.0
 SPIKE = 1000.0
 SCRAPE = "500ms"

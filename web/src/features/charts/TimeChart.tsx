@@ -150,6 +150,8 @@ export function TimeChart(props: TimeChartProps) {
   useLayoutEffect(() => {
     markersRef.current = markers ?? [];
     rangeRef.current = timeRange;
+    // What is drawn on the canvas, readable from the DOM (end-to-end tests, assistive tools).
+    if (figureRef.current !== null) figureRef.current.dataset.markers = String(markersRef.current.length);
     redrawRef.current?.();
   }, [markers, timeRange]);
 
@@ -196,7 +198,19 @@ export function TimeChart(props: TimeChartProps) {
             return min === max ? [min - 60, max + 60] : [min, max];
           },
         },
-        y: { auto: true },
+        y: {
+          auto: true,
+          // A flat series (min = max) would get an empty range and no line: pad it.
+          range: (_, min, max) => {
+            if (min === null || max === null) return [0, 1];
+            if (min === max) {
+              const pad = Math.max(1, Math.abs(min) * 0.1);
+              // A flat count of zero stays at or above zero.
+              return [min >= 0 && min - pad < 0 ? 0 : min - pad, max + pad];
+            }
+            return uPlot.rangeNum(min, max, 0.1, true);
+          },
+        },
         ...(hasScore ? { score: { auto: false, range: [0, 1] as [number, number] } } : {}),
       },
       axes: [
