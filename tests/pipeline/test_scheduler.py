@@ -67,6 +67,12 @@ async def test_one_detector_failing_does_not_stop_the_others(
             await asyncio.sleep(0.2)
         assert "dataSources/gone failed" in found[degraded][1]
         assert "parse error" in found[failed][1]
+        recent = server.scheduler.recent
+        running = recent.get("healthy")
+        assert running is not None and running.running and running.latest is not None
+        # A failed detector's task has ended: it is no longer at work.
+        failed_ring = recent.get("failed")
+        assert failed_ring is None or not failed_ring.running
 
         stopped = await api.detectors.StopDetector(
             detector_service_pb2.StopDetectorRequest(name=healthy)
@@ -74,3 +80,8 @@ async def test_one_detector_failing_does_not_stop_the_others(
         await asyncio.sleep(1.5)  # the scheduler looks every 0.5 s
         assert (await states(api, [healthy]))[healthy][0] == Detector.STATE_STOPPED
         assert stopped.state == Detector.STATE_STOPPED
+        # What it scored stays for its page; the dashboard no longer lists it.
+        assert not running.running and recent.get("healthy") is running
+        await api.detectors.DeleteDetector(detector_service_pb2.DeleteDetectorRequest(name=healthy))
+        await asyncio.sleep(1.5)
+        assert recent.get("healthy") is None, "a deleted detector's points go with it"

@@ -48,6 +48,7 @@ class RecentScores:
         self.latest: int | None = None  # the newest time kept
         self.step_seconds = math.nan  # how long the detector's last step took
         self.stepped_at = 0.0  # wall-clock time of the last step's end
+        self.running = False  # whether a runner writes to it now
 
     def record(
         self,

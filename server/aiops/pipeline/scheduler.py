@@ -115,6 +115,15 @@ class Scheduler:
 
     async def _run(self, key: str, stop: asyncio.Event) -> None:
         """Advances the detector until `stop` is set or the detector stops or fails."""
+        try:
+            await self._advance_until_stopped(key, stop)
+        finally:
+            # What it scored stays readable; the dashboard no longer lists it as running.
+            ring = self.recent.get(key)
+            if ring is not None:
+                ring.running = False
+
+    async def _advance_until_stopped(self, key: str, stop: asyncio.Event) -> None:
         runner: DetectorRunner | None = None
         while not stop.is_set():
             wait = RETRY_AFTER_ERROR

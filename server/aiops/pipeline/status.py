@@ -81,6 +81,8 @@ class StatusReporter:
         self._at, self._cpu, self._events = now, cpu, events
         wall = time.time()
         for detector_id, ring in self.recent.items():
+            if not ring.running:
+                continue
             status.detectors.add(
                 detector=f"detectors/{detector_id}",
                 lag_seconds=ring.lag(wall),

@@ -344,7 +344,7 @@ type ServerStatus struct {
 	CpuCores float64 `protobuf:"fixed64,6,opt,name=cpu_cores,json=cpuCores,proto3" json:"cpu_cores,omitempty"`
 	// The process's resident memory, in bytes.
 	MemoryBytes int64 `protobuf:"varint,7,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
-	// Per detector this server runs or ran: its work.
+	// Per detector this server runs: its work.
 	Detectors []*DetectorActivity `protobuf:"bytes,8,rep,name=detectors,proto3" json:"detectors,omitempty"`
 	// Per data source this server asked during the interval or checked.
 	DataSources   []*DataSourceActivity `protobuf:"bytes,9,rep,name=data_sources,json=dataSources,proto3" json:"data_sources,omitempty"`

@@ -193,7 +193,7 @@ export type ServerStatus = Message<"aiops.v1.ServerStatus"> & {
   memoryBytes: bigint;
 
   /**
-   * Per detector this server runs or ran: its work.
+   * Per detector this server runs: its work.
    *
    * @generated from field: repeated aiops.v1.DetectorActivity detectors = 8;
    */
