@@ -104,6 +104,15 @@ def test_a_selector_matches_as_in_prometheus(selector: str, expected: list[dict[
     assert [x for x in labels if all(m.matches(x) for m in matchers)] == expected
 
 
+def test_regular_expressions_are_re2s_as_in_prometheus() -> None:
+    """Linear in the value's length: `(a*)*b` would backtrack for ages in Python's `re`."""
+    [matcher] = parse_selector('{path=~"(a*)*b"}', "filter")
+    assert not matcher.matches({"path": "a" * 100_000})
+    assert matcher.matches({"path": "aab"})
+    with pytest.raises(InvalidArgument, match="bad regular expression"):
+        parse_selector(r'{path=~"(a)\\1"}', "filter")  # no backreferences in RE2
+
+
 @pytest.mark.parametrize(
     ("selector", "message"),
     [

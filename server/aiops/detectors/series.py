@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import re2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.detect.anomalies import severities
@@ -22,6 +24,10 @@ MAX_SELECTOR_BYTES = 4096
 MAX_POINTS = 100_000
 DEFAULT_SCORES_PAGE = 10
 
+# Regular expressions are RE2's, as in Prometheus: linear in the value's length, so a filter
+# cannot make the server backtrack for minutes.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 _MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
 
 
@@ -32,7 +38,7 @@ class Matcher:
     label: str
     op: str
     value: str
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None  # a compiled RE2 pattern for =~ and !~
 
     def matches(self, labels: dict[str, str]) -> bool:
         value = labels.get(self.label, "")
@@ -66,9 +72,10 @@ def parse_selector(text: str, field: str) -> list[Matcher]:
         pattern = None
         if op in ("=~", "!~"):
             try:
-                pattern = re.compile(value)
-            except re.error as error:
-                raise invalid(field, f"bad regular expression {value!r}: {error}") from None
+                pattern = re2.compile(value, _RE2_OPTIONS)
+            except re2.error as error:
+                reason = error.args[0].decode() if error.args else "cannot parse it"
+                raise invalid(field, f"bad regular expression {value!r}: {reason}") from None
         matchers.append(Matcher(label, op, value, pattern))
         position = found.end()
     return matchers
