@@ -5,6 +5,7 @@ memory for the data source's page and the system dashboard (`ListHealthChecks`,
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime
 
 from aiops_api.v1 import data_source_service_pb2
 
@@ -13,15 +14,24 @@ KEPT_CHECKS = 240
 
 
 class HealthHistory:
+    """By data source id and creation time: one deleted and made again under its id starts
+    with no checks."""
+
     def __init__(self, kept: int = KEPT_CHECKS) -> None:
         self.kept = kept
         self._checks: dict[str, deque[HealthCheck]] = {}
+        self._created: dict[str, datetime] = {}
 
-    def add(self, data_source_id: str, check: HealthCheck) -> None:
-        self._checks.setdefault(data_source_id, deque(maxlen=self.kept)).append(check)
+    def add(self, data_source_id: str, created: datetime, check: HealthCheck) -> None:
+        if self._created.get(data_source_id) != created:
+            self._created[data_source_id] = created
+            self._checks[data_source_id] = deque(maxlen=self.kept)
+        self._checks[data_source_id].append(check)
 
-    def newest_first(self, data_source_id: str) -> list[HealthCheck]:
-        return list(reversed(self._checks.get(data_source_id, ())))
+    def newest_first(self, data_source_id: str, created: datetime) -> list[HealthCheck]:
+        if self._created.get(data_source_id) != created:
+            return []
+        return list(reversed(self._checks[data_source_id]))
 
     def latest(self, data_source_id: str) -> HealthCheck | None:
         checks = self._checks.get(data_source_id)
@@ -33,4 +43,4 @@ class HealthHistory:
     def keep_only(self, data_source_ids: set[str]) -> None:
         """Forgets the data sources that are gone."""
         for key in self._checks.keys() - data_source_ids:
-            del self._checks[key]
+            del self._checks[key], self._created[key]

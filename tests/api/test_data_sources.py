@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import grpc
 import pytest
@@ -226,6 +227,9 @@ async def test_list_page_size_above_maximum_is_lowered(api: Api) -> None:
         ({"page_size": -1}, "page_size"),
         ({"page_token": "garbage"}, "page_token"),
         ({"page_token": "eyJrIjogMX0"}, "page_token"),  # valid base64 JSON, wrong shape
+        # JSON nested deep enough to exhaust a recursive decoder, and one too long to be ours
+        ({"page_token": base64.urlsafe_b64encode(b"[" * 1100).decode()}, "page_token"),
+        ({"page_token": "a" * 5000}, "page_token"),
         ({"filter": "kind = NOPE"}, "filter"),
         ({"filter": "colour = red"}, "filter"),
         ({"filter": "kind > KIND_LOKI"}, "filter"),

@@ -12,6 +12,7 @@ import grpc
 import numpy as np
 import pytest
 
+from aiops.api.pagination import encode_page_token, query_fingerprint
 from aiops.app import App
 from aiops.events.bus import Bus
 from aiops.pipeline.runner import DetectorRunner, PipelineSettings
@@ -200,6 +201,24 @@ async def test_a_stopped_detector_keeps_its_scored_past(setup: Setup) -> None:
     assert {s.start_time.seconds + (len(s.values) - 1) * STEP for s in read.series} == {minute(151)}
 
 
+async def test_a_detector_made_again_under_its_id_starts_empty(setup: Setup) -> None:
+    """Faster than the scheduler forgets deleted detectors: the points are the old one's."""
+    await setup.runner.advance(minute(150))
+    await setup.api.detectors.StopDetector(pb.StopDetectorRequest(name="detectors/load"))
+    await setup.api.detectors.DeleteDetector(pb.DeleteDetectorRequest(name="detectors/load"))
+    spec = detector("dataSources/prom", query='load{job="db"}', step={"seconds": 2 * STEP})
+    await setup.api.detectors.CreateDetector(
+        pb.CreateDetectorRequest(detector=spec, detector_id="load")
+    )
+    listed = await setup.api.detectors.ListDetectorSeries(
+        pb.ListDetectorSeriesRequest(parent="detectors/load")
+    )
+    read = await setup.api.detectors.ReadDetectorScores(
+        pb.ReadDetectorScoresRequest(detector="detectors/load")
+    )
+    assert (listed.total_size, list(read.series)) == (0, [])
+
+
 async def test_a_detector_that_never_ran_has_no_series(setup: Setup) -> None:
     spec = detector("dataSources/prom", query="load", step={"seconds": STEP})
     await setup.api.detectors.CreateDetector(
@@ -280,6 +299,19 @@ async def test_bad_requests_name_the_field(
     assert failed.code == code
     if field:
         assert field in failed.violations
+
+
+@pytest.mark.parametrize("offset", [True, -1, 1.5, "1", None])
+async def test_a_page_token_with_another_offset_is_refused(setup: Setup, offset: object) -> None:
+    fingerprint = query_fingerprint("series", "detectors/load", "")
+    failed = await failure(
+        setup.api.detectors.ListDetectorSeries(
+            pb.ListDetectorSeriesRequest(
+                parent="detectors/load", page_token=encode_page_token([offset], fingerprint)
+            )
+        )
+    )
+    assert failed.violations.keys() == {"page_token"}
 
 
 async def test_a_page_token_belongs_to_its_filter(setup: Setup) -> None:

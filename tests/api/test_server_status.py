@@ -8,6 +8,7 @@ import asyncio
 import math
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -90,7 +91,7 @@ async def test_the_status_measures_detectors_and_data_sources() -> None:
         running.running = True
     recent.fresh("stopped", 60)  # kept for its charts, but not at work: not listed
     check = HealthCheck(reachable=True, url="http://prom")
-    history.add("prom", check)
+    history.add("prom", datetime.now(UTC), check)
 
     status = reporter.measure().server_status
     [activity] = status.data_sources

@@ -12,6 +12,7 @@ from aiops.errors import InvalidArgument
 
 STEP = 60
 A, B, C = {"instance": "a"}, {"instance": "b", "job": "api"}, {"instance": "c", "job": "db"}
+M = {"__name__": "m", "instance": "x"}
 
 
 def scored(series: int, points: int, base: float) -> list[np.ndarray]:
@@ -85,21 +86,25 @@ def test_the_registry_resumes_a_ring_and_forgets_deleted_detectors() -> None:
 @pytest.mark.parametrize(
     ("selector", "expected"),
     [
-        ("", [A, B, C]),
-        ("{}", [A, B, C]),
+        ("", [A, B, C, M]),
+        ("{}", [A, B, C, M]),
         ('{instance="b"}', [B]),
-        ('instance!="b"', [A, C]),
+        ('instance!="b"', [A, C, M]),
         ('{job=~"api|db"}', [B, C]),
         ('{job=~"ap"}', []),  # a regular expression matches the whole value
-        ('{job!~"api"}', [A, C]),  # a missing label is ""
-        ('{job=""}', [A]),
+        ('{job!~"api"}', [A, C, M]),  # a missing label is ""
+        ('{job=""}', [A, M]),
         ('{instance=~"[ab]", job="api"}', [B]),
         ('{ instance = "a" , }', [A]),
         ('{instance="a\\"b"}', []),
+        ('e2e{instance="a"}', []),  # a metric name outside the braces is __name__
+        ('{__name__="m"}', [M]),
+        ('m{instance=~"\\\\w"}', [M]),  # PromQL's escapes: \\w is the expression \w
+        ("m", [M]),
     ],
 )
 def test_a_selector_matches_as_in_prometheus(selector: str, expected: list[dict[str, str]]) -> None:
-    labels = [A, B, C]
+    labels = [A, B, C, M]
     matchers = parse_selector(selector, "filter")
     assert [x for x in labels if all(m.matches(x) for m in matchers)] == expected
 
@@ -117,11 +122,15 @@ def test_regular_expressions_are_re2s_as_in_prometheus() -> None:
     ("selector", "message"),
     [
         ("{instance=a}", 'expected label="value"'),
-        ('{instance="a"', "unbalanced braces"),
-        ('instance="a"}', "unbalanced braces"),
+        ('{instance="a"', "no closing brace"),
+        ('instance="a"}', "no opening brace"),
+        ('{a="\\w"}', "unknown escape \\w in a value: a backslash is \\\\"),
+        ('{a="\\777"}', "escape \\777 is not a character"),
+        ('up{a="x"', "no closing brace"),
         ('{job=~"("}', "bad regular expression"),
         ('{1x="a"}', 'expected label="value"'),
-        ('{a="x" b="y"}', 'expected label="value"'),
+        ('{a="x" b="y"}', "expected a comma after 'a=\"x\"'"),
+        ('{a="x",,}', 'expected label="value"'),
         ('{a=="x"}', 'expected label="value"'),
         ("{" + 'a="x",' * 1000 + "}", "at most 4096 bytes"),
     ],
@@ -151,6 +160,34 @@ def test_series_are_ranked_by_their_latest_score_then_labels_and_paged() -> None
     last, after, _ = list_series(ring, [], 2, 2, 0.9, 0.99)
     assert [p.labels["instance"] for p in last] == ["c"] and after == 0
     assert list_series(None, [], 0, 10, 0.9, 0.99) == ([], 0, 0)
+
+
+def test_a_scores_page_stays_under_4_mib_with_long_labels() -> None:
+    """1000 series with 360 bytes of labels each and 100 points: points alone would fit."""
+    ring = RecentScores(STEP, capacity=100)
+    labels = [{"pod": f"{i:04d}" + "x" * 356} for i in range(1000)]
+    ring.record(labels, 0, *scored(1000, 100, 0.0))
+    offset, sizes, seen = 0, [], 0
+    while True:
+        page, offset = read_scores(ring, [], None, None, offset, 1000)
+        sizes.append(page.ByteSize())
+        seen += len(page.series)
+        if offset == 0:
+            break
+    assert seen == 1000 and len(sizes) == 2
+    assert max(sizes) <= 4 * 1024 * 1024
+
+
+def test_a_series_too_big_for_a_page_comes_with_its_newest_points() -> None:
+    ring = RecentScores(STEP, capacity=150_000)
+    ring.record([A], 0, *scored(1, 120_000, 0.0))
+    page, offset = read_scores(ring, [], None, None, 0, 10)
+    [series] = page.series
+    assert offset == 0 and page.ByteSize() <= 4 * 1024 * 1024
+    kept = len(series.values)
+    assert 100_000 < kept < 120_000
+    assert series.start_time.seconds == (120_000 - kept) * STEP
+    assert series.values[-1] == 119_999.0
 
 
 def test_a_scores_page_ends_before_it_holds_too_many_points() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -117,11 +118,65 @@ async def test_the_checks_are_kept_and_listed_newest_first(server: App) -> None:
 
 def test_the_history_is_bounded_and_forgets_deleted_data_sources() -> None:
     history = HealthHistory(kept=3)
+    made, made_again = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
     for second in range(5):
         check = HealthCheck(reachable=True)
         check.time.FromSeconds(second)
-        history.add("a", check)
-    history.add("b", HealthCheck())
-    assert [c.time.seconds for c in history.newest_first("a")] == [4, 3, 2]
+        history.add("a", made, check)
+    history.add("b", made, HealthCheck())
+    assert [c.time.seconds for c in history.newest_first("a", made)] == [4, 3, 2]
     history.keep_only({"a"})
-    assert history.ids() == {"a"} and history.newest_first("b") == []
+    assert history.ids() == {"a"} and history.newest_first("b", made) == []
+    # Deleted and made again under its id, between two probes: none of the old one's checks.
+    assert history.newest_first("a", made_again) == []
+    history.add("a", made_again, HealthCheck(reachable=False))
+    assert [c.reachable for c in history.newest_first("a", made_again)] == [False]
+
+
+async def test_a_data_source_made_again_under_its_id_is_asked_and_checked_afresh(
+    server: App,
+) -> None:
+    """Its client and its checks are the new one's, though its revision starts at 1 again;
+    a deleted data source's client is closed and leaves the server's status."""
+    old, new = PrometheusServer(), PrometheusServer()
+    try:
+        async with connected(server) as api:
+            create = data_source_service_pb2.CreateDataSourceRequest(
+                data_source=prometheus(urls=[old.url]), data_source_id="flip"
+            )
+            await api.data_sources.CreateDataSource(create)
+            probe = HealthProbe(
+                session_factory(server.engine),
+                server.clients,
+                server.bus,
+                interval=60,
+                history=server.health_probe.history,
+            )
+            await probe.probe()
+            await api.data_sources.DeleteDataSource(
+                data_source_service_pb2.DeleteDataSourceRequest(name="dataSources/flip")
+            )
+            create.data_source.urls[:] = [new.url]
+            await api.data_sources.CreateDataSource(create)
+            checked = await api.data_sources.CheckDataSource(
+                data_source_service_pb2.CheckDataSourceRequest(name="dataSources/flip")
+            )
+            listed = await api.data_sources.ListHealthChecks(
+                data_source_service_pb2.ListHealthChecksRequest(parent="dataSources/flip")
+            )
+            assert checked.url == new.url
+            assert list(listed.health_checks) == []
+            await probe.probe()
+            listed = await api.data_sources.ListHealthChecks(
+                data_source_service_pb2.ListHealthChecksRequest(parent="dataSources/flip")
+            )
+            assert [c.url for c in listed.health_checks] == [new.url]
+
+            await api.data_sources.DeleteDataSource(
+                data_source_service_pb2.DeleteDataSourceRequest(name="dataSources/flip")
+            )
+            await probe.probe()
+            assert server.clients.stats() == {}
+    finally:
+        old.stop()
+        new.stop()

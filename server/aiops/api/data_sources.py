@@ -180,9 +180,9 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
         fingerprint = query_fingerprint("health checks", request.parent)
         offset = decode_offset(request.page_token, fingerprint)
         async with self.sessions() as session:
-            await get_row(session, DataSourceRow, key, request.parent)
+            row = await get_row(session, DataSourceRow, key, request.parent)
         # Newest first, by position: a check added between pages shifts the rest by one.
-        checks = self.history.newest_first(key)
+        checks = self.history.newest_first(key, row.create_time)
         page = checks[offset : offset + limit]
         after = offset + len(page)
         return pb.ListHealthChecksResponse(

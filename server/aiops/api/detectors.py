@@ -329,7 +329,7 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         async with self.sessions() as session:
             row = await get_row(session, DetectorRow, key, request.parent)
         items, after, total = series.list_series(
-            self.recent.get(key),
+            self.recent.get(key, row.create_time),
             matchers,
             offset,
             limit,
@@ -354,9 +354,9 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         )
         offset = decode_offset(request.page_token, fingerprint)
         async with self.sessions() as session:
-            await get_row(session, DetectorRow, key, request.detector)
+            row = await get_row(session, DetectorRow, key, request.detector)
         response, after = series.read_scores(
-            self.recent.get(key), matchers, start, end, offset, limit
+            self.recent.get(key, row.create_time), matchers, start, end, offset, limit
         )
         response.next_page_token = encode_page_token([after], fingerprint) if after else ""
         return response

@@ -10,6 +10,10 @@ from typing import Any
 
 from aiops.validation import invalid
 
+# Tokens this module makes are far shorter; a longer one is not one of them (and nested JSON
+# deep enough would exhaust the decoder's recursion).
+MAX_TOKEN_LENGTH = 1024
+
 
 def query_fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
@@ -25,22 +29,25 @@ def decode_offset(token: str, fingerprint: str) -> int:
     key = decode_page_token(token, fingerprint)
     if key is None:
         return 0
-    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+    offset = key[0] if len(key) == 1 else None
+    if type(offset) is not int or offset < 0:  # a bool is an int to isinstance
         raise invalid("page_token", "not a page token returned by this method")
-    return key[0]
+    return offset
 
 
 def decode_page_token(token: str, fingerprint: str) -> list[Any] | None:
     """The sort key to continue after, None for the first page; raises on a bad token."""
     if not token:
         return None
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise invalid("page_token", "not a page token returned by this method")
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         key, query = payload["k"], payload["q"]
         if not isinstance(key, list) or not isinstance(query, str):
             raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error, RecursionError):
         raise invalid("page_token", "not a page token returned by this method") from None
     if query != fingerprint:
         raise invalid("page_token", "the page token belongs to a different parent or filter")

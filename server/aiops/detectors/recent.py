@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -35,10 +36,14 @@ class Window:
 class RecentScores:
     """One detector's ring of scored points (see the module's docstring)."""
 
-    def __init__(self, step: int, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(
+        self, step: int, capacity: int = DEFAULT_CAPACITY, created: datetime | None = None
+    ) -> None:
         if step <= 0 or capacity <= 0:
             raise ValueError("step and capacity must be positive")
         self.step = step
+        # The detector's create_time: one deleted and made again under its id is another.
+        self.created = created
         self.capacity = capacity
         self.labels: list[dict[str, str]] = []
         self.keys: dict[str, int] = {}
@@ -147,25 +152,30 @@ class RecentScores:
 
 
 class RecentScoresRegistry:
-    """Every detector's `RecentScores` in this process, by detector id."""
+    """Every detector's `RecentScores` in this process, by detector id and creation time."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self._detectors: dict[str, RecentScores] = {}
 
-    def get(self, detector_id: str) -> RecentScores | None:
-        return self._detectors.get(detector_id)
-
-    def fresh(self, detector_id: str, step: int) -> RecentScores:
-        """An empty ring for a detector that learns afresh, replacing what it had."""
-        ring = self._detectors[detector_id] = RecentScores(step, self.capacity)
+    def get(self, detector_id: str, created: datetime | None = None) -> RecentScores | None:
+        """The ring of the detector made at `created` (any, when None)."""
+        ring = self._detectors.get(detector_id)
+        if ring is None or (created is not None and ring.created != created):
+            return None
         return ring
 
-    def resume(self, detector_id: str, step: int) -> RecentScores:
-        """The detector's ring, kept if its step is the same, else a fresh one."""
-        ring = self._detectors.get(detector_id)
+    def fresh(self, detector_id: str, step: int, created: datetime | None = None) -> RecentScores:
+        """An empty ring for a detector that learns afresh, replacing what it had."""
+        ring = self._detectors[detector_id] = RecentScores(step, self.capacity, created)
+        return ring
+
+    def resume(self, detector_id: str, step: int, created: datetime | None = None) -> RecentScores:
+        """The detector's ring, kept if it is the same detector with the same step, else a
+        fresh one."""
+        ring = self.get(detector_id, created)
         if ring is None or ring.step != step:
-            return self.fresh(detector_id, step)
+            return self.fresh(detector_id, step, created)
         return ring
 
     def keep_only(self, detector_ids: set[str]) -> None:

@@ -9,26 +9,33 @@ from typing import Any
 
 import numpy as np
 import re2
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.detect.anomalies import severities
 from aiops.detectors.recent import FIELDS, RecentScores
 from aiops.validation import invalid, shorten
-from aiops_api.v1 import detector_pb2, detector_service_pb2
+from aiops_api.v1 import detector_pb2, detector_service_pb2, event_pb2
 
 pb = detector_service_pb2
 
 MAX_SELECTOR_BYTES = 4096
-# A page of ReadDetectorScores ends before it holds more points than this: five doubles a point
-# keep it under gRPC's 4 MiB.
-MAX_POINTS = 100_000
+# A page of ReadDetectorScores ends before it passes this many bytes, labels included: gRPC's
+# limit is 4 MiB. Five doubles a point: at most about 100,000 points.
+MAX_PAGE_BYTES = 4 * 1024 * 1024 - 64 * 1024
+POINT_BYTES = 8 * len(FIELDS)
 DEFAULT_SCORES_PAGE = 10
 
 # Regular expressions are RE2's, as in Prometheus: linear in the value's length, so a filter
 # cannot make the server backtrack for minutes.
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
-_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*(,|$)')
+_MATCHER = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*')
+_METRIC_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+# Go's escapes in a double-quoted string (strconv.Unquote): PromQL's; any other is an error.
+_SIMPLE_ESCAPES = {
+    "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+    "\\": "\\", '"': '"', "'": "'",
+}  # fmt: skip
+_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|[0-7]{3}|.)", re.S)
 
 
 @dataclass(frozen=True)
@@ -49,26 +56,35 @@ class Matcher:
 
 
 def parse_selector(text: str, field: str) -> list[Matcher]:
-    """The matchers of `{a="x", b=~"y.*"}` (the braces may be left out; "" is every series).
-    Regular expressions match whole values, as in Prometheus. InvalidArgument on `field`."""
+    """The matchers of a Prometheus series selector: `up{a="x", b=~"y.*"}`, `{a="x"}`, `up`,
+    or the matchers alone (`a="x"`); "" is every series. Values are Go-quoted strings, as in
+    PromQL (a backslash is written twice); regular expressions match whole values.
+    InvalidArgument on `field`."""
     body = text.strip()
     if len(body.encode()) > MAX_SELECTOR_BYTES:
         raise invalid(field, f"at most {MAX_SELECTOR_BYTES} bytes")
-    if body.startswith("{") != body.endswith("}") or body == "}":
-        raise invalid(field, f"unbalanced braces in {shorten(text)!r}")
-    if body.startswith("{"):
-        body = body[1:-1]
     matchers: list[Matcher] = []
+    name = _METRIC_NAME.match(body)
+    if name is not None and (name.end() == len(body) or body[name.end() :].lstrip()[:1] == "{"):
+        matchers.append(Matcher("__name__", "=", name[0]))
+        body = body[name.end() :].strip()
+    if body.startswith("{"):
+        if not body.endswith("}"):
+            raise invalid(field, f"no closing brace in {shorten(text)!r}")
+        body = body[1:-1]
+    elif body.endswith("}"):
+        raise invalid(field, f"no opening brace in {shorten(text)!r}")
     position = 0
     while position < len(body.rstrip()):
         found = _MATCHER.match(body, position)
         if found is None:
             raise invalid(
                 field,
-                f'expected label="value" (or !=, =~, !~) at {shorten(body[position:], 30)!r}',
+                'expected label="value" (or !=, =~, !~) at '
+                f"{shorten(body[position:].strip(), 30)!r}",
             )
-        label, op, quoted, _ = found.groups()
-        value = re.sub(r"\\(.)", r"\1", quoted)
+        label, op, quoted = found.groups()
+        value = _unquote(quoted, field)
         pattern = None
         if op in ("=~", "!~"):
             try:
@@ -78,7 +94,31 @@ def parse_selector(text: str, field: str) -> list[Matcher]:
                 raise invalid(field, f"bad regular expression {value!r}: {reason}") from None
         matchers.append(Matcher(label, op, value, pattern))
         position = found.end()
+        if position < len(body):
+            if body[position] != ",":
+                raise invalid(field, f"expected a comma after {shorten(found[0].strip(), 30)!r}")
+            position += 1
     return matchers
+
+
+def _unquote(quoted: str, field: str) -> str:
+    """The value of a Go double-quoted string's body, as PromQL reads it."""
+
+    def escape(found: re.Match[str]) -> str:
+        code = found[1]
+        if code in _SIMPLE_ESCAPES:
+            return _SIMPLE_ESCAPES[code]
+        if len(code) == 1:
+            raise invalid(
+                field, f"unknown escape \\{code} in a value: a backslash is \\\\, as in PromQL"
+            )
+        octal = code[0] in "01234567"
+        number = int(code, 8) if octal else int(code[1:], 16)
+        if number > (255 if octal else 0x10FFFF) or 0xD800 <= number <= 0xDFFF:
+            raise invalid(field, f"escape \\{code} is not a character")
+        return chr(number)
+
+    return _ESCAPE.sub(escape, quoted)
 
 
 def ranked(ring: RecentScores, matchers: list[Matcher]) -> list[int]:
@@ -140,24 +180,25 @@ def read_scores(
     if oldest is not None:
         response.oldest_time.FromSeconds(oldest)
     rows = ranked(ring, matchers)
-    points = 0
+    room = MAX_PAGE_BYTES - response.ByteSize()
     position = offset
     while position < len(rows) and len(response.series) < limit:
         window = ring.window(rows[position], start, end)
         if window is not None:
-            size = window.points.shape[1]
-            if response.series and points + size > MAX_POINTS:
+            item = event_pb2.SeriesScores(labels=window.labels)
+            # The labels, the time and each field's tag and length: 30 bytes cover the rest.
+            fixed = item.ByteSize() + 30 + 5 * len(FIELDS)
+            size = fixed + window.points.shape[1] * POINT_BYTES
+            if size > room and response.series:
                 break
-            points += size
-            item = response.series.add(labels=window.labels)
-            item.start_time.CopyFrom(_timestamp(window.start))
-            for field, column in zip(FIELDS, window.points, strict=True):
+            # Alone too big for a page (labels of many kilobytes, or a huge `recent_points`):
+            # its newest points that fit, the range's older ones left for a narrower read.
+            kept = window.points[:, -max(1, (room - fixed) // POINT_BYTES) :]
+            first = window.start + (window.points.shape[1] - kept.shape[1]) * ring.step
+            item.start_time.FromSeconds(first)
+            for field, column in zip(FIELDS, kept, strict=True):
                 getattr(item, field).extend(column.tolist())
+            response.series.append(item)
+            room -= fixed + kept.shape[1] * POINT_BYTES
         position += 1
     return response, (position if position < len(rows) else 0)
-
-
-def _timestamp(seconds: int) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromSeconds(seconds)
-    return stamp

@@ -71,6 +71,7 @@ class HealthProbe:
         ]
         self.known = {row.id: health for row, health in zip(rows, seen, strict=True)}
         self.history.keep_only(set(self.known))
+        await self.clients.keep_only(set(self.known))
         if not changed:
             return []
         async with event_log.recording(self.sessions, self.bus) as recorder:
@@ -85,7 +86,7 @@ class HealthProbe:
         checked = await queries.check_data_source(self.clients, source_config(row))
         check.latency.FromNanoseconds(int((time.perf_counter() - started) * 1e9))
         check.reachable, check.url, check.error = checked.reachable, checked.url, checked.error
-        self.history.add(row.id, check)
+        self.history.add(row.id, row.create_time, check)
         return event_pb2.DataSourceHealth(
             data_source=f"dataSources/{row.id}",
             reachable=checked.reachable,

@@ -115,15 +115,15 @@ class DetectorRunner:
             or saved.fingerprint != self.fingerprint
             or lifecycle.learns_afresh(row.state)
         ):
-            self._keep_recent(afresh=True)
+            self._keep_recent(row.create_time, afresh=True)
             return
         try:
             self.state = checkpoint.state_from_bytes(self.algorithm, saved.state)
         except ValueError:
             log.warning("%s: checkpoint unreadable, learning afresh", self.name, exc_info=True)
-            self._keep_recent(afresh=True)
+            self._keep_recent(row.create_time, afresh=True)
             return
-        self._keep_recent(afresh=False)
+        self._keep_recent(row.create_time, afresh=False)
         self.series = list(saved.series)
         self.keys = {series_key(labels): i for i, labels in enumerate(self.series)}
         self.active = {
@@ -255,10 +255,10 @@ class DetectorRunner:
         )
         return True
 
-    def _keep_recent(self, *, afresh: bool) -> None:
+    def _keep_recent(self, created: datetime, *, afresh: bool) -> None:
         """Picks the ring its scores go to: a new one when it learns afresh."""
         ring = self.recent_scores.fresh if afresh else self.recent_scores.resume
-        self.recent = ring(self.detector_id, self.step)
+        self.recent = ring(self.detector_id, self.step, created)
         self.recent.running = True
 
     def _remember(self, start: int, values: np.ndarray, scored: Scored) -> None:

@@ -40,13 +40,14 @@ class SourceClients:
     """The clients of every data source; `transport` (httpx's) is for tests without a network."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._clients: dict[str, tuple[int, SourceClient]] = {}
+        self._clients: dict[str, tuple[SourceConfig, SourceClient]] = {}
         self.transport = transport
 
     async def get(self, source: SourceConfig) -> SourceClient:
-        """The client of a data source as configured now (its revision)."""
+        """The client of a data source as configured now. Compared whole, not by revision: a
+        data source deleted and made again under its id starts again at revision 1."""
         cached = self._clients.get(source.id)
-        if cached is not None and cached[0] == source.revision:
+        if cached is not None and cached[0] == source:
             return cached[1]
         if cached is not None:
             await cached[1].aclose()
@@ -56,8 +57,13 @@ class SourceClients:
             authorization=source.authorization or None,
             transport=self.transport,
         )
-        self._clients[source.id] = (source.revision, client)
+        self._clients[source.id] = (source, client)
         return client
+
+    async def keep_only(self, ids: set[str]) -> None:
+        """Closes the clients of data sources that are gone."""
+        for key in self._clients.keys() - ids:
+            await self._clients.pop(key)[1].aclose()
 
     def stats(self) -> dict[str, RequestStats]:
         """Per data source id, the requests of its current client."""

@@ -256,8 +256,9 @@ type ReadDetectorScoresRequest struct {
 	// Only the points in this range; every point kept when unset.
 	Range *TimeRange `protobuf:"bytes,3,opt,name=range,proto3" json:"range,omitempty"`
 	// How many series to return at most, in ListDetectorSeries's order: 10
-	// when 0, 1000 at the most. A page also ends before it holds more than
-	// 100000 points.
+	// when 0, 1000 at the most. A page also ends before it passes 4 MiB (about
+	// 100000 points); a series too big for a page alone comes with its newest
+	// points that fit.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous call with the same detector, filter
 	// and range.

@@ -176,8 +176,9 @@ export type ReadDetectorScoresRequest = Message<"aiops.v1.ReadDetectorScoresRequ
 
   /**
    * How many series to return at most, in ListDetectorSeries's order: 10
-   * when 0, 1000 at the most. A page also ends before it holds more than
-   * 100000 points.
+   * when 0, 1000 at the most. A page also ends before it passes 4 MiB (about
+   * 100000 points); a series too big for a page alone comes with its newest
+   * points that fit.
    *
    * @generated from field: int32 page_size = 4;
    */
