@@ -157,11 +157,16 @@ export class FakeAiops {
   /**
    * What BacktestDetector answers a request that passes the checks (the data source exists,
    * a query, a range of at most 100000 steps): scored series and anomalies. It may throw (a
-   * `serverError`) to refuse the settings.
+   * `serverError`) to refuse the settings. Its series times the range's steps must fit 100000
+   * points in all, as the server's query matrix must: more, and the call is refused as the
+   * server refuses it (`the query returns N series of M points, …` on `range`).
    */
   backtestAnswer: (request: BacktestDetectorRequest) => MessageInitShape<typeof BacktestDetectorResponseSchema> =
     () => ({});
-  /** What QueryMetrics answers: the query's series. It may throw, as backtestAnswer. */
+  /**
+   * What QueryMetrics answers: the query's series. It may throw, as backtestAnswer. Its series
+   * times the range's steps must fit 400000 values, as on the server.
+   */
   metricsAnswer: (request: QueryMetricsRequest) => MessageInitShape<typeof QueryMetricsResponseSchema> = () => ({});
   /** Every BacktestDetector call: its request and its signal (aborted when the client gives up). */
   backtests: { request: BacktestDetectorRequest; signal: AbortSignal }[] = [];
@@ -791,7 +796,20 @@ export class FakeAiops {
         if (Object.keys(fields).length > 0) {
           throw serverError(Code.InvalidArgument, "invalid range", { reason: "INVALID_ARGUMENT", fields });
         }
-        return this.answer("backtestDetector", create(BacktestDetectorResponseSchema, this.backtestAnswer(req)));
+        const answer = create(BacktestDetectorResponseSchema, this.backtestAnswer(req));
+        // As the server: the query's answer (its series, each a point per step of the range)
+        // must fit 1000 series and 100000 points in all.
+        const points = Math.floor(end / step) - Math.ceil(start / step) + 1;
+        if (answer.series.length > 1000 || answer.series.length * points > 100_000) {
+          const description =
+            `the query returns ${answer.series.length} series of ${points} points, ` +
+            "over 1000 series or 100000 points in all: narrow it";
+          throw serverError(Code.InvalidArgument, `range: ${description}`, {
+            reason: "INVALID_ARGUMENT",
+            fields: { range: description },
+          });
+        }
+        return this.answer("backtestDetector", answer);
       },
     };
   }
@@ -886,7 +904,20 @@ export class FakeAiops {
         this.metricQueries.push({ request: req, signal: ctx.signal });
         await this.enter("queryMetrics");
         mustGet(req.dataSource);
-        return this.answer("queryMetrics", create(QueryMetricsResponseSchema, this.metricsAnswer(req)));
+        const answer = create(QueryMetricsResponseSchema, this.metricsAnswer(req));
+        // As the server: at most 400000 values in all, a point per step of the range a series.
+        const step = Number(req.step?.seconds ?? 60n) || 60;
+        const points = Math.floor((Number(req.endTime?.seconds ?? 0n) - Number(req.startTime?.seconds ?? 0n)) / step) + 1;
+        if (answer.series.length * points > 400_000) {
+          const description =
+            `returns ${answer.series.length} series of ${points} points, ` +
+            "more than 400000 values: narrow it or raise the step";
+          throw serverError(Code.InvalidArgument, `query: ${description}`, {
+            reason: "INVALID_ARGUMENT",
+            fields: { query: description },
+          });
+        }
+        return this.answer("queryMetrics", answer);
       },
       // --- system dashboard and data source detail ---------------------------------------------
       queryLogs: async (req: QueryLogsRequest) => {

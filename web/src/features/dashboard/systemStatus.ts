@@ -61,6 +61,11 @@ export const STATUS_HISTORY = 1800;
 /** A server silent this many of its intervals (at least STALE_MIN_MS) is gone. */
 const STALE_INTERVALS = 3;
 const STALE_MIN_MS = 10_000;
+/**
+ * A status this many of its intervals after the previous point follows a hole (a missed status
+ * or more): the chart breaks its lines there rather than draw across (ChartBuffer's rule).
+ */
+export const GAP_INTERVALS = 1.5;
 
 export function toServerSnapshot(status: ServerStatus, time: number): ServerSnapshot {
   return {
@@ -175,13 +180,22 @@ export class SystemStatus {
     const buffer = this.buffer(server);
     const seconds = t.time / 1000;
     // Two replicas' statuses in the same instant: the totals' latest stands for both.
-    const last = buffer.length > 0 ? buffer.lastTime() : null;
-    if (last !== null && last !== undefined && seconds <= last) return;
-    buffer.put([seconds], {
-      openStreams: [t.openStreams],
-      eventsPerSecond: [t.eventsPerSecond],
-      cpuCores: [t.cpuCores],
-      memoryMiB: [t.memoryBytes / 2 ** 20],
+    const last = buffer.lastTime();
+    if (last !== undefined && seconds <= last) return;
+    // A status measures the interval before it: one that does not reach back to the previous
+    // point (the server was down, or this page's stream was) follows a hole, drawn as a gap: a
+    // point without values (NaN) one interval after the previous one. Each status's own
+    // interval, not one step for the whole chart: a status after a stall measured the stall,
+    // and a restarted server may report at another interval.
+    const interval = t.intervalSeconds ?? 0;
+    const hole = last !== undefined && interval > 0 && seconds - last >= GAP_INTERVALS * interval;
+    const times = hole ? [last + interval, seconds] : [seconds];
+    const point = (value: number) => (hole ? [NaN, value] : [value]);
+    buffer.put(times, {
+      openStreams: point(t.openStreams),
+      eventsPerSecond: point(t.eventsPerSecond),
+      cpuCores: point(t.cpuCores),
+      memoryMiB: point(t.memoryBytes / 2 ** 20),
     });
   }
 }

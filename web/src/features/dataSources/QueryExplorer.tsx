@@ -14,6 +14,7 @@ import {
   TIME_RANGES,
   autoStep,
   formatLogTime,
+  metricsSummary,
   parseStep,
   rangeSeconds,
   runLogsQuery,
@@ -186,10 +187,7 @@ export function QueryExplorer({ name, kind }: { name: string; kind: DataSource_K
       {result?.kind === "metrics" && (
         <div className="explorer-result">
           <p role="status" className="small" data-testid="query-summary">
-            {result.series.length + result.omitted === 0
-              ? "No series: the query matched nothing in the range."
-              : `${result.series.length + result.omitted} series, ${formatNumber(result.points, 6)} points`}
-            {result.omitted > 0 && ` (the first ${result.series.length} drawn)`} · step {result.step} s
+            {metricsSummary(result)}
           </p>
           {result.warnings.map((warning) => (
             <p key={warning} className="warning small">

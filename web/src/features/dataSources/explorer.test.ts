@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { formatBytes, formatPercent, formatSeconds } from "../../utils/format";
-import { autoStep, formatLabels, metricsResult, parseStep, queryWindow } from "./explorer";
+import { autoStep, formatLabels, metricsResult, metricsSummary, parseStep, queryWindow } from "./explorer";
 
 const series = (labels: Record<string, string>, startSeconds: number, values: number[]) =>
   create(MetricSeriesSchema, { labels, startTime: timestampFromMs(startSeconds * 1000), step: { seconds: 60n }, values });
@@ -20,6 +20,7 @@ describe("query explorer data", () => {
       ['up{job="b"}', 1],
     ]);
     expect(result.points).toBe(4);
+    expect(result.drawnPoints).toBe(4);
     expect([...result.buffer.timeColumn()]).toEqual([1080, 1140, 1200, 1260, 1320]);
     expect([...result.buffer.column("s0")]).toEqual([NaN, NaN, 1, 2, 3]);
     expect([...result.buffer.column("s1")]).toEqual([4, NaN, NaN, NaN, NaN]);
@@ -30,6 +31,27 @@ describe("query explorer data", () => {
     const result = metricsResult(many, [], { start: 0, end: 60, step: 60 });
     expect(result.series).toHaveLength(10);
     expect(result.omitted).toBe(2);
+  });
+
+  it("counts every point of the answer, not only the drawn series' points, and says how many are drawn", () => {
+    // 1000 series over an hour at 60 s: 61 steps each, the last one missing in every other series.
+    const values = (i: number) => Array.from({ length: 61 }, (_, j) => (j === 60 && i % 2 === 1 ? NaN : i + j));
+    const many = Array.from({ length: 1000 }, (_, i) => series({ instance: `web-${i}` }, 0, values(i)));
+    const result = metricsResult(many, [], { start: 0, end: 3600, step: 60 });
+    expect(result.series).toHaveLength(10);
+    expect(result.omitted).toBe(990);
+    expect(result.points).toBe(1000 * 61 - 500);
+    expect(result.drawnPoints).toBe(10 * 61 - 5);
+    expect(result.series.reduce((sum, s) => sum + s.points, 0)).toBe(result.drawnPoints);
+    expect(metricsSummary(result)).toBe("1000 series, 60,500 points (the first 10 drawn: 605 points) · step 60 s");
+
+    // All drawn: the same count, nothing more to say.
+    const few = metricsResult(many.slice(0, 2), [], { start: 0, end: 3600, step: 60 });
+    expect(few.points).toBe(few.drawnPoints);
+    expect(metricsSummary(few)).toBe("2 series, 121 points · step 60 s");
+    expect(metricsSummary(metricsResult([], [], { start: 0, end: 3600, step: 60 }))).toBe(
+      "No series: the query matched nothing in the range. · step 60 s",
+    );
   });
 
   it("aligns the range to the step, and checks a step typed in", () => {

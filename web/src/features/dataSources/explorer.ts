@@ -4,6 +4,7 @@ import type { AiopsClients, LogStream, MetricSeries } from "@aiops/client";
 import { QueryLogsRequest_Direction } from "@aiops/client";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { toActionError } from "../../utils/errors";
+import { formatNumber } from "../../utils/format";
 import { durationSeconds, secondsToDuration, timestampMs } from "../../utils/proto";
 import { ChartBuffer } from "../charts/buffer";
 
@@ -76,8 +77,10 @@ export interface MetricsResult {
   series: SeriesView[];
   /** How many more the query returned. */
   omitted: number;
-  /** Samples drawn, over every series. */
+  /** Samples (values not NaN) of the whole answer, over every series, drawn or not. */
   points: number;
+  /** Samples of the series drawn. */
+  drawnPoints: number;
   warnings: string[];
   buffer: ChartBuffer;
   /** The range asked for, in seconds since the epoch. */
@@ -125,6 +128,13 @@ export function queryWindow(request: QueryRequest): { start: number; end: number
   return { start, end, step };
 }
 
+/** How many of `values` are samples (not NaN). */
+function samples(values: readonly number[]): number {
+  let count = 0;
+  for (const value of values) if (!Number.isNaN(value)) count += 1;
+  return count;
+}
+
 /** The series on one time grid: a buffer with a field per series drawn. */
 export function metricsResult(
   series: readonly MetricSeries[],
@@ -143,12 +153,11 @@ export function metricsResult(
     const field = `s${i}`;
     const column = new Float64Array(length).fill(NaN);
     const offset = Math.round((starts[i] - first) / step);
-    let points = 0;
     s.values.forEach((value, j) => {
       column[offset + j] = value;
-      if (!Number.isNaN(value)) points += 1;
     });
     columns[field] = column;
+    const points = samples(s.values);
     return { field, label: formatLabels(s.labels), color: SERIES_COLORS[i % SERIES_COLORS.length], points };
   });
   const buffer = new ChartBuffer(
@@ -160,13 +169,27 @@ export function metricsResult(
     kind: "metrics",
     series: views,
     omitted: series.length - drawn.length,
-    points: views.reduce((sum, v) => sum + v.points, 0),
+    points: series.reduce((sum, s) => sum + samples(s.values), 0),
+    drawnPoints: views.reduce((sum, v) => sum + v.points, 0),
     warnings: [...warnings],
     buffer,
     start: window.start,
     end: window.end,
     step,
   };
+}
+
+/**
+ * The line above the chart: every series and every sample of the answer, then which of them
+ * are drawn when not all are: `1000 series, 60,100 points (the first 10 drawn: 601 points) · step 6 s`.
+ */
+export function metricsSummary(result: Pick<MetricsResult, "series" | "omitted" | "points" | "drawnPoints" | "step">): string {
+  const total = result.series.length + result.omitted;
+  if (total === 0) return `No series: the query matched nothing in the range. · step ${result.step} s`;
+  const points = (n: number) => `${formatNumber(n, 6)} ${n === 1 ? "point" : "points"}`;
+  const drawn =
+    result.omitted > 0 ? ` (the first ${result.series.length} drawn: ${points(result.drawnPoints)})` : "";
+  return `${total} series, ${points(result.points)}${drawn} · step ${result.step} s`;
 }
 
 export async function runMetricsQuery(

@@ -50,8 +50,13 @@ export function BacktestPreview({ spec, invalid }: { spec: DetectorSpec; invalid
 
   const step = previewStep(spec.stepSeconds);
   const span = rangeSeconds(range);
-  // The range is cut to the point limit at this step: say so before it runs.
-  const cut = previewRange(0, span, step);
+  // The range is cut to the point limit at this step: say so before it runs. The answer may
+  // have been cut further, shared by its series: the answer to these settings says so.
+  const shown = preview.result;
+  const cut =
+    shown !== undefined && shown.rangeKey === range && shown.range.step === step && shown.range.series > 1
+      ? shown.range
+      : previewRange(0, span, step);
   const rangeLabel = PREVIEW_RANGES.find((r) => r.value === range)?.label.toLowerCase() ?? range;
 
   let state: "idle" | "running" | "failed" | "done" = "idle";
@@ -96,7 +101,9 @@ export function BacktestPreview({ spec, invalid }: { spec: DetectorSpec; invalid
       {cut.clamped && (
         <p className="field-hint preview-clamped" data-testid="preview-clamped">
           At a {step} s step, the {rangeLabel} are more than the {formatNumber(MAX_PREVIEW_POINTS, 6)} points a preview
-          scores: it covers the last {formatSpan(cut.end - cut.start)}.
+          scores
+          {cut.series > 1 ? ` in all, over ${cut.series} series` : ""}: it covers the last{" "}
+          {formatSpan(cut.end - cut.start)}.
         </p>
       )}
       {/* Polite, not an alert: the form's own alert stays the one that says why a save failed. */}

@@ -26,20 +26,22 @@ function series(instance: string, score: number, end: number, job = "api"): Fake
 
 const title = (instance: string, job = "api") => `http_latency{instance="${instance}", job="${job}"}`;
 
-async function setup({ state = Detector_State.RUNNING } = {}) {
+const SIX_SERIES = (end: number) => [
+  series("web-1", 0.2, end),
+  series("web-2", 0.995, end),
+  series("web-3", 0.5, end),
+  series("db-1", 0.93, end, "db"),
+  series("web-4", 0.4, end),
+  series("web-5", 0.1, end),
+];
+
+async function setup({ state = Detector_State.RUNNING, scores = SIX_SERIES } = {}) {
   const clock = new FakeClock();
   const server = new FakeAiops(clock.now);
   server.addDataSource({ name: "dataSources/prom" });
   server.addDetector({ name: "detectors/api", state, step: { seconds: BigInt(STEP) } });
   const end = Math.floor(clock.now() / 1000 / STEP) * STEP;
-  server.addScores("detectors/api", STEP, [
-    series("web-1", 0.2, end),
-    series("web-2", 0.995, end),
-    series("web-3", 0.5, end),
-    series("db-1", 0.93, end, "db"),
-    series("web-4", 0.4, end),
-    series("web-5", 0.1, end),
-  ]);
+  server.addScores("detectors/api", STEP, scores(end));
   const { store } = await startedStore({ server, clock });
   const rendered = renderWithProviders(<AppRoutes />, { store, route: "/detectors/api" });
   await events();
@@ -68,6 +70,46 @@ describe("Detector detail: series", () => {
     expect(checkboxes().map((box) => box.checked)).toEqual([true, true, true, true, false, false]);
     expect(charts()).toEqual([title("web-2"), title("db-1", "db"), title("web-3"), title("web-4")]);
     expect(screen.getByText(/6 series, the most anomalous first/)).toBeTruthy();
+  });
+
+  it("shows first in each entry what tells the series apart, long labels or not; the whole series in its title", async () => {
+    // A long label every series has sorts first in the series' text: cut to one width, every
+    // entry would read the same.
+    const extra = "x".repeat(300);
+    const { user } = await setup({
+      scores: (end) =>
+        SIX_SERIES(end).map((init) => ({ ...init, labels: { ...init.labels, aaa_build: extra } })),
+    });
+    const full = (instance: string, job = "api") =>
+      `http_latency{aaa_build="${extra}", instance="${instance}", job="${job}"}`;
+    const entries = within(picker())
+      .getAllByRole("listitem")
+      .map((item) => item.querySelector("code")!);
+    // Most values first: the instance, then the job; then what they share.
+    expect(entries.map((code) => code.querySelector(".series-option-distinct")?.textContent)).toEqual([
+      '{instance="web-2", job="api"}',
+      '{instance="db-1", job="db"}',
+      '{instance="web-3", job="api"}',
+      '{instance="web-4", job="api"}',
+      '{instance="web-1", job="api"}',
+      '{instance="web-5", job="api"}',
+    ]);
+    expect(entries[0].textContent).toBe(`{instance="web-2", job="api"} http_latency{aaa_build="${extra}"}`);
+    // However narrow the list, the start of each entry tells it apart.
+    expect(new Set(entries.map((code) => code.textContent!.slice(0, 20))).size).toBe(6);
+    // The whole series in the tooltip and in the checkbox's name, as before.
+    expect(entries[1].getAttribute("title")).toBe(full("db-1", "db"));
+    expect(checkboxes().map((box) => box.getAttribute("aria-label"))).toEqual([
+      full("web-2"),
+      full("db-1", "db"),
+      full("web-3"),
+      full("web-4"),
+      full("web-1"),
+      full("web-5"),
+    ]);
+    await user.click(within(picker()).getByRole("checkbox", { name: full("web-5") }));
+    await events();
+    expect(charts()).toContain(full("web-5"));
   });
 
   it("lets people pick other series", async () => {

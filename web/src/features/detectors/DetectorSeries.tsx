@@ -18,9 +18,11 @@ import type { DetectorView } from "./model";
 import {
   DEFAULT_SHOWN,
   anomalyMarkers,
+  distinctLabelNames,
   listSeries,
   listingError,
   seriesFeed,
+  seriesParts,
   seriesTitle,
   thresholdsOf,
   type DetectorSeriesFeed,
@@ -244,6 +246,10 @@ function SeriesPicker({
   running: boolean;
   onToggle: (series: { key: string; labels: Record<string, string> }) => void;
 }) {
+  // Long labels cut every entry to the same text: each shows first what tells it apart.
+  const distinctKey = distinctLabelNames([...listing.series.map((s) => s.labels), ...unlisted.map(([, labels]) => labels)]).join("\n");
+  // The same names, the same array: rows that did not change are not drawn again.
+  const distinct = useMemo(() => (distinctKey === "" ? [] : distinctKey.split("\n")), [distinctKey]);
   if (!listing.loaded) return <p className="muted">Loading the series…</p>;
   if (listing.filterError || listing.error) return null;
   if (listing.total === 0 && unlisted.length === 0) {
@@ -267,10 +273,16 @@ function SeriesPicker({
       </p>
       <ul className="series-picker" aria-label={`Series of ${detector}`}>
         {listing.series.map((series) => (
-          <PickerRow key={series.key} series={series} checked={picked.series.has(series.key)} onToggle={onToggle} />
+          <PickerRow
+            key={series.key}
+            series={series}
+            distinct={distinct}
+            checked={picked.series.has(series.key)}
+            onToggle={onToggle}
+          />
         ))}
         {unlisted.map(([key, labels]) => (
-          <PickerRow key={key} series={{ key, labels }} checked onToggle={onToggle} />
+          <PickerRow key={key} series={{ key, labels }} distinct={distinct} checked onToggle={onToggle} />
         ))}
       </ul>
     </>
@@ -279,21 +291,28 @@ function SeriesPicker({
 
 const PickerRow = memo(function PickerRow({
   series,
+  distinct,
   checked,
   onToggle,
 }: {
   series: { key: string; labels: Record<string, string> } & Partial<SeriesSummary>;
+  /** The label names whose values differ between the series listed, shown first. */
+  distinct: readonly string[];
   checked: boolean;
   onToggle: (series: { key: string; labels: Record<string, string> }) => void;
 }) {
   const title = seriesTitle(series.labels);
+  const parts = seriesParts(series.labels, distinct);
   const severity = series.severity ?? Severity.UNSPECIFIED;
   return (
     <li>
       <label className="series-option">
+        {/* Named by the whole series, whatever the entry shows. */}
         <input type="checkbox" aria-label={title} checked={checked} onChange={() => onToggle(series)} />
         <code className="series-option-labels" title={title}>
-          {title}
+          {parts.distinct !== "" && <span className="series-option-distinct">{parts.distinct}</span>}
+          {parts.distinct !== "" && parts.rest !== "" && " "}
+          {parts.rest !== "" && <span className="series-option-rest">{parts.rest}</span>}
         </code>
         {series.score !== undefined && (
           <span

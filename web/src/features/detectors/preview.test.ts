@@ -1,7 +1,8 @@
-import { Direction, MetricSeriesSchema, ScoredSeriesSchema, Severity } from "@aiops/client";
+import { Code, ConnectError, Direction, MetricSeriesSchema, ScoredSeriesSchema, Severity } from "@aiops/client";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
+import { serverError } from "../../utils/fakeServer";
 import type { AnomalyView } from "../anomalies/model";
 import {
   anomalyMarkers,
@@ -9,9 +10,12 @@ import {
   formatSpan,
   joinSeries,
   MAX_PREVIEW_POINTS,
+  MAX_PREVIEW_SERIES,
   previewKey,
   previewRange,
   previewStep,
+  rangeForSeries,
+  refusedSeriesCount,
   SEVERITY_COLOR,
 } from "./preview";
 import type { DetectorSpec } from "./model";
@@ -47,6 +51,7 @@ describe("previewRange", () => {
       step: 60,
       points: 1441,
       clamped: false,
+      series: 1,
     });
   });
 
@@ -58,6 +63,39 @@ describe("previewRange", () => {
     expect(formatSpan(range.end - range.start)).toBe("27.8 hours");
     // Exactly at the limit is not cut: 100000 points of 6 s are 599994 s.
     expect(previewRange(0, 6 * 99_999, 6)).toMatchObject({ points: MAX_PREVIEW_POINTS, clamped: false });
+  });
+
+  it("shares the point limit between the query's series, keeping the end", () => {
+    const now = at("2026-01-01T12:00:00Z");
+    // 3 series at 1 s over 24 hours: 86,401 points each, 259,203 in all.
+    const asked = previewRange(now, 24 * 3600, 1);
+    expect(asked).toMatchObject({ points: 86_401, clamped: false, series: 1 });
+    const cut = rangeForSeries(asked, 24 * 3600, 3);
+    expect(cut).toEqual({ start: asked.end - 33_332, end: asked.end, step: 1, points: 33_333, clamped: true, series: 3 });
+    expect(formatSpan(cut!.end - cut!.start)).toBe("9.3 hours");
+    // Over 7 days the same: the cut depends on the series, not on the range asked.
+    expect(rangeForSeries(previewRange(now, 7 * 86400, 1), 7 * 86400, 3)).toEqual(cut);
+    // They fit already: one series of 100,000, two of 50,000 (60 s over 24 h: 1441 points each).
+    expect(rangeForSeries(previewRange(now, 7 * 86400, 1), 7 * 86400, 1)).toBeNull();
+    expect(rangeForSeries(previewRange(now, 24 * 3600, 60), 24 * 3600, 69)).toBeNull();
+    expect(rangeForSeries(previewRange(now, 24 * 3600, 60), 24 * 3600, 70)).toMatchObject({ points: 1428, series: 70 });
+    // No cut helps more than 1000 series: the server refuses them anyway.
+    expect(rangeForSeries(asked, 24 * 3600, MAX_PREVIEW_SERIES)).toMatchObject({ points: 100 });
+    expect(rangeForSeries(asked, 24 * 3600, MAX_PREVIEW_SERIES + 1)).toBeNull();
+  });
+
+  it("reads the series count from the server's refusals, and from nothing else", () => {
+    const refusal = (message: string, field: string, description: string) =>
+      serverError(Code.InvalidArgument, message, { reason: "INVALID_ARGUMENT", fields: { [field]: description } });
+    const backtest = "the query returns 3 series of 100000 points, over 1000 series or 100000 points in all: narrow it";
+    expect(refusedSeriesCount(refusal(`range: ${backtest}`, "range", backtest))).toBe(3);
+    const metrics = "returns 6 series of 100000 points, more than 400000 values: narrow it or raise the step";
+    expect(refusedSeriesCount(refusal(`query: ${metrics}`, "query", metrics))).toBe(6);
+    // From the message when the details are lost on the way.
+    expect(refusedSeriesCount(new ConnectError(`range: ${backtest}`, Code.InvalidArgument))).toBe(3);
+    expect(refusedSeriesCount(refusal("range: more than 100000 steps", "range", "more than 100000 steps"))).toBeNull();
+    expect(refusedSeriesCount(new ConnectError(`range: ${backtest}`, Code.Unavailable))).toBeNull();
+    expect(refusedSeriesCount(new Error("offline"))).toBeNull();
   });
 
   it("has at least two points when the step is longer than the range", () => {

@@ -7,7 +7,9 @@ import {
   Severity,
   type AiopsClients,
   type Anomaly,
+  type BacktestDetectorResponse,
   type MetricSeries,
+  type QueryMetricsResponse,
   type ScoredSeries,
 } from "@aiops/client";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
@@ -18,8 +20,14 @@ import { secondsToDuration, timestampMs } from "../../utils/proto";
 import { formatLabels, toAnomalyView, type AnomalyView } from "../anomalies/model";
 import { toDetectorMessage, type DetectorSpec } from "./model";
 
-/** The most steps one backtest scores (server/aiops/detectors/backtest.py, MAX_POINTS). */
+/**
+ * The most points one backtest scores, in all: series × steps (server/aiops/detectors/
+ * backtest.py, MAX_POINTS). A range of one series is cut to this many steps; the answer of a
+ * query with N series, to a N-th of them.
+ */
 export const MAX_PREVIEW_POINTS = 100_000;
+/** The most series one backtest scores (backtest.py, MAX_SERIES): more, and no cut helps. */
+export const MAX_PREVIEW_SERIES = 1000;
 /**
  * The step the server takes when the form leaves it empty (`Detector.step`: 60 s when unset):
  * needed here to lay the range on the same steps and to time the scored points.
@@ -51,8 +59,10 @@ export interface PreviewRange {
   step: number;
   /** How many points a series has: (end - start) / step + 1. */
   points: number;
-  /** Whether the range asked for was cut to `MAX_PREVIEW_POINTS` steps. */
+  /** Whether the range asked for was cut to the point limit (of `series` series). */
   clamped: boolean;
+  /** How many series share the `MAX_PREVIEW_POINTS` limit: 1 until the query says it has more. */
+  series: number;
 }
 
 /** The step the preview lays its range on: the form's, else the server's default. */
@@ -64,15 +74,45 @@ export function previewStep(stepSeconds: number | null): number {
 
 /**
  * The last `seconds` before `nowMs` on whole steps (so that seasonal slots match those of a
- * live detector), cut to the point limit: at least two points.
+ * live detector), cut to the point limit shared by `series` series (floor(limit / series)
+ * points each), the end kept: at least two points.
  */
-export function previewRange(nowMs: number, seconds: number, stepSeconds: number): PreviewRange {
+export function previewRange(nowMs: number, seconds: number, stepSeconds: number, series = 1): PreviewRange {
   const step = Math.max(1, Math.floor(stepSeconds));
   const end = Math.floor(nowMs / 1000 / step) * step;
+  const count = Math.max(1, Math.floor(series));
+  const most = Math.max(2, Math.floor(MAX_PREVIEW_POINTS / count));
   let steps = Math.max(1, Math.floor(seconds / step));
-  const clamped = steps + 1 > MAX_PREVIEW_POINTS;
-  if (clamped) steps = MAX_PREVIEW_POINTS - 1;
-  return { start: end - steps * step, end, step, points: steps + 1, clamped };
+  const clamped = steps + 1 > most;
+  if (clamped) steps = most - 1;
+  return { start: end - steps * step, end, step, points: steps + 1, clamped, series: count };
+}
+
+/**
+ * How many series the server said a query returns when it refused a preview for its size, from
+ * its field violation or message: BacktestDetector's `the query returns 3 series of 100000
+ * points, over 1000 series or 100000 points in all` (on `range`), QueryMetrics' `returns 6
+ * series of 100000 points, more than 400000 values` (on `query`). Null for any other error.
+ */
+export function refusedSeriesCount(err: unknown): number | null {
+  const error = toActionError(err);
+  if (error.code !== "InvalidArgument") return null;
+  for (const text of [...Object.values(error.fields), error.message]) {
+    const match = /\breturns (\d+) series of \d+ points\b/.exec(text);
+    if (match) return Number(match[1]);
+  }
+  return null;
+}
+
+/**
+ * The range for a query found to have `series` series: `range` (the full range asked for) cut
+ * so that they fit the point limit together, the same end; null when they fit already, or
+ * when no cut makes them fit (more than `MAX_PREVIEW_SERIES`).
+ */
+export function rangeForSeries(range: PreviewRange, seconds: number, series: number): PreviewRange | null {
+  if (!Number.isFinite(series) || series <= 1 || series > MAX_PREVIEW_SERIES) return null;
+  if (series * range.points <= MAX_PREVIEW_POINTS) return null;
+  return previewRange(range.end * 1000, seconds, range.step, series);
 }
 
 /** `6 hours`, `27.8 hours`, `3 days`: a span of time for people. */
@@ -237,6 +277,8 @@ export function canPreview(spec: Pick<DetectorSpec, "dataSource" | "query">): bo
 }
 
 export interface PreviewResult {
+  /** The range asked for (`range` may be shorter: cut to the point limit). */
+  rangeKey: PreviewRangeKey;
   range: PreviewRange;
   /** Every series scored, in the server's order. */
   series: PreviewSeries[];
@@ -264,7 +306,11 @@ export function previewError(err: unknown): ActionError {
 
 /**
  * Scores `spec` over the range before `nowMs`: BacktestDetector and QueryMetrics at once, both
- * given up when `signal` aborts. A failed backtest throws (its field violations say which
+ * given up when `signal` aborts. The point limit is the backtest's in all (series × steps), and
+ * only the answer says how many series there are: when QueryMetrics' answer (or either call's
+ * refusal) says N series do not fit, the backtest runs once more over the last
+ * floor(limit / N) steps of the range (QueryMetrics too, if it failed), at once if the first
+ * backtest has not answered yet. A failed backtest throws (its field violations say which
  * setting); failed values only leave the values out, with a warning.
  */
 export async function runPreview(
@@ -276,26 +322,78 @@ export async function runPreview(
 ): Promise<PreviewResult> {
   const { detector, violations } = toDetectorMessage(spec);
   if (Object.keys(violations).length > 0) throw new PreviewInvalid(violations);
-  const range = previewRange(nowMs, rangeSeconds(rangeKey), previewStep(spec.stepSeconds));
-  const timeRange = { startTime: timestampFromMs(range.start * 1000), endTime: timestampFromMs(range.end * 1000) };
-  const [backtest, metrics] = await Promise.allSettled([
-    clients.detectors.backtestDetector({ detector, range: timeRange }, { signal }),
+  const seconds = rangeSeconds(rangeKey);
+  const asked = previewRange(nowMs, seconds, previewStep(spec.stepSeconds));
+  const timeRange = (range: PreviewRange) => ({
+    startTime: timestampFromMs(range.start * 1000),
+    endTime: timestampFromMs(range.end * 1000),
+  });
+  const backtest = (range: PreviewRange, callSignal: AbortSignal) =>
+    clients.detectors.backtestDetector({ detector, range: timeRange(range) }, { signal: callSignal });
+  const values = (range: PreviewRange) =>
     clients.dataSources.queryMetrics(
       {
         dataSource: spec.dataSource,
         query: spec.query,
-        ...timeRange,
+        ...timeRange(range),
         step: spec.stepSeconds === null ? undefined : secondsToDuration(spec.stepSeconds),
       },
       { signal },
-    ),
+    );
+
+  // The first backtest alone is given up once the values say its answer cannot fit.
+  const first = new AbortController();
+  const giveUp = () => first.abort();
+  signal.addEventListener("abort", giveUp);
+  // Set by the values' answer (a callback: not a plain variable the compiler would narrow).
+  const early: { cut: PreviewRange | null } = { cut: null };
+  let answers: [PromiseSettledResult<BacktestDetectorResponse>, PromiseSettledResult<QueryMetricsResponse>];
+  try {
+    answers = await Promise.allSettled([
+      backtest(asked, first.signal),
+      values(asked).then((answer) => {
+        early.cut = rangeForSeries(asked, seconds, answer.series.length);
+        if (early.cut !== null) first.abort();
+        return answer;
+      }),
+    ]);
+  } finally {
+    signal.removeEventListener("abort", giveUp);
+  }
+  const [scored, metrics] = answers;
+  if (scored.status === "fulfilled") return previewResult(rangeKey, asked, scored.value, metrics);
+  if (signal.aborted) throw scored.reason;
+
+  // Refused for its size (or given up for it): how many series, as far as anyone said.
+  const refused = refusedSeriesCount(scored.reason);
+  if (refused === null && early.cut === null) throw scored.reason;
+  const counts = [
+    refused ?? 0,
+    metrics.status === "fulfilled" ? metrics.value.series.length : (refusedSeriesCount(metrics.reason) ?? 0),
+  ];
+  const range = rangeForSeries(asked, seconds, Math.max(...counts)) ?? early.cut;
+  if (range === null) throw scored.reason;
+  const [again, metricsAgain] = await Promise.allSettled([
+    backtest(range, signal),
+    // The values of the whole range join those of its end; refused, they may fit now.
+    metrics.status === "fulfilled" ? Promise.resolve(metrics.value) : values(range),
   ]);
-  if (backtest.status === "rejected") throw backtest.reason;
+  if (again.status === "rejected") throw again.reason;
+  return previewResult(rangeKey, range, again.value, metricsAgain);
+}
+
+function previewResult(
+  rangeKey: PreviewRangeKey,
+  range: PreviewRange,
+  scored: BacktestDetectorResponse,
+  metrics: PromiseSettledResult<QueryMetricsResponse>,
+): PreviewResult {
   const warnings = metrics.status === "fulfilled" ? [...metrics.value.warnings] : [];
   if (metrics.status === "rejected") warnings.push(`The values could not be read: ${toActionError(metrics.reason).message}`);
-  const series = joinSeries(backtest.value.series, metrics.status === "fulfilled" ? metrics.value.series : [], range.step);
-  const anomalies = backtest.value.anomalies.map((anomaly: Anomaly) => toAnomalyView(anomaly));
+  const series = joinSeries(scored.series, metrics.status === "fulfilled" ? metrics.value.series : [], range.step);
+  const anomalies = scored.anomalies.map((anomaly: Anomaly) => toAnomalyView(anomaly));
   return {
+    rangeKey,
     range,
     series,
     anomalies,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ChartBuffer } from "../charts/buffer";
-import { SERIES_FIELDS, anomalyMarkers, exactSelector, thresholdsOf } from "./seriesData";
+import { SERIES_FIELDS, anomalyMarkers, distinctLabelNames, exactSelector, seriesParts, thresholdsOf } from "./seriesData";
 
 describe("series data", () => {
   it("takes the server's default thresholds for those a detector leaves unset", () => {
@@ -14,6 +14,39 @@ describe("series data", () => {
       '{__name__="up", job="api", path="a\\"b\\\\c"}',
     );
     expect(exactSelector({})).toBe("{}");
+  });
+
+  it("finds the labels that tell series apart, the most telling first, and puts them first in each one's text", () => {
+    const long = "x".repeat(100);
+    const listed: Record<string, string>[] = [
+      { __name__: "up", build: long, instance: "a", job: "api", zone: "eu" },
+      { __name__: "up", build: long, instance: "b", job: "api", zone: "eu" },
+      { __name__: "up", build: long, instance: "c", job: "db", zone: "eu" },
+      { __name__: "up", build: long, instance: "d", job: "db" }, // no zone: that differs too
+    ];
+    // instance has four values; job and zone two each, the shorter first.
+    expect(distinctLabelNames(listed)).toEqual(["instance", "zone", "job"]);
+    const distinct = distinctLabelNames(listed);
+    expect(seriesParts(listed[0], distinct)).toEqual({
+      distinct: '{instance="a", zone="eu", job="api"}',
+      rest: `up{build="${long}"}`,
+    });
+    expect(seriesParts(listed[3], distinct)).toEqual({ distinct: '{instance="d", job="db"}', rest: `up{build="${long}"}` });
+    // Every entry's text starts differently, whatever width cuts it.
+    const texts = listed.map((labels) => seriesParts(labels, distinct).distinct);
+    expect(new Set(texts.map((text) => text.slice(0, 12))).size).toBe(listed.length);
+
+    // The metric name differs: it leads, as Prometheus writes it.
+    const names = [
+      { __name__: "up", job: "api" },
+      { __name__: "down", job: "api" },
+    ];
+    expect(seriesParts(names[1], distinctLabelNames(names))).toEqual({ distinct: "down", rest: '{job="api"}' });
+    // One series, or all the same: the whole title, nothing set apart.
+    expect(distinctLabelNames([listed[0]])).toEqual([]);
+    expect(seriesParts({ __name__: "up", job: "api" }, [])).toEqual({ distinct: "", rest: 'up{job="api"}' });
+    // Only distinct labels: nothing left over.
+    expect(seriesParts({ job: "api" }, ["job"])).toEqual({ distinct: '{job="api"}', rest: "" });
   });
 
   it("marks the points whose score reaches a threshold, by severity, and keeps the array while they stay", () => {

@@ -69,6 +69,47 @@ export function seriesTitle(labels: Record<string, string>): string {
   return formatLabels(labels);
 }
 
+/**
+ * The label names whose values are not the same in every one of `labelSets` (a label some of
+ * them lack differs too), the most telling first: those with the most values, then those with
+ * the shortest, then by name. An empty list when there are fewer than two sets.
+ */
+export function distinctLabelNames(labelSets: readonly Record<string, string>[]): string[] {
+  if (labelSets.length < 2) return [];
+  const valuesByName = new Map<string, Set<string | undefined>>();
+  for (const labels of labelSets) for (const name of Object.keys(labels)) valuesByName.set(name, new Set());
+  for (const labels of labelSets) {
+    for (const [name, values] of valuesByName) values.add(Object.hasOwn(labels, name) ? labels[name] : undefined);
+  }
+  const distinct = [...valuesByName].filter(([, values]) => values.size > 1);
+  const longest = (values: Set<string | undefined>) => Math.max(...[...values].map((value) => value?.length ?? 0));
+  return distinct
+    .sort(
+      ([a, av], [b, bv]) => bv.size - av.size || longest(av) - longest(bv) || (a < b ? -1 : a > b ? 1 : 0),
+    )
+    .map(([name]) => name);
+}
+
+/**
+ * A series for a list where entries are cut to one width: `distinct`, the labels that tell it
+ * from the others listed (`distinctLabelNames`, in that order: `{instance="a", pod="x"}`), then
+ * `rest`, the others as Prometheus writes them (`up{extra="…", job="api"}`). Either may be empty;
+ * with no distinct label at all, `rest` is the whole title.
+ */
+export function seriesParts(
+  labels: Record<string, string>,
+  distinctNames: readonly string[],
+): { distinct: string; rest: string } {
+  const distinctSet = new Set(distinctNames);
+  const shown = distinctNames.filter((name) => Object.hasOwn(labels, name));
+  const name = shown.includes("__name__") ? labels.__name__ : "";
+  const pairs = shown.filter((key) => key !== "__name__").map((key) => `${key}="${labels[key]}"`);
+  const distinct = pairs.length > 0 ? `${name}{${pairs.join(", ")}}` : name;
+  const others = Object.fromEntries(Object.entries(labels).filter(([key]) => !distinctSet.has(key)));
+  const rest = Object.keys(others).length > 0 || distinctNames.length === 0 ? seriesTitle(others) : "";
+  return { distinct, rest };
+}
+
 /** How many pages of ReadDetectorScores a series' read looks through for its exact labels. */
 const MAX_READ_PAGES = 10;
 
