@@ -47,6 +47,7 @@ class RecentScores:
         self.capacity = capacity
         self.labels: list[dict[str, str]] = []
         self.keys: dict[str, int] = {}
+        self._label_ranks: np.ndarray | None = None  # each row's place in label order
         self.points = np.full((len(FIELDS), 0, capacity), np.nan)
         # The time (seconds) held in each column; -1 where none is.
         self.times = np.full(capacity, -1, dtype=np.int64)
@@ -118,6 +119,16 @@ class RecentScores:
     def oldest(self) -> int | None:
         times = self._kept_times()
         return int(times[0]) if len(times) else None
+
+    def label_ranks(self) -> np.ndarray:
+        """Per row, its place when the series are sorted by label set (their keys)."""
+        if self._label_ranks is None or len(self._label_ranks) != len(self.labels):
+            keys = np.asarray(list(self.keys), dtype=object)
+            rows = np.fromiter(self.keys.values(), dtype=np.intp, count=len(self.keys))
+            ranks = np.empty(len(rows), dtype=np.intp)
+            ranks[rows[np.argsort(keys, kind="stable")]] = np.arange(len(rows))
+            self._label_ranks = ranks
+        return self._label_ranks
 
     def memory_bytes(self) -> int:
         return int(self.points.nbytes + self.times.nbytes)
