@@ -1,8 +1,11 @@
 import { screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { App } from "./App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { App, loadPages } from "./App";
 import { FakeAiops } from "./utils/fakeServer";
 import { FakeClock, renderWithProviders, settle, startedStore } from "./utils/test-utils";
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("App", () => {
   it("shows the navigation, a live connection badge and what each empty page means", async () => {

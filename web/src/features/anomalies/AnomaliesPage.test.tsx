@@ -1,8 +1,8 @@
 import { Anomaly_State, Detector_State, Severity } from "@aiops/client";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { act, fireEvent, screen, within } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
-import { AppRoutes } from "../../App";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { AppRoutes, loadPages } from "../../App";
 import { FakeAiops } from "../../utils/fakeServer";
 import { toLocalInput } from "../../utils/format";
 import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
@@ -35,6 +35,9 @@ async function setup(count: number, route = "/anomalies") {
 }
 
 const bodyRows = () => screen.getAllByRole("row").filter((row) => row.getAttribute("aria-rowindex") !== "1");
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("Anomalies page", () => {
   it("renders a window of 10,000 anomalies, not all of them, newest first", async () => {

@@ -1,14 +1,17 @@
 // A time series chart on uPlot's canvas, fed by a ChartBuffer outside React: lines on the value
 // axis (left) and the score axis (right, 0..1), a band filled between two fields, markers drawn
 // as filled circles, and a hover readout (uPlot's legend: the time and every line's value).
-// A change of the buffer redraws once per animation frame at most (setData, never a rebuild);
-// the chart follows its container's width; the plot goes with the component.
+// A change of the buffer redraws once per animation frame at most (setData, never a rebuild),
+// through the tab's shared RedrawQueue (frame.ts): a few charts a frame under a time budget, the
+// oldest due first, and not while out of view (IntersectionObserver) except for a chart showing
+// less than half its points (its first ones); it redraws once it comes into view. `data-points` says how many points are drawn.
+// The chart follows its container's width; the plot goes with the component.
 import { useLayoutEffect, useMemo, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatDateTime, formatNumber } from "../../utils/format";
 import type { ChartBuffer } from "./buffer";
-import { createFrameScheduler } from "./frame";
+import { sharedRedraws } from "./frame";
 
 export interface ChartLine {
   /** The buffer's field this line draws. */
@@ -66,9 +69,26 @@ interface PlotSeries {
 const MARKER_RADIUS = 4;
 const MARKER_HOVER_PX = 8;
 
-function cssVar(element: Element, name: string, fallback: string): string {
-  const value = typeof getComputedStyle === "function" ? getComputedStyle(element).getPropertyValue(name).trim() : "";
-  return value || fallback;
+/** The axes' colours, from the theme's custom properties (index.css, on :root), light or dark. */
+interface AxisColors {
+  axis: string;
+  grid: string;
+}
+
+let axisColorsCache: { dark: boolean; colors: AxisColors } | null = null;
+
+/**
+ * Read once per colour scheme, not per chart: getComputedStyle right after another chart went
+ * in would recompute the page's style each time.
+ */
+function axisColors(): AxisColors {
+  const dark = typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches;
+  if (axisColorsCache !== null && axisColorsCache.dark === dark) return axisColorsCache.colors;
+  const style = typeof getComputedStyle === "function" ? getComputedStyle(document.documentElement) : null;
+  const read = (name: string, fallback: string) => style?.getPropertyValue(name).trim() || fallback;
+  const colors = { axis: read("--muted", "#5b6470"), grid: read("--border", "#d5d9e0") };
+  axisColorsCache = { dark, colors };
+  return colors;
 }
 
 const formatValue = (_: uPlot, raw: number | null) =>
@@ -161,8 +181,7 @@ export function TimeChart(props: TimeChartProps) {
     if (figure === null || host === null) return;
     const series = plotSeries(buffer, lines, band);
     const hasScore = lines.some((line) => line.scale === "score");
-    const axisColor = cssVar(figure, "--muted", "#5b6470");
-    const gridColor = cssVar(figure, "--border", "#d5d9e0");
+    const { axis: axisColor, grid: gridColor } = axisColors();
     const axis = (options: uPlot.Axis): uPlot.Axis => ({
       stroke: axisColor,
       grid: { stroke: gridColor, width: 1 },
@@ -275,18 +294,36 @@ export function TimeChart(props: TimeChartProps) {
     tip.className = "time-chart-tip";
     tip.hidden = true;
     plot.over.appendChild(tip);
+    // The points drawn: what `data-points` says.
+    let drawn = buffer.length;
     const showCount = () => {
-      figure.dataset.points = String(buffer.length);
+      figure.dataset.points = String(drawn);
     };
     showCount();
     showLatest(plot);
-    const scheduler = createFrameScheduler(() => {
-      plot.setData(plotData(buffer, series));
-      showLatest(plot);
+    const redraw = sharedRedraws.add(() => {
+      // In one batch: uPlot draws now, inside the queue's time budget, not in a microtask after it.
+      plot.batch(() => {
+        plot.setData(plotData(buffer, series));
+        showLatest(plot);
+      });
+      drawn = buffer.length;
       showCount();
-    });
-    redrawRef.current = scheduler.schedule;
-    const unsubscribe = buffer.subscribe(scheduler.schedule);
+    }, figure);
+    // Out of view, a chart is drawn when it shows less than half its points (its first points, a
+    // read of the points kept), so that what it says is in is drawn wherever it is; the live
+    // points that follow wait for the view.
+    const schedule = () => redraw.schedule({ offscreen: buffer.length > 2 * drawn });
+    redrawRef.current = schedule;
+    const unsubscribe = buffer.subscribe(schedule);
+    let visibility: IntersectionObserver | null = null;
+    if (typeof IntersectionObserver === "function") {
+      visibility = new IntersectionObserver((entries) => {
+        const last = entries[entries.length - 1];
+        if (last !== undefined) redraw.setVisible(last.isIntersecting);
+      });
+      visibility.observe(figure);
+    }
 
     let width = options.width;
     const observer = new ResizeObserver((entries) => {
@@ -301,7 +338,8 @@ export function TimeChart(props: TimeChartProps) {
     return () => {
       redrawRef.current = null;
       unsubscribe();
-      scheduler.cancel();
+      redraw.dispose();
+      visibility?.disconnect();
       observer.disconnect();
       plot.destroy();
     };

@@ -2,8 +2,8 @@ import { Code, type ServerStatusSchema } from "@aiops/client";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { act, screen, waitFor, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { AppRoutes } from "../../App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AppRoutes, loadPages } from "../../App";
 import { FakeAiops, serverError } from "../../utils/fakeServer";
 import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
 
@@ -51,6 +51,9 @@ function status(clock: FakeClock, init: Partial<StatusInit> = {}): StatusInit {
 }
 
 const text = (testId: string) => screen.getByTestId(testId).textContent;
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("System dashboard", () => {
   it("waits for the server's status, shows its numbers, and updates them with the next", async () => {

@@ -1,8 +1,8 @@
 import { Code, DataSource_Kind } from "@aiops/client";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { act, screen, waitFor, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { AppRoutes } from "../../App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AppRoutes, loadPages } from "../../App";
 import { FakeAiops, serverError } from "../../utils/fakeServer";
 import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
 
@@ -27,6 +27,9 @@ function description(input: HTMLElement): string {
     .map((id) => document.getElementById(id)?.textContent ?? "")
     .join(" ");
 }
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("Data source detail", () => {
   it("is linked from the list, and shows the settings and a Check's answer", async () => {

@@ -1,7 +1,7 @@
 import { DataSource_Kind } from "@aiops/client";
 import { act, screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { AppRoutes } from "../../App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AppRoutes, loadPages } from "../../App";
 import { FakeAiops } from "../../utils/fakeServer";
 import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
 
@@ -12,6 +12,9 @@ async function setup(route = "/data-sources") {
   const { store } = await startedStore({ server, clock });
   return { ...renderWithProviders(<AppRoutes />, { store, route }), server, store };
 }
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("Data sources page", () => {
   it("shows live health, and a Check's latency and version", async () => {

@@ -1,8 +1,8 @@
 import { Code, ConnectError, Severity, type BacktestDetectorRequest, type QueryMetricsRequest } from "@aiops/client";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { act, screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { AppRoutes } from "../../App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AppRoutes, loadPages } from "../../App";
 import { FakeAiops, serverError } from "../../utils/fakeServer";
 import { FakeClock, renderWithProviders, startedStore } from "../../utils/test-utils";
 import { PREVIEW_DEBOUNCE_MS } from "./preview";
@@ -102,6 +102,9 @@ async function setup(
   const debounce = (ms = PREVIEW_DEBOUNCE_MS) => act(() => clock.advance(ms));
   return { ...rendered, server, clock, store, preview, status, debounce };
 }
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("Backtest preview", () => {
   it("shows what the settings would have raised: the count, per day, the list and a chart per series", async () => {

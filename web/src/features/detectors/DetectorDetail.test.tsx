@@ -1,9 +1,11 @@
 import { Anomaly_State, Detector_State, EventType } from "@aiops/client";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { act, screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { AppRoutes } from "../../App";
 import { FakeAiops, type FakeScoresInit } from "../../utils/fakeServer";
-import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
+import { FakeClock, makeTestStore, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
+import { streamStarted } from "../connection/connectionSlice";
 import { FILTER_DEBOUNCE_MS } from "./DetectorSeries";
 import { exactSelector } from "./seriesData";
 
@@ -144,12 +146,24 @@ describe("Detector detail: series", () => {
     expect(charts()).toEqual([title("web-2"), title("web-1")]);
   });
 
-  it("reads each series' kept points on its exact labels, then appends the live ones", async () => {
-    const { server, end } = await setup();
-    const labels = series("web-2", 0, end).labels;
-    expect(server.scoreReads.map((r) => r.filter)).toContain(exactSelector(labels));
-    expect(exactSelector(labels)).toBe('{__name__="http_latency", instance="web-2", job="api"}');
-    await waitFor(() => expect(points(title("web-2"))).toBe(String(POINTS)));
+  it("reads the top series' points in one call beside the listing, a series picked later on its exact labels, then appends the live ones", async () => {
+    const { server, end, user } = await setup();
+    // One ReadDetectorScores for the four charts shown: the top of the same ranking, every point kept.
+    expect(server.scoreReads).toHaveLength(1);
+    expect(server.scoreReads[0]).toMatchObject({ detector: "detectors/api", filter: "", pageSize: 4 });
+    expect(server.scoreReads[0].range).toBeUndefined();
+    expect(server.seriesLists).toHaveLength(1);
+    for (const shown of [title("web-2"), title("db-1", "db"), title("web-3"), title("web-4")]) {
+      expect(points(shown)).toBe(String(POINTS));
+    }
+
+    // A series ticked later: its own read, on its exact labels.
+    await user.click(within(picker()).getByRole("checkbox", { name: title("web-5") }));
+    await events();
+    const picked = series("web-5", 0, end).labels;
+    expect(server.scoreReads.slice(1).map((r) => r.filter)).toEqual([exactSelector(picked)]);
+    expect(exactSelector(picked)).toBe('{__name__="http_latency", instance="web-5", job="api"}');
+    await waitFor(() => expect(points(title("web-5"))).toBe(String(POINTS)));
 
     // Its own stream: live SCORES of this detector only, nothing replayed.
     const live = server.subscribes.find((request) => request.types.includes(EventType.SCORES));
@@ -158,6 +172,7 @@ describe("Detector detail: series", () => {
     await waitFor(() => expect(screen.getByText("Live")).toBeTruthy());
 
     // The latest points come again with a new one: the old ones replaced, the new one appended.
+    const labels = series("web-2", 0, end).labels;
     const reads = server.scoreReads.length;
     server.pushScores("detectors/api", [
       { labels, start: end, values: [200, 201], scores: [0.5, 0.999], expected: [100, 100] },
@@ -165,6 +180,74 @@ describe("Detector detail: series", () => {
     await events();
     await waitFor(() => expect(points(title("web-2"))).toBe(String(POINTS + 1)));
     expect(server.scoreReads.length).toBe(reads);
+  });
+
+  it("starts its calls from the route, before the app's lists are in; the detector's thresholds come after", async () => {
+    const clock = new FakeClock();
+    const server = new FakeAiops(clock.now);
+    server.addDataSource({ name: "dataSources/prom" });
+    server.addDetector({
+      name: "detectors/api",
+      state: Detector_State.RUNNING,
+      step: { seconds: BigInt(STEP) },
+      thresholds: { warning: 0.3, critical: 0.6 },
+    });
+    const end = Math.floor(clock.now() / 1000 / STEP) * STEP;
+    server.addScores("detectors/api", STEP, SIX_SERIES(end));
+    // A fresh tab: the store knows nothing yet, its stream not even started.
+    const { store } = makeTestStore({ server, clock });
+    renderWithProviders(<AppRoutes />, { store, route: "/detectors/api" });
+    await events();
+    expect(server.calls.filter((call) => call === "listDetectors")).toEqual([]);
+    expect(server.seriesLists).toHaveLength(1);
+    expect(server.scoreReads).toHaveLength(1);
+    expect(screen.getByRole("heading", { name: "detectors/api" })).toBeTruthy();
+    expect(screen.getByText("Connecting to the server to load the detector…")).toBeTruthy();
+    expect(charts()).toEqual([title("web-2"), title("db-1", "db"), title("web-3"), title("web-4")]);
+    expect(points(title("web-3"))).toBe(String(POINTS));
+    // Not known to be running yet: no note that it is not, no live stream.
+    expect(screen.queryByRole("note")).toBeNull();
+    expect(server.scoreStreams).toBe(0);
+    // The default thresholds meanwhile: web-3's 0.5 is no anomaly.
+    const markers = (name: string) => screen.getByRole("img", { name }).getAttribute("data-markers");
+    expect(markers(title("web-3"))).toBe("0");
+
+    store.dispatch(streamStarted());
+    await events();
+    // The detector is in: its own thresholds mark web-3's last point; nothing is listed or read again.
+    expect(document.querySelector(".detail .facts")).not.toBeNull();
+    expect(screen.queryByText("Connecting to the server to load the detector…")).toBeNull();
+    expect(markers(title("web-3"))).toBe("1");
+    expect(server.seriesLists).toHaveLength(1);
+    expect(server.scoreReads).toHaveLength(1);
+    await waitFor(() => expect(screen.getByText("Live")).toBeTruthy());
+  });
+
+  it("reads each series shown alone when the read of the top fails, and not before it answers", async () => {
+    const clock = new FakeClock();
+    const server = new FakeAiops(clock.now);
+    server.addDataSource({ name: "dataSources/prom" });
+    server.addDetector({ name: "detectors/api", state: Detector_State.STOPPED, step: { seconds: BigInt(STEP) } });
+    const end = Math.floor(clock.now() / 1000 / STEP) * STEP;
+    server.addScores("detectors/api", STEP, SIX_SERIES(end));
+    const { store } = await startedStore({ server, clock });
+    const release = server.holdNext("readDetectorScores");
+    renderWithProviders(<AppRoutes />, { store, route: "/detectors/api" });
+    await events();
+    // Listed first: the four charts wait for the read of the top, no read of their own.
+    expect(charts()).toEqual([title("web-2"), title("db-1", "db"), title("web-3"), title("web-4")]);
+    expect(screen.getAllByText("Loading the points…")).toHaveLength(4);
+    expect(server.scoreReads).toHaveLength(1);
+
+    release(new ConnectError("busy", Code.Unavailable));
+    await events();
+    expect(server.scoreReads.slice(1).map((r) => r.filter)).toEqual(
+      [series("web-2", 0, end), series("db-1", 0, end, "db"), series("web-3", 0, end), series("web-4", 0, end)].map(
+        (s) => exactSelector(s.labels),
+      ),
+    );
+    await waitFor(() => expect(points(title("web-4"))).toBe(String(POINTS)));
+    expect(screen.queryByText("Loading the points…")).toBeNull();
   });
 
   it("reads the points a paced SCORES event skipped before appending its own", async () => {

@@ -20,7 +20,7 @@ import {
   startDetector,
   stopDetector,
 } from "./detectorsSlice";
-import { detectorTitle } from "./model";
+import { detectorTitle, type DetectorView } from "./model";
 import { StateBadge } from "./StateBadge";
 
 export function describeAlgorithm(algorithm: AlgorithmSettings | null): string {
@@ -50,44 +50,92 @@ export function DetectorDetail() {
   const deleted = useAppSelector((state) => selectDetectorDeleted(state, name));
   const [confirming, setConfirming] = useState(false);
 
-  if (detector === undefined) {
+  if (detector === undefined && (deleted || loaded)) {
     if (deleted) return <DeletedNotice name={name} back="/detectors" backText="Back to the detectors" />;
-    return loaded ? (
+    return (
       <div className="empty">
         <p>There is no detector {name}.</p>
         <Link to="/detectors">Back to the detectors</Link>
       </div>
-    ) : (
-      <LoadingState what="detector" />
     );
   }
-  const stopped = detector.state === Detector_State.STOPPED || detector.state === Detector_State.FAILED;
   return (
     <section aria-labelledby="detector-heading" className="detail">
       <div className="page-header">
-        <h2 id="detector-heading">{detectorTitle(detector)}</h2>
+        <h2 id="detector-heading">{detector === undefined ? name : detectorTitle(detector)}</h2>
         <Link to="/detectors" aria-label="Close the detector">
           Close
         </Link>
       </div>
+      {detector === undefined ? (
+        // A fresh tab: the series (by the route's name) load beside the app's lists.
+        <LoadingState what="detector" />
+      ) : (
+        <DetectorFacts
+          detector={detector}
+          pending={pending}
+          error={error}
+          confirming={confirming}
+          onConfirming={setConfirming}
+          onDismiss={() => dispatch(detectorErrorDismissed(name))}
+          onStart={() => void dispatch(startDetector(name))}
+          onStop={() => void dispatch(stopDetector(name))}
+          onDelete={() => {
+            void dispatch(deleteDetector(name));
+            navigate("/detectors");
+          }}
+        />
+      )}
+      <DetectorSeries key={name} name={name} detector={detector} />
+      {detector !== undefined && <DetectorAnomalies detector={name} />}
+    </section>
+  );
+}
+
+function DetectorFacts({
+  detector,
+  pending,
+  error,
+  confirming,
+  onConfirming,
+  onDismiss,
+  onStart,
+  onStop,
+  onDelete,
+}: {
+  detector: DetectorView;
+  pending: ReturnType<typeof selectDetectorPending>;
+  error: ReturnType<typeof selectDetectorError>;
+  confirming: boolean;
+  onConfirming: (confirming: boolean) => void;
+  onDismiss: () => void;
+  onStart: () => void;
+  onStop: () => void;
+  onDelete: () => void;
+}) {
+  const { name } = detector;
+  const id = name.slice("detectors/".length);
+  const stopped = detector.state === Detector_State.STOPPED || detector.state === Detector_State.FAILED;
+  return (
+    <>
       <p>
         <StateBadge state={detector.state} reason={detector.stateReason} pending={pending} />
       </p>
       {error && (
         <div role="alert" className="row-error">
           {error.message}{" "}
-          <button type="button" className="button-link" onClick={() => dispatch(detectorErrorDismissed(name))}>
+          <button type="button" className="button-link" onClick={onDismiss}>
             Dismiss
           </button>
         </div>
       )}
       <div className="button-row">
         {stopped ? (
-          <button type="button" onClick={() => void dispatch(startDetector(name))}>
+          <button type="button" onClick={onStart}>
             Start
           </button>
         ) : (
-          <button type="button" onClick={() => void dispatch(stopDetector(name))}>
+          <button type="button" onClick={onStop}>
             Stop
           </button>
         )}
@@ -96,23 +144,16 @@ export function DetectorDetail() {
         </Link>
         {confirming ? (
           <>
-            <button
-              type="button"
-              className="button-danger"
-              onClick={() => {
-                void dispatch(deleteDetector(name));
-                navigate("/detectors");
-              }}
-            >
+            <button type="button" className="button-danger" onClick={onDelete}>
               Delete detector
             </button>
-            <button type="button" onClick={() => setConfirming(false)}>
+            <button type="button" onClick={() => onConfirming(false)}>
               Cancel
             </button>
             <span className="small">Delete {name} and its anomalies?</span>
           </>
         ) : (
-          <button type="button" className="button-danger" onClick={() => setConfirming(true)}>
+          <button type="button" className="button-danger" onClick={() => onConfirming(true)}>
             Delete…
           </button>
         )}
@@ -149,8 +190,6 @@ export function DetectorDetail() {
         <dt>Changed</dt>
         <dd>{formatDateTime(detector.updateTime)}</dd>
       </dl>
-      <DetectorSeries key={name} detector={detector} />
-      <DetectorAnomalies detector={name} />
-    </section>
+    </>
   );
 }

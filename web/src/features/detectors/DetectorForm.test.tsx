@@ -1,7 +1,7 @@
 import { Detector_State, Direction } from "@aiops/client";
 import { act, screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { AppRoutes } from "../../App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AppRoutes, loadPages } from "../../App";
 import { FakeAiops } from "../../utils/fakeServer";
 import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
 
@@ -25,6 +25,9 @@ function description(input: HTMLElement): string {
     .map((id) => document.getElementById(id)?.textContent ?? "")
     .join(" ");
 }
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("Detector form", () => {
   it("offers every algorithm of the contract with its parameters, defaults left to the server", async () => {

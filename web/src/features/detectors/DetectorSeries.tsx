@@ -1,9 +1,11 @@
 // A detector's series on its detail page: a picker ranked by the latest score (with a series
 // selector to narrow it), and a chart per series shown (the value, the expected value and its
 // band, the score on the right axis, a marker at each anomalous point), read once and then
-// appended live from the detector's SCORES events.
+// appended live from the detector's SCORES events. It starts with the route, before the detector
+// is in the store: the listing and one read of the top series' points go out at once, side by
+// side; the thresholds (markers), the step and the live stream follow once the detector is in.
 import { Detector_State, EventType, Severity } from "@aiops/client";
-import { memo, useCallback, useEffect, useMemo, useState, useSyncExternalStore } from "react";
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import { useStore } from "react-redux";
 import type { AppStore } from "../../app/store";
 import { Field } from "../../components/Field";
@@ -22,6 +24,7 @@ import {
   listSeries,
   listingError,
   seriesFeed,
+  seriesKey,
   seriesParts,
   seriesTitle,
   thresholdsOf,
@@ -79,17 +82,35 @@ interface Picked {
   autoFor: string | null;
 }
 
-export function DetectorSeries({ detector }: { detector: DetectorView }) {
+const NO_THRESHOLDS = { warning: null, critical: null };
+
+/** Whether the top series are still to be picked for `filter` (nobody picked, none shown for it). */
+function picksTop(picked: Picked, filter: string): boolean {
+  return !picked.manual && !(picked.autoFor === filter && picked.series.size > 0);
+}
+
+/** The top series of `filter`, shown unless people picked or some are shown for it already. */
+function pickTop(prev: Picked, filter: string, top: { key: string; labels: Record<string, string> }[]): Picked {
+  if (!picksTop(prev, filter)) return prev;
+  return { series: new Map(top.slice(0, DEFAULT_SHOWN).map((s) => [s.key, s.labels])), manual: false, autoFor: filter };
+}
+
+/**
+ * A detector's series section, by the detector's name: `detector` is undefined until the store
+ * has it (a fresh tab), meanwhile the default thresholds and step and no live stream.
+ */
+export function DetectorSeries({ name, detector }: { name: string; detector: DetectorView | undefined }) {
   const store = useStore() as AppStore;
   const { clients, clock } = store.extra;
-  const name = detector.name;
-  const feed = useMemo(() => seriesFeed(clients, name, detector.stepSeconds), [clients, name, detector.stepSeconds]);
-  const running = LIVE_STATES.includes(detector.state);
-  const thresholds = thresholdsOf(detector);
+  const stepSeconds = detector?.stepSeconds ?? null;
+  const feed = useMemo(() => seriesFeed(clients, name, null), [clients, name]);
+  useEffect(() => feed.setDetectorStep(stepSeconds), [feed, stepSeconds]);
+  const state = detector?.state;
+  const running = state !== undefined && LIVE_STATES.includes(state);
+  const { warning, critical } = thresholdsOf(detector ?? NO_THRESHOLDS);
+  // The same object while they stay: a listing or a pick does not draw the charts again.
+  const thresholds = useMemo(() => ({ warning, critical }), [warning, critical]);
   const colors = useMemo(() => chartColors(), []);
-
-  // Opened again: the kept points are shown at once and read again.
-  useEffect(() => feed.refresh(), [feed]);
 
   const [filterText, setFilterText] = useState("");
   const [filter, setFilter] = useState("");
@@ -109,23 +130,42 @@ export function DetectorSeries({ detector }: { detector: DetectorView }) {
   });
   const [picked, setPicked] = useState<Picked>({ series: new Map(), manual: false, autoFor: null });
   const [refreshes, setRefreshes] = useState(0);
+  // What the listing's effect reads of the picks without running again for each pick.
+  const pickedRef = useRef(picked);
+  useLayoutEffect(() => {
+    pickedRef.current = picked;
+  }, [picked]);
 
+  // A known state that changes (started, stopped) changes the series: list them again. The
+  // detector coming in (a fresh tab) does not.
+  const seenState = useRef(state);
   useEffect(() => {
+    if (state === undefined) return;
+    if (seenState.current !== undefined && seenState.current !== state) setRefreshes((n) => n + 1);
+    seenState.current = state;
+  }, [state]);
+
+  // On mount (before paint: the calls go out as early as the route renders) and for each filter:
+  // the listing, and beside it, while the top series are to be shown, one read of their points.
+  useLayoutEffect(() => {
     const abort = new AbortController();
+    if (picksTop(pickedRef.current, filter)) {
+      feed.readTop(filter, DEFAULT_SHOWN, { signal: abort.signal }).then(
+        (top) => {
+          if (abort.signal.aborted || top.length === 0) return;
+          setPicked((prev) => pickTop(prev, filter, top.map((labels) => ({ key: seriesKey(labels), labels }))));
+        },
+        () => {
+          // The listing says what went wrong; the series shown are read alone.
+        },
+      );
+    }
     listSeries(clients, name, filter, { signal: abort.signal }).then(
       ({ series, total }) => {
         if (abort.signal.aborted) return;
         setListing({ filter, series, total, loaded: true, filterError: null, error: null });
         // The most anomalous are shown until people pick: for each new filter, or once there are any.
-        setPicked((prev) =>
-          prev.manual || (prev.autoFor === filter && prev.series.size > 0)
-            ? prev
-            : {
-                series: new Map(series.slice(0, DEFAULT_SHOWN).map((s) => [s.key, s.labels])),
-                manual: false,
-                autoFor: filter,
-              },
-        );
+        setPicked((prev) => pickTop(prev, filter, series));
       },
       (err: unknown) => {
         if (abort.signal.aborted) return;
@@ -134,7 +174,11 @@ export function DetectorSeries({ detector }: { detector: DetectorView }) {
       },
     );
     return () => abort.abort();
-  }, [clients, name, filter, refreshes, detector.state]);
+  }, [clients, feed, name, filter, refreshes]);
+
+  // Opened again: the kept points are shown at once and read again (after the read of the top,
+  // started above, for those it does not bring).
+  useLayoutEffect(() => feed.refresh(), [feed]);
 
   // A running detector's ranking moves each step: read it again now and then.
   useEffect(() => {
@@ -143,8 +187,11 @@ export function DetectorSeries({ detector }: { detector: DetectorView }) {
     return () => clock.clearTimeout(timer);
   }, [running, clock, listing]);
 
-  // The series no longer shown let their points go.
-  useEffect(() => feed.retain(picked.series.keys()), [feed, picked]);
+  // The series no longer shown let their points go (once there are picks: a detail opened again
+  // keeps its points until the top series are picked).
+  useEffect(() => {
+    if (picked.manual || picked.autoFor !== null) feed.retain(picked.series.keys());
+  }, [feed, picked]);
 
   const { live, error: liveError } = useLiveEvents(
     running ? { types: [EventType.SCORES], detectors: [name] } : null,
@@ -178,12 +225,12 @@ export function DetectorSeries({ detector }: { detector: DetectorView }) {
           </span>
         ) : null}
       </div>
-      {!running && (
+      {detector !== undefined && !running && (
         <p className="note" role="note">
-          {detector.name} is not running: the charts show the points it kept while it ran.
+          {name} is not running: the charts show the points it kept while it ran.
         </p>
       )}
-      {detector.state === Detector_State.BACKFILLING && (
+      {state === Detector_State.BACKFILLING && (
         <p className="note" role="note">
           Backfilling: its series appear here once it scores live points.
         </p>
@@ -216,6 +263,7 @@ export function DetectorSeries({ detector }: { detector: DetectorView }) {
       )}
       <SeriesPicker
         detector={name}
+        known={detector !== undefined}
         listing={listing}
         picked={picked}
         unlisted={unlisted}
@@ -233,6 +281,7 @@ export function DetectorSeries({ detector }: { detector: DetectorView }) {
 
 function SeriesPicker({
   detector,
+  known,
   listing,
   picked,
   unlisted,
@@ -240,6 +289,8 @@ function SeriesPicker({
   onToggle,
 }: {
   detector: string;
+  /** Whether the detector is in (its state known). */
+  known: boolean;
   listing: Listing;
   picked: Picked;
   unlisted: [string, Record<string, string>][];
@@ -257,7 +308,7 @@ function SeriesPicker({
       <p className="empty">
         {listing.filter
           ? "No series matches this selector."
-          : running
+          : running || !known
             ? "No series scored yet: they appear once the detector scores its first points."
             : "No points kept: the server keeps a detector's recent points while it runs."}
       </p>
@@ -327,7 +378,7 @@ const PickerRow = memo(function PickerRow({
   );
 });
 
-function SeriesChart({
+const SeriesChart = memo(function SeriesChart({
   feed,
   labels,
   thresholds,
@@ -370,7 +421,7 @@ function SeriesChart({
       {entry.loaded && !entry.loading && entry.buffer.length === 0 && <EmptyNote buffer={entry.buffer} />}
     </div>
   );
-}
+});
 
 function EmptyNote({ buffer }: { buffer: ChartBuffer }) {
   const length = useSyncExternalStore(buffer.subscribe, () => buffer.length);

@@ -1,6 +1,8 @@
 // A detector's series and the points it scored, for its detail page, apart from the components:
 // the series ranked by their latest score (ListDetectorSeries), and per series shown a chart
-// buffer (outside Redux) filled from ReadDetectorScores, then live from SCORES events. SCORES are
+// buffer (outside Redux) filled from ReadDetectorScores, then live from SCORES events. The top
+// series' points come in one ReadDetectorScores (it pages the series in ListDetectorSeries'
+// order), read beside the listing; a series picked later is read on its exact labels. SCORES are
 // paced (the latest per detector per interval supersedes the others), so a series' new points
 // may start more than a step after its last one: the missed range is read (ReadDetectorScores
 // on the series' exact labels) and put in before them.
@@ -169,6 +171,10 @@ export interface ShownSeries {
 interface Entry extends ShownSeries {
   /** A gap fill or catch-up is being read. */
   filling: boolean;
+  /** Read before and to be read again (a detail opened again), unless a read of the top does. */
+  stale: boolean;
+  /** Asked for while a read of the top was on its way: read alone if that read leaves it out. */
+  waiting: boolean;
 }
 
 /**
@@ -184,6 +190,10 @@ export class DetectorSeriesFeed {
   private entries = new Map<string, Entry>();
   private listeners = new Set<() => void>();
   private revision = 0;
+  /** The reads of the top series on their way. */
+  private topReads = 0;
+  /** Whether the server said the step (then the detector's is not needed). */
+  private stepKnown = false;
 
   constructor(clients: AiopsClients, detector: string, stepSeconds: number | null = null) {
     this.clients = clients;
@@ -225,16 +235,79 @@ export class DetectorSeriesFeed {
         loading: false,
         error: null,
         filling: false,
+        stale: false,
+        waiting: false,
       };
       this.entries.set(key, entry);
     }
     return entry;
   }
 
-  /** Reads a shown series' points unless they are in or being read. */
+  /**
+   * The detector's step, once it is known (the detail may start before the detector is in): it
+   * stands until the server says the step it scored at.
+   */
+  setDetectorStep(stepSeconds: number | null): void {
+    if (stepSeconds === null || stepSeconds <= 0 || this.stepKnown || stepSeconds === this.step) return;
+    this.setStep(stepSeconds);
+  }
+
+  /**
+   * Reads a shown series' points unless they are in or being read; while a read of the top series
+   * is on its way, after it, and only if it did not bring them.
+   */
   ensureLoaded(labels: Record<string, string>): void {
     const entry = this.series(labels) as Entry;
-    if (!entry.loaded && !entry.loading) void this.load(entry);
+    if (entry.loaded || entry.loading) return;
+    if (this.topReads > 0) {
+      entry.waiting = true;
+      entry.loading = true;
+      this.changed();
+      return;
+    }
+    void this.load(entry);
+  }
+
+  /**
+   * The `count` most anomalous series matching `filter` with every point kept of each, in one
+   * ReadDetectorScores (it pages the series in ListDetectorSeries' order): their buffers filled
+   * (made when new), and their labels, the most anomalous first. The series asked for meanwhile
+   * (`ensureLoaded`) and those to read again (`refresh`) that it leaves out are read alone after.
+   */
+  async readTop(filter: string, count: number, options: { signal?: AbortSignal } = {}): Promise<Record<string, string>[]> {
+    this.topReads++;
+    const found: Record<string, string>[] = [];
+    try {
+      let pageToken = "";
+      for (let page = 0; page < MAX_READ_PAGES && found.length < count; page++) {
+        const answer = await this.clients.detectors.readDetectorScores(
+          { detector: this.detector, filter: filter.trim(), pageSize: count - found.length, pageToken },
+          { signal: options.signal },
+        );
+        this.takeStep(answer.step);
+        for (const series of answer.series) {
+          const start = seconds(timestampMs(series.startTime));
+          if (start === null) continue;
+          const entry = this.series(series.labels) as Entry;
+          entry.buffer.putStepped(start, this.step, columnsOf(series));
+          entry.loaded = true;
+          entry.stale = false;
+          entry.error = null;
+          if (entry.waiting) {
+            entry.waiting = false;
+            entry.loading = false;
+          }
+          found.push(entry.labels);
+        }
+        pageToken = answer.nextPageToken;
+        if (pageToken === "") break;
+      }
+      return found;
+    } finally {
+      this.topReads--;
+      if (this.topReads === 0) this.readLeftOut();
+      this.changed();
+    }
   }
 
   /** Keeps only these series (by key): the others' points go. */
@@ -250,9 +323,13 @@ export class DetectorSeriesFeed {
     if (changed) this.changed();
   }
 
-  /** Reads every point kept of each series already read again (a detail opened again). */
+  /**
+   * Reads every point kept of each series already read again (a detail opened again); while a
+   * read of the top series is on its way, those it does not bring, after it.
+   */
   refresh(): void {
-    for (const entry of this.entries.values()) if (entry.loaded && !entry.loading) void this.load(entry);
+    for (const entry of this.entries.values()) if (entry.loaded && !entry.loading) entry.stale = true;
+    if (this.topReads === 0) this.readLeftOut();
   }
 
   /**
@@ -290,6 +367,32 @@ export class DetectorSeriesFeed {
     for (const listener of [...this.listeners]) listener();
   }
 
+  /** The series asked for, or to read again, that no read of the top brought: each read alone. */
+  private readLeftOut(): void {
+    for (const entry of this.entries.values()) {
+      if (entry.waiting) {
+        entry.waiting = false;
+        entry.loading = false;
+        if (!entry.loaded) void this.load(entry);
+      } else if (entry.stale && !entry.loading) {
+        void this.load(entry);
+      }
+      entry.stale = false;
+    }
+  }
+
+  private takeStep(duration: Parameters<typeof durationSeconds>[0]): void {
+    const step = durationSeconds(duration);
+    if (step === null || step <= 0) return;
+    this.stepKnown = true;
+    if (step !== this.step) this.setStep(step);
+  }
+
+  private setStep(step: number): void {
+    this.step = step;
+    for (const entry of this.entries.values()) entry.buffer.step = step;
+  }
+
   /** Reads a series' points (in `range`, seconds, or every one kept) into its buffer. */
   private async read(entry: Entry, range?: [number, number]): Promise<void> {
     // The selector also matches series with more labels: this one's are exactly these, on
@@ -306,11 +409,7 @@ export class DetectorSeriesFeed {
           endTime: timestampFromMs(range[1] * 1000),
         },
       });
-      const step = durationSeconds(answer.step);
-      if (step !== null && step > 0 && step !== this.step) {
-        this.step = step;
-        for (const other of this.entries.values()) other.buffer.step = step;
-      }
+      this.takeStep(answer.step);
       const found = answer.series.find((series) => seriesKey(series.labels) === entry.key);
       const start = found && seconds(timestampMs(found.startTime));
       if (found && start !== null && start !== undefined) {

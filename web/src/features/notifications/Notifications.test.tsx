@@ -1,7 +1,7 @@
 import { Severity } from "@aiops/client";
 import { act, screen, within } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
-import { App } from "../../App";
+import { beforeAll, describe, expect, it } from "vitest";
+import { App, loadPages } from "../../App";
 import { FakeAiops } from "../../utils/fakeServer";
 import { FakeClock, renderWithProviders, settle, startedStore } from "../../utils/test-utils";
 
@@ -14,6 +14,9 @@ async function setup() {
 }
 
 const toasts = () => within(screen.getByRole("region", { name: "New anomalies" })).queryAllByRole("status");
+
+// The pages of their own chunks (App.tsx), loaded before any is routed to.
+beforeAll(() => loadPages());
 
 describe("notification centre", () => {
   it("raises a toast per new anomaly, with its severity in words, linking to it", async () => {
