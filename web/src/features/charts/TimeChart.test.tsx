@@ -197,6 +197,27 @@ describe("TimeChart", () => {
     { field: "score", label: "Score", color: "#8e44ad", scale: "score" as const },
   ];
 
+  it("makes the value axis as wide as its longest label, so that none is cut", async () => {
+    const plotLeft = async (values: number[]) => {
+      const buffer = new ChartBuffer(["value"], { step: 60 });
+      buffer.putStepped(0, 60, { value: values });
+      const { container, unmount } = render(
+        <TimeChart buffer={buffer} title="Memory" lines={[{ field: "value", label: "Memory MiB", color: "purple" }]} />,
+      );
+      // uPlot lays out in a microtask.
+      await act(async () => {});
+      const left = parseFloat((container.querySelector(".u-over") as HTMLElement).style.left);
+      unmount();
+      return left;
+    };
+    // Short labels (0, 0.5, 1...): the narrowest axis. Labels such as 1,234,567.1: wider, by their
+    // measured text (6 px a character in the tests' canvas).
+    const narrow = await plotLeft([0, 1, 2]);
+    const wide = await plotLeft([1234567.1, 1234567.15, 1234567.2]);
+    expect(narrow).toBe(56);
+    expect(wide).toBeGreaterThanOrEqual("1,234,567.12".length * 6);
+  });
+
   it("is a named figure with the buffer's point count, a legend for hovering, and redraws once a frame", () => {
     const callbacks: FrameRequestCallback[] = [];
     vi.stubGlobal("requestAnimationFrame", (callback: FrameRequestCallback) => callbacks.push(callback));

@@ -67,6 +67,30 @@ interface PlotSeries {
 }
 
 const MARKER_RADIUS = 4;
+const VALUE_AXIS_MIN_PX = 56;
+
+/**
+ * The value axis' width for its labels (uPlot calls it per layout cycle): wide enough for the
+ * longest one, such as 455.115 on a memory chart, so that none is cut at the chart's edge.
+ */
+function valueAxisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  // Later cycles keep the first one's width: the labels may change with it, and must not loop.
+  const sized = axisSizes.get(u);
+  if (cycleNum > 1 && sized !== undefined) return sized;
+  const axis = u.axes[axisIdx];
+  const longest = (values ?? []).reduce((a, b) => (b.length > a.length ? b : a), "");
+  const font = axis?.font?.[0];
+  let size = VALUE_AXIS_MIN_PX;
+  if (longest !== "" && font !== undefined && typeof u.ctx?.measureText === "function") {
+    u.ctx.font = font;
+    const labelPx = u.ctx.measureText(longest).width / (globalThis.devicePixelRatio || 1);
+    const ticksPx = (axis?.ticks?.size ?? 10) + (axis?.gap ?? 5);
+    size = Math.max(VALUE_AXIS_MIN_PX, Math.ceil(labelPx + ticksPx + 4));
+  }
+  axisSizes.set(u, size);
+  return size;
+}
+const axisSizes = new WeakMap<uPlot, number>();
 const MARKER_HOVER_PX = 8;
 
 /** The axes' colours, from the theme's custom properties (index.css, on :root), light or dark. */
@@ -234,7 +258,7 @@ export function TimeChart(props: TimeChartProps) {
       },
       axes: [
         axis({ space: 80 }),
-        axis({ scale: "y", size: 56 }),
+        axis({ scale: "y", size: valueAxisSize }),
         ...(hasScore
           ? [axis({ scale: "score", side: 1, size: 40, grid: { show: false }, values: (_: uPlot, splits: number[]) => splits.map((v) => v.toFixed(1)) })]
           : []),
