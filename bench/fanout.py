@@ -1,18 +1,33 @@
-"""Live events fan-out: N concurrent EventService.Subscribe streams over loopback gRPC.
+"""Live events fan-out: N Subscribe streams over loopback gRPC, from aiops and from bare grpc.aio.
 
-    .venv/bin/python bench/fanout.py [--streams N] [--rate R] [--duration S] [--quick] [--json PATH]
+N concurrent EventService.Subscribe streams, served by aiops and by a bare grpc.aio broadcaster
+of the same method (the ceiling).
 
-Three kinds of process, all of this file, so that each one's memory and CPU are its own:
+    .venv/bin/python bench/fanout.py [--streams N] [--rate R] [--duration S] [--quick]
+        [--harness go|python] [--no-ceiling] [--json PATH]
+
+Four kinds of process, so that each one's memory and CPU are its own:
 - the server (`--serve`): the real aiops server (`start_app`, as `aiops serve` builds it, no
   detectors) on a SQLite file in a temporary directory, and a publisher in it that writes
   DATA_SOURCE_HEALTH events through the event log (`events.log.recording`, one transaction each,
   as the health probe writes them) at a fixed rate: event i is due i / rate seconds after the
   start, a late one goes at once, and none is written after the window;
-- the subscribers (`--subscribe`): several processes, each holding its share of the N streams
-  over several channels (each its own HTTP/2 connection, so the streams do not all share one);
-- this driver, which starts them, waits until every stream has its first heartbeat (the server
-  sends one at once), has the server publish for `--duration` seconds, waits up to `--grace`
-  seconds more for every stream to receive the last event, and adds up what they report.
+- the bare broadcaster (`--serve-bare`): a grpc.aio server with the same Subscribe method and
+  messages and nothing else: no database, no bus, no filters, no interceptor, no heartbeats
+  after the first; its publisher, at the same pace, serializes each event once into one
+  in-memory list that every stream reads from. It is the most a grpc.aio process delivers here;
+- the subscribers: by default one Go process (`bench/fanout-sub`, built on demand into
+  FANOUT_CACHE) holding every stream; with `--harness python`, several Python processes
+  (`--subscribe`), each holding its share of the streams. Either spreads the streams over
+  several channels (each its own HTTP/2 connection, so the streams do not all share one);
+- this driver, which starts them, waits until every stream has its first heartbeat (both
+  servers send one at once), has the server publish for `--duration` seconds, waits up to
+  `--grace` seconds more for every stream to receive the last event, and adds up what they
+  report. It measures aiops, then (unless `--no-ceiling`) the bare broadcaster with the same
+  subscribers and set-up, and divides: `ceiling_ratio` is aiops' deliveries a second over the
+  bare broadcaster's (about 1 while both keep up with what is published: it tells capacity
+  apart only at a rate neither keeps up with), `cpu_per_delivery_ratio` their server CPU per
+  delivery.
 
 Every stream subscribes live before anything is published (the log is empty), with no filter,
 so it must receive every event published: lost = streams up x events published - events
@@ -24,7 +39,9 @@ Latency is the time of receipt in the subscriber (its wall clock) minus the even
 which the server sets when it stores the event: it takes in the commit, the fan-out, gRPC and
 the subscriber process getting round to it. Server RSS is VmRSS and VmHWM from /proc; CPU is
 utime + stime over the publishing window (100 % = one core), for the server and for all the
-subscriber processes together: on a small machine they share the same cores.
+subscriber processes together: on a small machine they share the same cores. What the rest of
+the machine took in that window (/proc/stat's busy time less theirs) and the load average
+before and after are reported too: the figures of a shared machine depend on them.
 
 The server runs with the options `start_app` gives it: grpc.aio sets no limit on concurrent
 RPCs and gRPC core none on concurrent streams per connection (1,000 streams on one connection
@@ -40,12 +57,14 @@ import json
 import math
 import os
 import select
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from array import array
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -54,9 +73,11 @@ import numpy as np
 
 BIN_MS = 0.1  # latency histogram resolution
 MAX_BIN = 600_000  # 60 s; later receipts land in the last bin (the max is kept exactly)
-STREAMS_PER_PROCESS = 1_250
+STREAMS_PER_PROCESS = 1_250  # Python subscribers; one Go process holds every stream
 STREAMS_PER_CONNECTION = 100
 OPENING = 100  # streams a subscriber process opens at a time
+GO_HARNESS = Path(__file__).resolve().parent / "fanout-sub"
+FANOUT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aiops-bench"
 TARGET_P99_MS = 100.0
 TARGET_RSS_MIB = 1536.0
 PLAN_P99_MS = 50.0
@@ -71,19 +92,25 @@ def serve(database: Path, stream_buffer: int, heartbeat: float, profile: Path | 
 
     url = f"sqlite+aiosqlite:///{database}"
     migrate(url)
+    _run(_serve(url, stream_buffer, heartbeat), profile)
+
+
+def _run(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
     if profile is None:
-        asyncio.run(_serve(url, stream_buffer, heartbeat))
+        asyncio.run(main)
         return
     import cProfile
 
     with cProfile.Profile() as profiler:
-        asyncio.run(_serve(url, stream_buffer, heartbeat))
+        asyncio.run(main)
     profiler.dump_stats(profile)
 
 
 async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
     from aiops.app import start_app
     from aiops.config import Settings
+    from aiops.events import log as event_log
+    from aiops.store.database import session_factory
 
     server = await start_app(
         Settings(
@@ -95,29 +122,42 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
             heartbeat_interval=heartbeat,
         )
     )
-    loop = asyncio.get_running_loop()
+    sessions = session_factory(server.engine)
+
+    async def write(event: Any) -> Any:
+        """One transaction each, as the health probe writes them."""
+        async with event_log.recording(sessions, server.bus) as recorder:
+            await recorder.add(event)
+        return recorder.events[0]
+
     try:
-        _say({"address": server.address})
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            command = json.loads(line)
-            if "publish" not in command:
-                break
-            _say(await _publish(server, command["rate"], command["duration"]))
+        await _commands(server.address, write)
     finally:
         await server.stop(grace=None)
 
 
-async def _publish(server: Any, rate: float, duration: float) -> dict[str, Any]:
-    """DATA_SOURCE_HEALTH events at `rate` a second for `duration` seconds, one per
-    transaction; what was published, and how late the publisher ran."""
-    from aiops.events import log as event_log
-    from aiops.store.database import session_factory
+async def _commands(address: str, write: Callable[[Any], Awaitable[Any]]) -> None:
+    """Says the address, then publishes through `write` as the driver asks."""
+    loop = asyncio.get_running_loop()
+    _say({"address": address})
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        command = json.loads(line)
+        if "publish" not in command:
+            break
+        _say(await _publish(write, command["rate"], command["duration"]))
+
+
+async def _publish(
+    write: Callable[[Any], Awaitable[Any]], rate: float, duration: float
+) -> dict[str, Any]:
+    """DATA_SOURCE_HEALTH events at `rate` a second for `duration` seconds, each through
+    `write`, which stores and publishes it and returns it with its sequence and time; what was
+    published, and how late the publisher ran."""
     from aiops_api.v1 import event_pb2
 
-    sessions = session_factory(server.engine)
     loop = asyncio.get_running_loop()
     planned = round(rate * duration)
     started = loop.time()
@@ -137,9 +177,7 @@ async def _publish(server: Any, rate: float, duration: float) -> dict[str, Any]:
         health = event_pb2.DataSourceHealth(
             data_source="dataSources/bench", reachable=i % 2 == 0, url="http://127.0.0.1:9090"
         )
-        async with event_log.recording(sessions, server.bus) as recorder:
-            await recorder.add(event_pb2.Event(data_source_health=health))
-        event = recorder.events[0]
+        event = await write(event_pb2.Event(data_source_health=health))
         # From the event's time (set as it is stored) to its publication after the commit.
         store_ms.append((time.time() - event.time.ToNanoseconds() / 1e9) * 1000)
         sequences.append(event.sequence)
@@ -153,6 +191,77 @@ async def _publish(server: Any, rate: float, duration: float) -> dict[str, Any]:
         "store_ms_p50": float(np.median(store_ms)) if store_ms else 0.0,
         "store_ms_max": max(store_ms, default=0.0),
     }
+
+
+# The bare broadcaster.
+
+
+class Broadcast:
+    """The bare broadcaster's events, each serialized once, in one list that every stream reads
+    from; `more` is set (and replaced) on each new one."""
+
+    def __init__(self, heartbeat: float) -> None:
+        self.payloads: list[bytes] = []
+        self.more = asyncio.Event()
+        self.heartbeat_ms = round(heartbeat * 1000)
+
+    def add(self, event: Any) -> Any:
+        event.sequence = len(self.payloads) + 1
+        event.time.GetCurrentTime()
+        self.payloads.append(event.SerializeToString())
+        more, self.more = self.more, asyncio.Event()
+        more.set()
+        return event
+
+    async def subscribe(self, request: Any, context: Any) -> AsyncIterator[bytes]:
+        """The same method as EventService.Subscribe: a heartbeat at once, then every event."""
+        from aiops_api.v1 import event_pb2
+
+        position = len(self.payloads)
+        heartbeat = event_pb2.Event(
+            sequence=position, heartbeat=event_pb2.Heartbeat(interval_ms=self.heartbeat_ms)
+        )
+        heartbeat.time.GetCurrentTime()
+        yield heartbeat.SerializeToString()
+        while True:
+            if position == len(self.payloads):
+                await self.more.wait()
+                continue
+            yield self.payloads[position]
+            position += 1
+
+
+def serve_bare(heartbeat: float, profile: Path | None) -> None:
+    _run(_serve_bare(heartbeat), profile)
+
+
+async def _serve_bare(heartbeat: float) -> None:
+    import grpc
+
+    from aiops_api.v1 import event_service_pb2
+
+    broadcast = Broadcast(heartbeat)
+    service = event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name
+    # No response serializer: the handler yields the bytes themselves.
+    methods = {
+        "Subscribe": grpc.unary_stream_rpc_method_handler(
+            broadcast.subscribe,
+            request_deserializer=event_service_pb2.SubscribeRequest.FromString,
+        )
+    }
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, methods),))
+    server.add_registered_method_handlers(service, methods)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+
+    async def write(event: Any) -> Any:
+        return broadcast.add(event)
+
+    try:
+        await _commands(f"127.0.0.1:{port}", write)
+    finally:
+        await server.stop(grace=None)
 
 
 # A subscriber process.
@@ -301,18 +410,19 @@ def _say(message: dict[str, Any]) -> None:
 
 
 class Child:
-    """A process of this file, spoken to in JSON lines over its stdin and stdout."""
+    """A process spoken to in JSON lines over its stdin and stdout: this file in another role,
+    or the Go subscribers."""
 
-    def __init__(self, *args: str, log: IO[str]) -> None:
+    def __init__(self, command: list[str], log: IO[str], role: str = "") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
         )
         self.pid = self.process.pid
-        self.role = " ".join(args[:1])
+        self.role = role or Path(command[0]).name
+
+    @classmethod
+    def of_this_file(cls, *args: str, log: IO[str]) -> Child:
+        return cls([sys.executable, str(Path(__file__).resolve()), *args], log, args[0])
 
     def tell(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
@@ -339,10 +449,28 @@ class Child:
             self.process.wait()
 
 
+def go_harness() -> Path:
+    """The Go subscribers, built (or brought up to date: go build caches) into FANOUT_CACHE."""
+    go = shutil.which("go")
+    if go is None:
+        raise RuntimeError("no `go` in PATH for the Go subscribers (or use --harness python)")
+    binary = FANOUT_CACHE / "fanout-sub"
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([go, "build", "-o", str(binary), "."], cwd=GO_HARNESS, check=True)
+    return binary
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a live process."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every process on the machine has used (all cores), from /proc/stat."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # up to steal; guests are in user
 
 
 def memory_mib(pid: int, key: str = "VmRSS") -> float:
@@ -370,13 +498,13 @@ def share(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if k < total % parts else 0) for k in range(parts)]
 
 
-def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    processes = args.clients or max(1, math.ceil(args.streams / STREAMS_PER_PROCESS))
-    processes = min(processes, args.streams)
-    connections = args.connections or math.ceil(args.streams / STREAMS_PER_CONNECTION)
-    connections = max(connections, processes)
-    log = (args.log or scratch / "children.log").open("w")
-    server = Child(
+def server_command(args: argparse.Namespace, scratch: Path, bare: bool) -> list[str]:
+    profile = []
+    if args.profile:
+        profile = ["--profile", str(args.profile.resolve()) + (".bare" if bare else "")]
+    if bare:
+        return ["--serve-bare", "--heartbeat", str(args.heartbeat), *profile]
+    return [
         "--serve",
         "--database",
         str(scratch / "aiops.db"),
@@ -384,36 +512,67 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         str(args.stream_buffer),
         "--heartbeat",
         str(args.heartbeat),
-        *(["--profile", str(args.profile.resolve())] if args.profile else []),
-        log=log,
+        *profile,
+    ]
+
+
+def subscribers(
+    args: argparse.Namespace, address: str, harness: Path | None, log: IO[str]
+) -> list[Child]:
+    """The subscriber processes, each told its share of the streams and connections."""
+    processes = args.clients or (
+        1 if harness is not None else math.ceil(args.streams / STREAMS_PER_PROCESS)
     )
+    processes = min(processes, args.streams)
+    connections = args.connections or math.ceil(args.streams / STREAMS_PER_CONNECTION)
+    connections = max(connections, processes)
+    parts = zip(share(args.streams, processes), share(connections, processes), strict=True)
+    if harness is not None:
+        command = [str(harness), "-address", address, "-opening", str(OPENING)]
+        return [
+            Child([*command, "-streams", str(n), "-connections", str(c)], log) for n, c in parts
+        ]
+    return [
+        Child.of_this_file(
+            "--subscribe",
+            "--address",
+            address,
+            "--streams",
+            str(n),
+            "--connections",
+            str(c),
+            log=log,
+        )
+        for n, c in parts
+    ]
+
+
+def measure(
+    args: argparse.Namespace, scratch: Path, harness: Path | None, bare: bool = False
+) -> dict[str, Any]:
+    """One run against aiops, or against the bare broadcaster."""
+    name = "bare" if bare else "aiops"
+    log = (args.log or scratch / "children.log").open("a")
+    log.write(f"--- {name}\n")
+    log.flush()
+    (scratch / name).mkdir(exist_ok=True)
+    server = Child.of_this_file(*server_command(args, scratch / name, bare), log=log)
     clients: list[Child] = []
     try:
         address = server.hear(300)["address"]
         idle_rss = memory_mib(server.pid)
         began, opening_cpu = time.monotonic(), cpu_seconds(server.pid)
-        clients = [
-            Child(
-                "--subscribe",
-                "--address",
-                address,
-                "--streams",
-                str(n),
-                "--connections",
-                str(c),
-                log=log,
-            )
-            for n, c in zip(
-                share(args.streams, processes), share(connections, processes), strict=True
-            )
-        ]
+        clients = subscribers(args, address, harness, log)
         ready = [c.hear(600) for c in clients]
         open_s = time.monotonic() - began
         opening_cpu = cpu_seconds(server.pid) - opening_cpu
         up = sum(r["up"] for r in ready)
+        connections = max(
+            args.connections or math.ceil(args.streams / STREAMS_PER_CONNECTION), len(clients)
+        )
         print(
-            f"{up:,} of {args.streams:,} streams up in {open_s:.1f} s "
-            f"({processes} subscriber processes, {connections} connections); "
+            f"{name}: {up:,} of {args.streams:,} streams up in {open_s:.1f} s "
+            f"({len(clients)} subscriber processes, {connections} connections); "
             f"server RSS {memory_mib(server.pid):.0f} MiB"
         )
         # A heartbeat interval with every stream open and nothing published: what idle
@@ -422,7 +581,9 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         time.sleep(args.heartbeat)
         idle_cpu = cpu_seconds(server.pid) - idle_cpu
         pids = [c.pid for c in clients]
+        load_before = os.getloadavg()[0]
         server_cpu, clients_cpu = cpu_seconds(server.pid), sum(map(cpu_seconds, pids))
+        machine_cpu = machine_busy_seconds()
         window = time.monotonic()
         server.tell({"publish": True, "rate": args.rate, "duration": args.duration})
         published = server.hear(args.duration * 3 + 120)
@@ -430,6 +591,8 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         window_end_cpu = cpu_seconds(server.pid)
         server_cpu = window_end_cpu - server_cpu
         clients_cpu = sum(map(cpu_seconds, pids)) - clients_cpu
+        # Tick accounting differs a little between /proc/stat and /proc/PID/stat.
+        others_cpu = max(0.0, machine_busy_seconds() - machine_cpu - server_cpu - clients_cpu)
         server_rss = memory_mib(server.pid)
         for c in clients:
             c.tell({"first": published["first"], "last": published["last"], "grace": args.grace})
@@ -437,6 +600,7 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         # From the first event published until every subscriber has given up waiting.
         delivery_cpu = server_cpu + cpu_seconds(server.pid) - window_end_cpu
         server_peak_rss = memory_mib(server.pid, "VmHWM")
+        load_after = os.getloadavg()[0]
     finally:
         for child in [*clients, server]:
             child.stop()
@@ -461,7 +625,7 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "streams": args.streams,
         "rate": args.rate,
         "duration": args.duration,
-        "client_processes": processes,
+        "client_processes": len(clients),
         "connections": connections,
         "stream_buffer": args.stream_buffer,
         "streams_up": up,
@@ -493,8 +657,12 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "server_cpu_percent": round(100 * server_cpu / window_s),
         "server_idle_cpu_percent": round(100 * idle_cpu / args.heartbeat),
         "server_cpu_us_per_delivery": round(1e6 * delivery_cpu / received) if received else None,
+        "server_cpu_delivering_s": round(delivery_cpu, 3),
         "server_cpu_ms_per_open": round(1000 * opening_cpu / args.streams, 2),
         "clients_cpu_percent": round(100 * clients_cpu / window_s),
+        "others_cpu_percent": round(100 * others_cpu / window_s),
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
         "cpus": os.cpu_count(),
         "meets_targets": up == args.streams
         and lost == 0
@@ -507,6 +675,44 @@ def measure(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     }
 
 
+def against_ceiling(figures: dict[str, Any], bare: dict[str, Any] | None) -> dict[str, Any]:
+    """aiops' figures with the bare broadcaster's beside them, and their ratios."""
+    ratios: dict[str, Any] = {"ceiling_ratio": None, "cpu_per_delivery_ratio": None}
+    if bare is not None and bare["delivered_per_s"] and bare["events_received"]:
+        ratios["ceiling_ratio"] = round(figures["delivered_per_s"] / bare["delivered_per_s"], 3)
+        if figures["events_received"]:
+            ours = figures["server_cpu_delivering_s"] / figures["events_received"]
+            theirs = bare["server_cpu_delivering_s"] / bare["events_received"]
+            ratios["cpu_per_delivery_ratio"] = round(ours / theirs, 2)
+    return {**figures, **ratios, "bare": bare}
+
+
+def describe(name: str, figures: dict[str, Any]) -> None:
+    print(
+        f"{name}: {figures['streams']:,} streams, {figures['events_published']:,} events at "
+        f"{figures['publish_rate']}/s (planned {figures['rate']}/s for {figures['duration']} s): "
+        f"received {figures['events_received']:,} of {figures['events_expected']:,}, "
+        f"lost {figures['lost']:,}, stream errors {figures['stream_errors']} "
+        f"{figures['stream_error_codes']}"
+    )
+    print(
+        f"  latency p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, "
+        f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms "
+        f"(stored to published: p50 {figures['store_ms_p50']} ms); "
+        f"{figures['delivered_per_s']:,} deliveries/s"
+    )
+    print(
+        f"  server RSS {figures['server_rss_mib']} MiB (peak {figures['server_peak_rss_mib']}, "
+        f"{figures['server_rss_no_streams_mib']} before any stream); server CPU "
+        f"{figures['server_cpu_percent']} % publishing, {figures['server_idle_cpu_percent']} % "
+        f"with idle streams, {figures['server_cpu_us_per_delivery']} us per delivery, "
+        f"{figures['server_cpu_ms_per_open']} ms per stream opened; subscribers' CPU "
+        f"{figures['clients_cpu_percent']} %, other processes' {figures['others_cpu_percent']} % "
+        f"({figures['cpus']} cores; load {figures['load_before']} before, "
+        f"{figures['load_after']} after)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=10_000, help="concurrent Subscribe streams")
@@ -516,10 +722,23 @@ def main() -> None:
         "--grace", type=float, default=10.0, help="seconds to wait for the last event after"
     )
     parser.add_argument(
+        "--harness",
+        choices=("go", "python"),
+        default="go",
+        help="the subscribers: one Go process (bench/fanout-sub), or Python processes",
+    )
+    parser.add_argument(
+        "--no-ceiling",
+        dest="ceiling",
+        action="store_false",
+        help="measure aiops only, not the bare grpc.aio broadcaster after it",
+    )
+    parser.add_argument(
         "--clients",
         type=int,
         default=0,
-        help=f"subscriber processes (default one per {STREAMS_PER_PROCESS:,} streams)",
+        help=f"subscriber processes (default one Go process, or a Python one per "
+        f"{STREAMS_PER_PROCESS:,} streams)",
     )
     parser.add_argument(
         "--connections",
@@ -534,13 +753,16 @@ def main() -> None:
         "--heartbeat", type=float, default=5.0, help="the server's heartbeat_interval setting"
     )
     parser.add_argument(
-        "--profile", type=Path, help="write a cProfile of the server process here (slows it)"
+        "--profile",
+        type=Path,
+        help="write a cProfile of the aiops server here, of the bare one to PATH.bare (slows them)",
     )
     parser.add_argument("--log", type=Path, help="keep the processes' stderr (server log) here")
     parser.add_argument("--quick", action="store_true", help="1,000 streams for 10 s")
     parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
     # The processes the driver starts.
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--subscribe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
@@ -548,39 +770,36 @@ def main() -> None:
     if args.serve:
         serve(args.database, args.stream_buffer, args.heartbeat, args.profile)
         return
+    if args.serve_bare:
+        serve_bare(args.heartbeat, args.profile)
+        return
     if args.subscribe:
         subscribe(args.address, args.streams, args.connections)
         return
     if args.quick:
         args.streams, args.duration, args.grace = 1_000, 10.0, 5.0
 
+    harness = go_harness() if args.harness == "go" else None
     with tempfile.TemporaryDirectory() as scratch:
         try:
-            figures = measure(args, Path(scratch))
+            figures = measure(args, Path(scratch), harness)
+            bare = measure(args, Path(scratch), harness, bare=True) if args.ceiling else None
         except BaseException:
             sys.stderr.write((args.log or Path(scratch) / "children.log").read_text()[-5000:])
             raise
-    print(
-        f"{figures['streams']:,} streams, {figures['events_published']:,} events at "
-        f"{figures['publish_rate']}/s (planned {figures['rate']}/s for {figures['duration']} s): "
-        f"received {figures['events_received']:,} of {figures['events_expected']:,}, "
-        f"lost {figures['lost']:,}, stream errors {figures['stream_errors']} "
-        f"{figures['stream_error_codes']}"
-    )
-    print(
-        f"latency p50 {figures['p50_ms']} ms, p90 {figures['p90_ms']} ms, "
-        f"p99 {figures['p99_ms']} ms, max {figures['max_ms']} ms "
-        f"(stored to published: p50 {figures['store_ms_p50']} ms); "
-        f"{figures['delivered_per_s']:,} deliveries/s"
-    )
-    print(
-        f"server RSS {figures['server_rss_mib']} MiB (peak {figures['server_peak_rss_mib']}, "
-        f"{figures['server_rss_no_streams_mib']} before any stream); server CPU "
-        f"{figures['server_cpu_percent']} % publishing, {figures['server_idle_cpu_percent']} % "
-        f"with idle streams, {figures['server_cpu_us_per_delivery']} us per delivery, "
-        f"{figures['server_cpu_ms_per_open']} ms per stream opened; subscribers' CPU "
-        f"{figures['clients_cpu_percent']} % ({figures['cpus']} cores)"
-    )
+    figures = {
+        **against_ceiling(figures, bare),
+        "harness": args.harness,
+        "workers": 1,  # serving processes (aiops serve runs one today)
+    }
+    describe("aiops", figures)
+    if bare is not None:
+        describe("bare grpc.aio", bare)
+        print(
+            f"aiops / bare: {figures['ceiling_ratio']}x the deliveries a second, "
+            f"{figures['cpu_per_delivery_ratio']}x the server CPU per delivery "
+            f"({figures['workers']} worker, {args.harness} subscribers)"
+        )
     print(
         f"targets (p99 < {TARGET_P99_MS:.0f} ms, RSS < {TARGET_RSS_MIB / 1024} GiB, no loss): "
         f"{'met' if figures['meets_targets'] else 'NOT met'}; the plan's > 1,000 streams "

@@ -1,13 +1,19 @@
 """EventService.Subscribe carrying events: live, replayed from the log after a sequence with no
-gap and no duplicate, a reset where the log no longer has them, filters, and streams that end
-with where to resume (too slow, server shutting down)."""
+gap and no duplicate, as the bytes of the published event (read by the Python and the Go
+client), a reset where the log no longer has them, filters, and streams that end with where to
+resume (too slow, server shutting down). Each with one serving process and with two (the
+primary and a worker, `--workers 2`): a test's channel is one connection, which the kernel
+hands to either (tests/api/test_event_workers.py spreads subscribers over both)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -27,12 +33,21 @@ STREAM_BUFFER = 50
 SCORES_INTERVAL = 0.5
 
 
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+def workers(request: pytest.FixtureRequest) -> int:
+    """Serving processes: the primary alone, or the primary and a worker on the same port."""
+    return int(request.param)
+
+
 @pytest.fixture
-async def server(database_url: str, bus_settings: dict[str, Any]) -> AsyncIterator[App]:
-    """No detectors run: the events are the tests'. On each bus."""
+async def server(
+    database_url: str, bus_settings: dict[str, Any], workers: int
+) -> AsyncIterator[App]:
+    """No detectors run: the events are the tests'. On each bus, with one and two workers."""
     async with serving(
         database_url,
         run_detectors=False,
+        workers=workers,
         stream_buffer=STREAM_BUFFER,
         heartbeat_interval=0.2,
         scores_interval=SCORES_INTERVAL,
@@ -82,12 +97,12 @@ async def test_live_events_follow_the_first_heartbeat(api: Api, server: App) -> 
 
 
 async def test_the_first_heartbeat_carries_the_latest_sequence_also_after_a_restart(
-    database_url: str, bus_settings: dict[str, Any]
+    database_url: str, bus_settings: dict[str, Any], workers: int
 ) -> None:
     latest = 0
     for _ in range(3):  # each server after the first learns it from the log
         async with (
-            serving(database_url, run_detectors=False, **bus_settings) as server,
+            serving(database_url, run_detectors=False, workers=workers, **bus_settings) as server,
             connected(server) as api,
         ):
             stream = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
@@ -110,6 +125,93 @@ async def test_replay_after_a_sequence_then_live_without_gap_or_duplicate(
     live = [await next_event(stream) for _ in range(2)]
     stream.cancel()
     assert [e.sequence for e in replayed + live] == before[2:] + after
+
+
+async def published_events(server: App, count: int) -> list[event_pb2.Event]:
+    """`count` health events in one transaction, as `publish` writes them; the events."""
+    async with event_log.recording(session_factory(server.engine), server.bus) as recorder:
+        for i in range(count):
+            health = event_pb2.DataSourceHealth(data_source="dataSources/a", reachable=i % 2 == 0)
+            await recorder.add(event_pb2.Event(data_source_health=health))
+    return recorder.events
+
+
+async def test_events_go_out_as_the_bytes_of_the_published_event(api: Api, server: App) -> None:
+    """Subscribe hands each stream an event's bytes serialized once (passed through, not
+    serialized per stream): they are the event's own serialization, live and replayed, and
+    decode to the event."""
+    raw = api.channel.unary_stream(
+        "/aiops.v1.EventService/Subscribe",
+        request_serializer=pb.SubscribeRequest.SerializeToString,
+        response_deserializer=None,  # the bytes as they came
+    )
+    streams = [raw(pb.SubscribeRequest(), timeout=10) for _ in range(2)]
+    decoded = api.events.Subscribe(pb.SubscribeRequest(), timeout=10)
+    for stream in [*streams, decoded]:
+        first = await stream.read()
+        heartbeat = (
+            first if isinstance(first, event_pb2.Event) else event_pb2.Event.FromString(first)
+        )
+        assert heartbeat.WhichOneof("payload") == "heartbeat"
+    events = await published_events(server, 3)
+    expected = [event.SerializeToString() for event in events]
+
+    async def payloads(stream: Any, until: int) -> list[bytes]:
+        got: list[bytes] = []
+        while len(got) < until:
+            payload = await stream.read()
+            if event_pb2.Event.FromString(payload).WhichOneof("payload") != "heartbeat":
+                got.append(payload)
+        return got
+
+    for stream in streams:
+        assert await payloads(stream, 3) == expected
+        stream.cancel()
+    assert [await next_event(decoded) for _ in range(3)] == events
+    decoded.cancel()
+    replay = raw(pb.SubscribeRequest(after_sequence=events[0].sequence), timeout=10)
+    await replay.read()
+    assert await payloads(replay, 2) == expected[1:]
+    replay.cancel()
+    assert [event_pb2.Event.FromString(payload) for payload in expected] == events
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_go_client_reads_every_event_in_order(
+    api: Api, server: App, tmp_path: Path
+) -> None:
+    """The Go client (bench/fanout-sub, on the Go client's stubs) decodes the events as they
+    go out: every one, in order, with its sequence and time."""
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("no Go toolchain")
+    harness = Path(__file__).parents[2] / "bench" / "fanout-sub"
+    build = await asyncio.create_subprocess_exec(
+        go, "build", "-o", str(tmp_path / "fanout-sub"), ".", cwd=harness
+    )
+    assert await asyncio.wait_for(build.wait(), timeout=300) == 0
+    subscribers = await asyncio.create_subprocess_exec(
+        str(tmp_path / "fanout-sub"),
+        *("-address", api.address, "-streams", "20", "-connections", "2"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert subscribers.stdin is not None and subscribers.stdout is not None
+    try:
+        up = json.loads(await asyncio.wait_for(subscribers.stdout.readline(), timeout=30))
+        assert up["up"] == 20
+        sequences = await publish(server, 5)
+        command = {"first": sequences[0], "last": sequences[-1], "grace": 10}
+        subscribers.stdin.write(json.dumps(command).encode() + b"\n")
+        report = json.loads(await asyncio.wait_for(subscribers.stdout.readline(), timeout=30))
+    finally:
+        if subscribers.returncode is None:
+            subscribers.kill()
+        await subscribers.wait()
+    assert report["received"] == 20 * 5
+    assert (report["first_min"], report["last_max"]) == (sequences[0], sequences[-1])
+    assert (report["disorder"], report["errors"], report["incomplete"]) == (0, {}, 0)
+    assert sum(report["counts"]) == 20 * 5  # a latency each
 
 
 async def test_reconnecting_subscribers_see_every_event_once_while_events_are_published(
@@ -212,10 +314,10 @@ async def test_a_stream_that_falls_behind_ends_with_where_to_resume(api: Api, se
 
 
 async def test_shutdown_ends_streams_with_where_to_resume(
-    database_url: str, bus_settings: dict[str, Any]
+    database_url: str, bus_settings: dict[str, Any], workers: int
 ) -> None:
     async with (
-        serving(database_url, run_detectors=False, **bus_settings) as server,
+        serving(database_url, run_detectors=False, workers=workers, **bus_settings) as server,
         connected(server) as api,
     ):
         sequences = await publish(server, 2)
@@ -311,6 +413,8 @@ async def test_scores_go_to_the_streams_that_ask_one_per_detector_per_interval(
     others.cancel()
 
 
+# One process: the test looks at the primary's subscriptions (a worker runs the same code).
+@pytest.mark.parametrize("workers", [1])
 async def test_a_stream_whose_client_reads_nothing_is_freed_once_cut_off(
     api: Api, server: App
 ) -> None:

@@ -1,4 +1,8 @@
-"""EventService: the server-streaming replacement of the WebSocket gateway."""
+"""EventService: the server-streaming replacement of the WebSocket gateway.
+
+Subscribe yields each event serialized: a stored event is serialized once and every stream
+sends the same bytes (`Bus.serialized`), which the method's handler passes through
+(`add_event_service`) instead of serializing the event again for each stream."""
 
 from __future__ import annotations
 
@@ -52,7 +56,7 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         self,
         request: event_service_pb2.SubscribeRequest,
         context: grpc.aio.ServicerContext[Any, Any],
-    ) -> AsyncIterator[event_pb2.Event]:
+    ) -> AsyncIterator[bytes]:
         _check_subscribe(request)
         wanted = EventFilter.of(request)
         # Subscribed before the log is read: what is published meanwhile waits in the queue,
@@ -64,12 +68,12 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
             else:  # live only: the bus knows where that starts (opening streams is cheaper)
                 latest = self.bus.latest
             # The first heartbeat at once, so that a client knows the stream is up.
-            yield self._heartbeat(latest)
+            yield self._heartbeat(latest).SerializeToString()
             last = latest
             if request.after_sequence:
                 replay = self._replay(request.after_sequence, oldest, latest, wanted)
-                async for event in replay:
-                    yield event
+                async for payload in replay:
+                    yield payload
             self.heartbeats.join(subscription)
             subscription.task = asyncio.current_task()
             if self.closed:
@@ -81,10 +85,10 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     raise subscription.ended(last)
                 if subscription.heartbeat_due:  # however busy the stream is
                     subscription.heartbeat_due = False
-                    yield self._heartbeat(last)
+                    yield self._heartbeat(last).SerializeToString()
                 if scores.waiting:
                     for event in scores.due(loop.time()):
-                        yield _at_sequence(event, last)
+                        yield _at_sequence(event, last).SerializeToString()
                 if not subscription.events:
                     longest = max(0.0, scores.next_due() - loop.time()) if scores.waiting else None
                     await subscription.wait(longest)
@@ -97,32 +101,32 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     continue
                 if kind == "server_status":  # not in the log either
                     if wanted.matches(published):
-                        yield _at_sequence(published, last)
+                        yield _at_sequence(published, last).SerializeToString()
                     continue
                 if published.sequence <= last:
                     continue
                 last = published.sequence
                 if wanted.matches(published):
-                    yield published
+                    yield self.bus.serialized(published)
 
     async def _replay(
         self, after: int, oldest: int, latest: int, wanted: EventFilter
-    ) -> AsyncIterator[event_pb2.Event]:
+    ) -> AsyncIterator[bytes]:
         """The kept events after `after`, up to `latest`; a reset where some are gone."""
         if after > latest or after < oldest - 1:
-            yield _reset(after, oldest, latest)
+            yield _reset(after, oldest, latest).SerializeToString()
             return
         position = after
         async with self.sessions() as session:
             while position < latest:
                 rows = await event_log.read_after(session, position, latest, REPLAY_PAGE)
                 if not rows or rows[0].sequence != position + 1:  # pruned while we read
-                    yield _reset(after, oldest, latest)
+                    yield _reset(after, oldest, latest).SerializeToString()
                     return
                 for row in rows:
                     event = event_log.stored_event(row)
                     if wanted.matches(event):
-                        yield event
+                        yield self.bus.serialized(event)
                     position = row.sequence
 
     def _heartbeat(self, sequence: int) -> event_pb2.Event:
@@ -132,6 +136,21 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         )
         event.time.GetCurrentTime()
         return event
+
+
+def add_event_service(servicer: EventServicer, server: grpc.aio.Server) -> None:
+    """Adds the EventService as `add_EventServiceServicer_to_server` does, but with no response
+    serializer: Subscribe yields the bytes of each event, and they go out as they are."""
+    methods = {
+        "Subscribe": grpc.unary_stream_rpc_method_handler(
+            servicer.Subscribe,
+            request_deserializer=event_service_pb2.SubscribeRequest.FromString,
+            response_serializer=None,
+        )
+    }
+    name = event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, methods),))
+    server.add_registered_method_handlers(name, methods)
 
 
 def _at_sequence(event: event_pb2.Event, sequence: int) -> event_pb2.Event:

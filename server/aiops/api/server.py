@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aiops.api.data_sources import DataSourceServicer
 from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
-from aiops.api.events import EventServicer
+from aiops.api.events import EventServicer, add_event_service
 from aiops.api.reflection import enable_reflection
 from aiops.detectors.recent import RecentScoresRegistry
 from aiops.events.bus import Bus
@@ -23,7 +23,6 @@ from aiops_api.v1 import (
     detector_service_pb2,
     detector_service_pb2_grpc,
     event_service_pb2,
-    event_service_pb2_grpc,
 )
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -80,7 +79,7 @@ def build_server(
         DetectorServicer(sessions, clients, bus, recent), server
     )
     events = EventServicer(sessions, bus, heartbeat_interval, scores_interval)
-    event_service_pb2_grpc.add_EventServiceServicer_to_server(events, server)
+    add_event_service(events, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection((*SERVICE_NAMES, health.SERVICE_NAME), server)

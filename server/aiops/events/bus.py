@@ -19,6 +19,10 @@ from aiops_api.v1 import event_pb2
 
 # Why a subscription was ended; the stream raises it with the last sequence it delivered.
 EndReason = Callable[[int], StreamEnded]
+# The latest stored events kept serialized, at most so many and so many bytes: a stream further
+# behind than that serializes its own copy.
+SERIALIZED_KEPT = 1024
+SERIALIZED_KEPT_BYTES = 8 * 1024 * 1024
 
 
 class Subscription:
@@ -87,6 +91,8 @@ class Bus:
         self.latest = 0
         # Stored events delivered since start (the status's events per second).
         self.events_delivered = 0
+        self._serialized: dict[int, bytes] = {}  # by sequence, oldest first
+        self._serialized_bytes = 0
 
     async def start(self) -> None:
         """Nothing to connect to in-process."""
@@ -115,6 +121,26 @@ class Bus:
             self.latest = max(self.latest, event.sequence)
             for subscription in self._subscriptions:
                 subscription.offer(event)
+
+    def serialized(self, event: event_pb2.Event) -> bytes:
+        """A stored event's bytes, made once for every stream that sends it: a sequence names
+        one event for good, so the streams send the same bytes (and the serializing of one
+        event is paid once, not once per stream)."""
+        payload = self._serialized.get(event.sequence)
+        if payload is None:
+            payload = event.SerializeToString()
+            self.keep_serialized(event.sequence, payload)
+        return payload
+
+    def keep_serialized(self, sequence: int, payload: bytes) -> None:
+        """Remembers the bytes of the stored event `sequence`, for `serialized`."""
+        self._serialized_bytes += len(payload) - len(self._serialized.get(sequence, b""))
+        self._serialized[sequence] = payload
+        while (
+            len(self._serialized) > SERIALIZED_KEPT
+            or self._serialized_bytes > SERIALIZED_KEPT_BYTES
+        ):
+            self._serialized_bytes -= len(self._serialized.pop(next(iter(self._serialized))))
 
     @property
     def subscriptions(self) -> set[Subscription]:

@@ -149,7 +149,10 @@ class RedisBus(Bus):
                 continue
             for _, entries in cast(Entries, read):
                 for entry_id, fields in entries:
-                    self.deliver([event_pb2.Event.FromString(fields[b"e"])])
+                    event = event_pb2.Event.FromString(fields[b"e"])
+                    if event.sequence:  # the bytes the streams send
+                        self.keep_serialized(event.sequence, fields[b"e"])
+                    self.deliver([event])
                     position = entry_id
 
     async def _end_of_stream(self) -> bytes:
