@@ -21,7 +21,10 @@ NS = 1_000_000_000
 # {app="api", level="info"}: "GET /orders/k 200" at minute k, for k in 0..59;
 # {app="api", level="error"}: "GET /orders/k 500 upstream timeout" at minutes 0, 10, ... 50;
 # {app="batch", shard="a"|"b"}: twelve lines a few nanoseconds apart around half past, three of
-# them at the same nanosecond (TIED_NS + 2) and more at others, for paging.
+# them at the same nanosecond (TIED_NS + 2) and more at others, for paging;
+# {app="checkout"}: 'level=info msg="checkout done" cart=k items=... took=...ms' at minute k,
+# for k in 0..59: lines Loki's pattern ingester makes one pattern of (it wants four tokens or
+# more, and lists a pattern from 30 lines in the range asked).
 BASE = (int(time.time()) // 3600 - 2) * 3600  # seconds
 MINUTES = 60
 ERROR_MINUTES = range(0, MINUTES, 10)
@@ -39,6 +42,14 @@ def sample_streams() -> list[dict[str, object]]:
         {"stream": {"app": "api", "level": "info"}, "values": info},
         {"stream": {"app": "api", "level": "error"}, "values": errors},
     ]
+    checkout = [
+        [
+            str((BASE + 60 * k) * NS),
+            f'level=info msg="checkout done" cart={1000 + k} items={k % 7 + 1} took={k % 13 + 2}ms',
+        ]
+        for k in range(MINUTES)
+    ]
+    streams.append({"stream": {"app": "checkout"}, "values": checkout})
     for shard, offsets in BATCH_OFFSETS.items():
         values = [[str(TIED_NS + o), f"shard {shard} line {i}"] for i, o in enumerate(offsets)]
         streams.append({"stream": {"app": "batch", "shard": shard}, "values": values})
@@ -85,6 +96,13 @@ limits_config:
   # Streams keep exactly the labels pushed: no service_name, no detected_level.
   discover_service_name: []
   discover_log_levels: false
+  max_line_size: 0  # lines of a megabyte (the log-pattern detectors' bad input) are taken
+# Loki's own log patterns (/loki/api/v1/patterns), which log-pattern detectors may use.
+pattern_ingester:
+  enabled: true
+  lifecycler:
+    min_ready_duration: 0s
+    final_sleep: 0s
 frontend:
   scheduler_dns_lookup_period: 100ms  # finds the scheduler at once instead of after 10s
 querier:
@@ -131,14 +149,34 @@ class LokiServer:
     def push(self, streams: list[dict[str, object]]) -> None:
         """Pushes streams of [nanoseconds as a string, line] pairs, as Loki's JSON push API
         takes them."""
+        self.push_body(json.dumps({"streams": streams}).encode())
+
+    def push_body(self, body: bytes) -> None:
+        """Pushes a JSON push request as it is: bytes that no str holds (invalid UTF-8) too."""
         response = httpx.post(
             f"{self.url}/loki/api/v1/push",
-            content=json.dumps({"streams": streams}),
+            content=body,
             headers={"Content-Type": "application/json"},
             timeout=30,
         )
         if response.status_code != 204:
             raise RuntimeError(f"Loki refused the push: {response.status_code} {response.text}")
+
+    def wait_for_patterns(self, selector: str, start: int, end: int, count: int) -> list[str]:
+        """Loki's patterns of `selector` in [start, end) (seconds), once it lists `count` of
+        them: its pattern ingester gets the lines a second or so after they are pushed, and
+        lists a pattern from 30 lines in the range. ServerError after 60 s."""
+        params = {"query": selector, "start": str(start * NS), "end": str(end * NS), "step": "60s"}
+        deadline = time.monotonic() + 60
+        found: list[str] = []
+        while time.monotonic() < deadline:
+            response = httpx.get(f"{self.url}/loki/api/v1/patterns", params=params, timeout=30)
+            if response.status_code == 200:
+                found = [item["pattern"] for item in response.json()["data"] or []]
+                if len(found) >= count:
+                    return found
+            time.sleep(0.5)
+        raise ServerError(f"Loki listed {found} for {selector}, not {count} patterns")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from aiops import demo_logs
 from aiops_api.v1 import (
     anomaly_pb2,
     data_source_service_pb2,
@@ -78,6 +79,28 @@ def test_the_demo_detector_raises_anomalies_within_a_minute_or_so(demo: str) -> 
     first = anomalies[0]
     assert first.series_labels["job"] == "aiops-demo"
     assert first.severity == detector_pb2.SEVERITY_CRITICAL
+
+
+@pytest.mark.skipif(demo_logs.loki_binary() is None, reason="no loki binary: no log demo")
+def test_with_loki_the_demo_runs_a_log_pattern_detector_too(demo: str) -> None:
+    name = f"detectors/{demo_logs.DETECTOR_ID}"
+    with wait_for_channel(demo) as channel:
+        detectors = detector_service_pb2_grpc.DetectorServiceStub(channel)
+        deadline = time.monotonic() + 120
+        listed = detector_service_pb2.ListLogPatternsResponse()
+        while not listed.log_patterns and time.monotonic() < deadline:
+            time.sleep(2)
+            try:
+                listed = detectors.ListLogPatterns(
+                    detector_service_pb2.ListLogPatternsRequest(parent=name), timeout=5
+                )
+            except grpc.RpcError as error:  # not created yet
+                assert error.code() == grpc.StatusCode.NOT_FOUND
+        detector = detectors.GetDetector(detector_service_pb2.GetDetectorRequest(name=name))
+    assert detector.state == Detector.STATE_RUNNING, detector.state_reason
+    assert detector.log_pattern.effective_source != detector.log_pattern.SOURCE_UNSPECIFIED
+    seen = " ".join(p.template + p.example_line for p in listed.log_patterns)
+    assert "order placed" in seen and "cart viewed" in seen, listed
 
 
 def test_a_configured_prometheus_is_registered_and_no_demo_starts(tmp_path: Path) -> None:

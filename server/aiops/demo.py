@@ -1,7 +1,8 @@
 """The demo that `aiops serve` runs when no Prometheus is configured and Debian's (or any)
 `prometheus` binary is on the PATH: a local Prometheus holding an hour of a made-up request
 rate, scraping the same series live from an exporter in this process, and a running detector
-over it. The series spikes once a minute, so a newcomer sees anomalies within a minute.
+over it. The series spikes once a minute, so a newcomer sees anomalies within a minute. Where a
+`loki` binary is found too, a Loki and a log-pattern detector over its lines (`demo_logs.py`).
 
 The demo talks to the server through its own gRPC API, as any client would.
 """
@@ -18,6 +19,7 @@ import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 import httpx
@@ -30,6 +32,9 @@ from aiops_api.v1 import (
     detector_service_pb2,
     detector_service_pb2_grpc,
 )
+
+if TYPE_CHECKING:
+    from aiops.demo_logs import LogDemo
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,7 @@ class Demo:
         self.process: subprocess.Popen[bytes] | None = None
         self.exporter: asyncio.Server | None = None
         self.url = ""
+        self.logs: LogDemo | None = None
 
     async def start(self, grpc_address: str) -> None:
         self.exporter = await asyncio.start_server(self._serve_metrics, "127.0.0.1", 0)
@@ -91,8 +97,24 @@ class Demo:
             DETECTOR_ID,
             grpc_address,
         )
+        await self._start_logs(grpc_address)
+
+    async def _start_logs(self, grpc_address: str) -> None:
+        from aiops import demo_logs
+
+        binary = demo_logs.loki_binary()
+        if binary is None:
+            log.info("demo: no loki binary found (make setup builds one): no log demo")
+            return
+        self.logs = demo_logs.LogDemo(binary)
+        try:
+            await self.logs.start(grpc_address)
+        except (OSError, httpx.HTTPError, grpc.aio.AioRpcError) as error:
+            log.warning("demo: the log demo did not start: %s", error)
 
     async def stop(self) -> None:
+        if self.logs is not None:
+            await self.logs.stop()
         if self.exporter is not None:
             self.exporter.close()
         if self.process is not None and self.process.poll() is None:

@@ -160,6 +160,24 @@ async def query_logs(
     return response
 
 
+async def check_log_query(
+    clients: SourceClients, source: SourceConfig, query: str, field: str
+) -> None:
+    """Asks Loki for one line of `query` in the last minute: a query it refuses (or a metric
+    query) is INVALID_ARGUMENT on `field` with Loki's words. A Loki that does not answer passes:
+    whether it is up is not the request's fault."""
+    client = await clients.get(source)
+    if not isinstance(client, LokiClient):
+        return
+    end = time.time_ns()
+    try:
+        await client.query_logs(query, end - 60 * 1_000_000_000, end, limit=1)
+    except (QueryError, TooLargeError) as error:
+        raise _query_failed(error, source.name, client, field) from None
+    except SourceError:
+        pass
+
+
 def _query_failed(error: SourceError, name: str, client: SourceClient, field: str) -> Exception:
     """A wrong or too large query is the request's fault; the rest is the data source's."""
     if isinstance(error, QueryError):

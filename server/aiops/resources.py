@@ -60,6 +60,8 @@ def detector_message(row: DetectorRow) -> detector_pb2.Detector:
         etag=row.etag,
     )
     json_format.ParseDict(row.algorithm, detector)
+    if row.log_source and detector.WhichOneof("algorithm") == "log_pattern":
+        detector.log_pattern.effective_source = row.log_source  # type: ignore[assignment]
     return detector
 
 
@@ -86,6 +88,7 @@ def algorithm_json(detector: detector_pb2.Detector) -> dict[str, object]:
         preserving_proto_field_name=True,
         always_print_fields_with_no_presence=True,
     )
+    config.pop("effective_source", None)  # a log-pattern detector's: output only, kept apart
     return {which: config}
 
 
@@ -105,6 +108,8 @@ def anomaly_message(row: AnomalyRow) -> anomaly_pb2.Anomaly:
     )
     if row.end_time is not None:
         anomaly.end_time.CopyFrom(timestamp(row.end_time))
+    if row.log_pattern is not None:
+        json_format.ParseDict(row.log_pattern, anomaly.log_pattern, ignore_unknown_fields=True)
     return anomaly
 
 

@@ -69,10 +69,15 @@ def describe(event: event_pb2.Event) -> str:
             severity = detector_pb2.Severity.Name(anomaly.severity).removeprefix("SEVERITY_")
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(anomaly.series_labels.items()))
             still = "active" if anomaly.active else "ended"
-            return (
+            line = (
                 f"{head} {anomaly.name} {severity} {{{labels}}} peak {anomaly.peak_value:g} "
                 f"score {anomaly.peak_score:.3f} {still}"
             )
+            if anomaly.HasField("log_pattern"):  # a log template's: which, and what it did
+                pattern = anomaly.log_pattern
+                kind = pattern.Kind.Name(pattern.kind).removeprefix("KIND_").lower()
+                line += f" {kind}: {pattern.template[:120]}"
+            return line
         case "data_source_health":
             health = event.data_source_health
             state = f"up at {health.url}" if health.reachable else f"DOWN: {health.error}"

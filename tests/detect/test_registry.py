@@ -13,6 +13,8 @@ from aiops.detect.scoring import Scoring
 from aiops_api.v1 import detector_pb2
 
 ONEOF = detector_pb2.Detector.DESCRIPTOR.oneofs_by_name["algorithm"]
+# A log-pattern detector scores its templates' rates with any registered algorithm.
+RATE_ONEOF = detector_pb2.LogPatternRates.DESCRIPTOR.oneofs_by_name["rate_algorithm"]
 # The field types each kind of parameter may have in the contract.
 KINDS = {
     Count: {FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32},
@@ -22,7 +24,11 @@ KINDS = {
 
 
 def test_every_member_of_the_algorithm_oneof_is_registered_and_nothing_else() -> None:
-    assert {field.name for field in ONEOF.fields} == set(registry.BY_NAME)
+    assert {field.name for field in ONEOF.fields} == {*registry.BY_NAME, "log_pattern"}
+    assert {field.name for field in RATE_ONEOF.fields} == set(registry.BY_NAME)
+    members = {field.name: field.message_type for field in ONEOF.fields}
+    for field in RATE_ONEOF.fields:  # the same messages as the detector's own members
+        assert field.message_type is members[field.name]
     assert len(registry.BY_NAME) == len(registry.ALGORITHMS)  # each registered once
     assert registry.DEFAULT in registry.BY_NAME
 

@@ -14,6 +14,7 @@ export * from "./gen/aiops/v1/detector_service_pb";
 export * from "./gen/aiops/v1/error_reason_pb";
 export * from "./gen/aiops/v1/event_pb";
 export * from "./gen/aiops/v1/event_service_pb";
+export * from "./gen/aiops/v1/log_pattern_pb";
 export { watch, type WatchOptions } from "./watch";
 // Re-exported so that callers can match codes without importing connect themselves.
 export { Code, ConnectError };

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from aiops import validation
+from aiops import queries, validation
 from aiops.api.field_masks import copy_fields, resolve_update_mask
 from aiops.api.filtering import FilterField, enum_value, parse_filter
 from aiops.api.pagination import (
@@ -23,7 +23,8 @@ from aiops.api.pagination import (
     query_fingerprint,
 )
 from aiops.detect import registry
-from aiops.detectors import backtest, lifecycle, series, spec
+from aiops.detectors import backtest, lifecycle, log_patterns, series, spec
+from aiops.detectors.log_patterns import LogPatternsRegistry
 from aiops.detectors.recent import RecentScoresRegistry
 from aiops.errors import NotFound
 from aiops.events import log as event_log
@@ -57,6 +58,7 @@ UPDATABLE = frozenset(
         "query",
         "step",
         *(algorithm.name for algorithm in registry.ALGORITHMS),
+        spec.LOG_PATTERN,
         "direction",
         "min_deviation",
         "thresholds",
@@ -109,11 +111,13 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         clients: SourceClients,
         bus: Bus,
         recent: RecentScoresRegistry,
+        patterns: LogPatternsRegistry,
     ) -> None:
         self.sessions = sessions
         self.clients = clients
         self.bus = bus
         self.recent = recent
+        self.patterns = patterns
 
     async def CreateDetector(
         self, request: pb.CreateDetectorRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -128,9 +132,10 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             id=request.detector_id or str(uuid.uuid4()), state=lifecycle.STOPPED, state_reason=""
         )
         write_detector(row, detector)
+        await self._check_log_query(detector)
         async with event_log.recording(self.sessions, self.bus) as recorder:
             session = recorder.session
-            await _check_data_source_exists(session, row.data_source_id, detector.data_source)
+            await _check_data_source_exists(session, row.data_source_id, detector)
             await insert_row(session, row, f"{COLLECTION}/{row.id}")
             await _record_change(recorder, row)
         return detector_message(row)
@@ -172,17 +177,18 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             immutable=IMMUTABLE,
             output_only=OUTPUT_ONLY,
         )
+        async with self.sessions() as session:
+            stored = await get_row(session, DetectorRow, key, name)
+        # A log-pattern detector's query is asked of Loki before the transaction: a data source
+        # slow to answer holds no lock.
+        await self._check_log_query(_updated(stored, request.detector, paths))
         async with event_log.recording(self.sessions, self.bus) as recorder:
             session = recorder.session
             row = await get_row(session, DetectorRow, key, name)
             check_etag(row, request.detector.etag, name)
-            updated = detector_message(row)
-            copy_fields(request.detector, updated, paths)
-            violations = Violations()
-            updated = spec.prepare(updated, violations)
-            violations.raise_if_any()
+            updated = _updated(row, request.detector, paths)
             data_source_id = updated.data_source.removeprefix("dataSources/")
-            await _check_data_source_exists(session, data_source_id, updated.data_source)
+            await _check_data_source_exists(session, data_source_id, updated)
             write_detector(row, updated)
             await session.flush()
             await _record_change(recorder, row)
@@ -312,6 +318,12 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         over_range = request.HasField("range")
         detector = spec.prepare(request.detector, violations, reads=over_range)
         backtest.check(request, detector.step.seconds, violations)
+        if over_range and spec.is_log_pattern(detector):
+            violations.add(
+                "range",
+                "a log-pattern detector is not backtested over a data source's range (that "
+                "would mine every line of it): send its templates' rates as series",
+            )
         violations.raise_if_any()
         if not over_range:
             return await backtest.run(detector, request.series)
@@ -361,6 +373,50 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         response.next_page_token = encode_page_token([after], fingerprint) if after else ""
         return response
 
+    async def ListLogPatterns(
+        self, request: pb.ListLogPatternsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListLogPatternsResponse:
+        key = validation.parse_name(request.parent, COLLECTION, "parent")
+        limit = validation.page_size(request.page_size)
+        predicates = log_patterns.parse_filter(request.filter)
+        fingerprint = query_fingerprint("logPatterns", request.parent, request.filter)
+        offset = decode_offset(request.page_token, fingerprint)
+        async with self.sessions() as session:
+            row = await get_row(session, DetectorRow, key, request.parent)
+        catalogue = self.patterns.get(key, row.create_time)
+        items, after, total = log_patterns.list_patterns(
+            request.parent,
+            catalogue,
+            self.recent.get(key, row.create_time),
+            predicates,
+            offset,
+            limit,
+            row.warning_threshold,
+            row.critical_threshold,
+        )
+        return pb.ListLogPatternsResponse(
+            log_patterns=items,
+            next_page_token=encode_page_token([after], fingerprint) if after else "",
+            total_size=total,
+            evicted_count=catalogue.evicted if catalogue is not None else 0,
+            source=row.log_source or "SOURCE_UNSPECIFIED",
+        )
+
+    async def _check_log_query(self, detector: detector_pb2.Detector) -> None:
+        """A log-pattern detector's query, asked of its Loki (one line of the last minute), so
+        that a query Loki refuses is refused now, naming the field; a Loki that does not
+        answer is the runner's to find (DEGRADED)."""
+        if not spec.is_log_pattern(detector):
+            return
+        key = detector.data_source.removeprefix("dataSources/")
+        async with self.sessions() as session:
+            row = await session.get(DataSourceRow, key)
+        if row is None or row.kind != "KIND_LOKI":
+            return  # _check_data_source_exists names the field
+        await queries.check_log_query(
+            self.clients, source_config(row), detector.query, "detector.query"
+        )
+
     async def _data_source_of(self, detector: detector_pb2.Detector) -> SourceConfig:
         key = detector.data_source.removeprefix("dataSources/")
         async with self.sessions() as session:
@@ -368,6 +424,16 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
         if row is None:
             raise invalid("detector.data_source", f"{detector.data_source} does not exist")
         return source_config(row)
+
+
+def _updated(row: DetectorRow, changes: Detector, paths: list[str]) -> Detector:
+    """The stored detector with the request's changes, prepared; INVALID_ARGUMENT when bad."""
+    updated = detector_message(row)
+    copy_fields(changes, updated, paths)
+    violations = Violations()
+    updated = spec.prepare(updated, violations)
+    violations.raise_if_any()
+    return updated
 
 
 def _time_range(request: pb.ReadDetectorScoresRequest) -> tuple[int | None, int | None]:
@@ -396,9 +462,17 @@ def _anomaly_key(key: list[Any] | None) -> list[Any] | None:
         raise invalid("page_token", "not a page token returned by this method") from None
 
 
-async def _check_data_source_exists(session: AsyncSession, key: str, name: str) -> None:
-    if await session.get(DataSourceRow, key) is None:
-        raise invalid("detector.data_source", f"{name} does not exist")
+async def _check_data_source_exists(
+    session: AsyncSession, key: str, detector: detector_pb2.Detector
+) -> None:
+    row = await session.get(DataSourceRow, key)
+    if row is None:
+        raise invalid("detector.data_source", f"{detector.data_source} does not exist")
+    if spec.is_log_pattern(detector) and row.kind != "KIND_LOKI":
+        raise invalid(
+            "detector.data_source",
+            f"{detector.data_source} is not Loki: a log-pattern detector reads log lines",
+        )
 
 
 async def _record_change(

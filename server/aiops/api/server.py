@@ -13,6 +13,7 @@ from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer, add_event_service
 from aiops.api.reflection import enable_reflection
+from aiops.detectors.log_patterns import LogPatternsRegistry
 from aiops.detectors.recent import RecentScoresRegistry
 from aiops.events.bus import Bus
 from aiops.health import HealthHistory
@@ -63,6 +64,7 @@ def build_server(
     scores_interval: float,
     recent: RecentScoresRegistry,
     history: HealthHistory,
+    patterns: LogPatternsRegistry | None = None,
 ) -> ApiServer:
     """The server listening on `address` (port 0 picks a free one); OSError when it cannot."""
     server = grpc.aio.server(
@@ -76,7 +78,8 @@ def build_server(
         DataSourceServicer(sessions, clients, bus, history), server
     )
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
-        DetectorServicer(sessions, clients, bus, recent), server
+        DetectorServicer(sessions, clients, bus, recent, patterns or LogPatternsRegistry()),
+        server,
     )
     events = EventServicer(sessions, bus, heartbeat_interval, scores_interval)
     add_event_service(events, server)

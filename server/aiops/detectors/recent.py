@@ -82,6 +82,18 @@ class RecentScores:
             last = start + (points - 1) * self.step
             self.latest = last if self.latest is None else max(self.latest, last)
 
+    def forget(self, series: list[dict[str, str]]) -> None:
+        """Drops the rows of these series and their points: a log-pattern detector's templates
+        that it forgot, which would otherwise keep their rows for good."""
+        gone = {self.keys[key] for key in map(series_key, series) if key in self.keys}
+        if not gone:
+            return
+        keep = [row for row in range(len(self.labels)) if row not in gone]
+        self.points = np.ascontiguousarray(self.points[:, keep])
+        self.labels = [self.labels[row] for row in keep]
+        self.keys = {series_key(labels): row for row, labels in enumerate(self.labels)}
+        self._label_ranks = None
+
     def stepped(self, seconds: float) -> None:
         """Notes that a step of the detector ended, having taken `seconds`."""
         self.step_seconds = seconds

@@ -3,7 +3,9 @@
 `prepare` is the one call a servicer makes on a detector a client sent: a copy with every unset
 setting at its default (what is stored says what runs) and every problem as a field violation.
 The algorithm's parameters, their limits and their construction come from the registry
-(`aiops.detect.registry`), so an algorithm added there is checked and built here unchanged.
+(`aiops.detect.registry`), so an algorithm added there is checked and built here unchanged. A
+log-pattern detector (`log_pattern`) scores each template's rate with a registered algorithm of
+its own (`rate_algorithm`), filled, checked and built the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiops.detect.registry import (
 )
 from aiops.detect.seasonal import MIN_PERIODS
 from aiops.errors import InvalidArgument
+from aiops.sources import logql
 from aiops.validation import (
     Violations,
     check_enum,
@@ -36,6 +39,17 @@ from aiops.validation import (
 from aiops_api.v1 import detector_pb2
 
 Detector = detector_pb2.Detector
+LogPatternRates = detector_pb2.LogPatternRates
+
+# The `algorithm` member of log-pattern detectors, and the oneof of what scores their rates.
+LOG_PATTERN = "log_pattern"
+RATE_ALGORITHM = "rate_algorithm"
+DEFAULT_MAX_LINES_PER_STEP = 10_000
+MAX_LINES_PER_STEP = 1_000_000
+DEFAULT_MAX_TEMPLATES = 1000
+MIN_TEMPLATES = 10
+MAX_TEMPLATES = 100_000
+DEFAULT_BASELINE_STEPS = 120
 
 DEFAULT_STEP_SECONDS = 60
 DEFAULT_WARNING = 0.95
@@ -72,11 +86,10 @@ def prepare(
 
 
 def build(detector: Detector) -> tuple[Algorithm, scoring.Scoring]:
-    """The algorithm and scoring a prepared detector (no violations) runs with."""
-    which = detector.WhichOneof("algorithm")
-    assert which is not None, "prepare() fills the algorithm"
+    """The algorithm and scoring a prepared detector (no violations) runs with: for a
+    log-pattern detector, what scores each template's rate."""
+    which, config = numeric_config(detector)
     registered = registry.BY_NAME[which]
-    config = getattr(detector, which)
     step = detector.step.seconds
     parameters = {
         parameter.name: (
@@ -102,17 +115,50 @@ def algorithm_config(detector: Detector) -> tuple[str, Message]:
     return which, config
 
 
+def numeric_config(detector: Detector) -> tuple[str, Message]:
+    """The registered algorithm that scores the detector's series, and its settings: the
+    `algorithm` itself, or a log-pattern detector's `rate_algorithm`."""
+    which, config = algorithm_config(detector)
+    if which != LOG_PATTERN:
+        return which, config
+    rates = config.WhichOneof(RATE_ALGORITHM)
+    assert rates is not None, "prepare() fills the rate algorithm"
+    numeric: Message = getattr(config, rates)
+    return rates, numeric
+
+
+def is_log_pattern(detector: Detector) -> bool:
+    which: str | None = detector.WhichOneof("algorithm")
+    return which == LOG_PATTERN
+
+
 def _fill_algorithm(detector: Detector) -> None:
     if detector.WhichOneof("algorithm") is None:
         getattr(detector, registry.DEFAULT).SetInParent()
-    which, config = algorithm_config(detector)
+    if is_log_pattern(detector):
+        _fill_log_pattern(detector.log_pattern)
+    which, config = numeric_config(detector)
+    _fill_registered(which, config, detector.step.seconds)
+
+
+def _fill_log_pattern(config: detector_pb2.LogPatternRates) -> None:
+    config.ClearField("effective_source")  # output only: the runner reports it
+    config.source = config.source or LogPatternRates.SOURCE_AUTO
+    config.max_lines_per_step = config.max_lines_per_step or DEFAULT_MAX_LINES_PER_STEP
+    config.max_templates = config.max_templates or DEFAULT_MAX_TEMPLATES
+    config.baseline_steps = config.baseline_steps or DEFAULT_BASELINE_STEPS
+    if config.WhichOneof(RATE_ALGORITHM) is None:
+        getattr(config, registry.DEFAULT).SetInParent()
+
+
+def _fill_registered(which: str, config: Message, step: int) -> None:
     registered = registry.BY_NAME[which]
     defaults = registered.default()
     for parameter in registered.parameters:
         if isinstance(parameter, Period):
             if not config.HasField(parameter.name):
                 period = getattr(config, parameter.name)
-                fits = not parameter.optional or _day_fits(detector.step.seconds)
+                fits = not parameter.optional or _day_fits(step)
                 period.seconds = DEFAULT_PERIOD_SECONDS if fits else 0
         elif not getattr(config, parameter.name):
             setattr(config, parameter.name, getattr(defaults, parameter.name))
@@ -137,6 +183,8 @@ def _check_reads(detector: Detector, violations: Violations, prefix: str) -> Non
     except InvalidArgument as e:
         violations.items.extend(e.violations)
     check_query(detector.query, f"{prefix}.query", "a PromQL or LogQL query", violations)
+    if is_log_pattern(detector):
+        _check_log_query(detector, violations, prefix)
 
 
 def _check_scoring(detector: Detector, violations: Violations, prefix: str) -> None:
@@ -166,10 +214,60 @@ def _check_scoring(detector: Detector, violations: Violations, prefix: str) -> N
 
 def _check_algorithm(detector: Detector, violations: Violations, prefix: str) -> None:
     which, config = algorithm_config(detector)
-    step = detector.step.seconds
+    field = f"{prefix}.{which}"
+    if which == LOG_PATTERN:
+        _check_log_pattern(detector.log_pattern, violations, field)
+        which, config = numeric_config(detector)
+        field = f"{field}.{which}"
+    _check_registered(which, config, detector.step.seconds, violations, field)
+
+
+def _check_log_pattern(
+    config: detector_pb2.LogPatternRates, violations: Violations, prefix: str
+) -> None:
+    check_enum(config.source, LogPatternRates.Source, f"{prefix}.source", violations)
+    unknown = unknown_fields.UnknownFieldSet(config)
+    for i in range(len(unknown)):
+        violations.add(
+            prefix,
+            f"unknown field number {unknown[i].field_number}: an algorithm this server lacks?",
+        )
+    for name, low, high in (
+        ("max_lines_per_step", 1, MAX_LINES_PER_STEP),
+        ("max_templates", MIN_TEMPLATES, MAX_TEMPLATES),
+        ("baseline_steps", 1, MAX_HISTORY_STEPS),
+    ):
+        value = getattr(config, name)
+        if not low <= value <= high:
+            violations.add(f"{prefix}.{name}", f"must be from {low} to {high}, got {value}")
+
+
+def _check_log_query(detector: Detector, violations: Violations, prefix: str) -> None:
+    """A log-pattern detector reads log lines: its query is a LogQL log query, and Loki's
+    patterns take a stream selector alone."""
+    if not detector.query.strip():
+        return  # check_query says it is required
+    split = logql.split_selector(detector.query)
+    if split is None:
+        violations.add(
+            f"{prefix}.query",
+            "a log-pattern detector needs a LogQL log query: a stream selector with optional "
+            'line filters, such as {app="api"} != "healthcheck"',
+        )
+    elif split[1] and detector.log_pattern.source == LogPatternRates.SOURCE_LOKI_PATTERNS:
+        violations.add(
+            f"{prefix}.log_pattern.source",
+            "Loki's patterns are per stream and cannot apply the query's line filters: "
+            "use SOURCE_AUTO or SOURCE_MINED, or a stream selector alone",
+        )
+
+
+def _check_registered(
+    which: str, config: Message, step: int, violations: Violations, prefix: str
+) -> None:
     for parameter in registry.BY_NAME[which].parameters:
         value = getattr(config, parameter.name)
-        field = f"{prefix}.{which}.{parameter.name}"
+        field = f"{prefix}.{parameter.name}"
         match parameter:
             case Count(low=low, high=high) if not low <= value <= high:
                 violations.add(field, f"must be from {low} to {high}, got {value}")

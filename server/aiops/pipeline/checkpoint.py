@@ -59,6 +59,18 @@ def rows_from(state: Any, first: int) -> Any:
     )
 
 
+def keep_rows(state: Any, rows: list[int]) -> Any:
+    """A copy of `state` with only the series `rows`, in that order (a log-pattern detector
+    drops the templates it forgot)."""
+    index = np.asarray(rows, dtype=np.intp)
+    return type(state)(
+        **{
+            f.name: np.ascontiguousarray(getattr(state, f.name)[index])
+            for f in dataclasses.fields(state)
+        }
+    )
+
+
 def series_count(state: Any) -> int:
     return len(getattr(state, dataclasses.fields(state)[0].name))
 

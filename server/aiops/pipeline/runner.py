@@ -115,13 +115,14 @@ class DetectorRunner:
             or saved.fingerprint != self.fingerprint
             or lifecycle.learns_afresh(row.state)
         ):
-            self._keep_recent(row.create_time, afresh=True)
+            self._start_afresh(row)
             return
         try:
             self.state = checkpoint.state_from_bytes(self.algorithm, saved.state)
+            self._resume_more(row, saved)
         except ValueError:
             log.warning("%s: checkpoint unreadable, learning afresh", self.name, exc_info=True)
-            self._keep_recent(row.create_time, afresh=True)
+            self._start_afresh(row)
             return
         self._keep_recent(row.create_time, afresh=False)
         self.series = list(saved.series)
@@ -149,11 +150,11 @@ class DetectorRunner:
         assert self.algorithm is not None, "load() first"
         end = self.latest_due(now)
         if self.last_time is None:
-            start = end - (self.settings.backfill_points - 1) * self.step
+            start = end - (self._backfill_points() - 1) * self.step
         else:
             start = max(
                 self.last_time + self.step,
-                end - (self.settings.max_catch_up_points - 1) * self.step,
+                end - (self._catch_up_points() - 1) * self.step,
             )
         if start > end:
             return
@@ -179,20 +180,10 @@ class DetectorRunner:
         scored = await asyncio.to_thread(
             self.algorithm.update, values, self.state, start // self.step, self.scoring
         )
-        thresholds = self.detector.thresholds
-        changed = track(
-            self.active,
-            scored.scores,
-            values,
-            start,
-            self.step,
-            self._anomaly_keys(),
-            thresholds.warning,
-            thresholds.critical,
-        )
+        changed = self._track(values, scored, start)
         self.last_time = end
         save = new_series or time.monotonic() - self.saved_at >= self.settings.checkpoint_interval
-        await self._commit(changed, RUNNING, "", save=save)
+        await self._commit(changed, RUNNING, self._running_reason(), save=save)
         self._remember(start, values, scored)
         self._stepped(began)
         await self.bus.broadcast(
@@ -208,6 +199,7 @@ class DetectorRunner:
                 scored.upper,
             )
         )
+        self._after_step()
 
     async def save(self) -> None:
         """Checkpoints the state now (at shutdown)."""
@@ -217,6 +209,56 @@ class DetectorRunner:
     async def _fetch(self, start: int, end: int) -> Matrix:
         client = await self.clients.get(self.source)
         return await client.query_range(self.detector.query, start, end, self.step)
+
+    # What a kind of detector may do its own way (log-pattern detectors do).
+
+    def _start_afresh(self, row: DetectorRow) -> None:
+        """The detector learns from nothing: no series, no state."""
+        self._keep_recent(row.create_time, afresh=True)
+
+    def _resume_more(self, row: DetectorRow, saved: CheckpointRow) -> None:
+        """Restores what the checkpoint holds besides the algorithm's state; ValueError when it
+        cannot, and the detector learns afresh."""
+
+    def _backfill_points(self) -> int:
+        return self.settings.backfill_points
+
+    def _catch_up_points(self) -> int:
+        return self.settings.max_catch_up_points
+
+    def _track(self, values: np.ndarray, scored: Scored, start: int) -> list[TrackedAnomaly]:
+        """The anomalies that the scored points open, continue or end."""
+        thresholds = self.detector.thresholds
+        return track(
+            self.active,
+            scored.scores,
+            values,
+            start,
+            self.step,
+            self._anomaly_keys(),
+            thresholds.warning,
+            thresholds.critical,
+        )
+
+    def _running_reason(self) -> str:
+        """What a RUNNING detector's `state_reason` says; nothing by default."""
+        return ""
+
+    def _write_row(self, row: DetectorRow) -> bool:
+        """Writes what else the detector's row shows in the step's transaction; whether it
+        changed anything."""
+        return False
+
+    def _anomaly_details(self, anomaly: TrackedAnomaly) -> dict[str, Any] | None:
+        """What a new anomaly's `log_pattern` says: for log-pattern detectors."""
+        return None
+
+    def _after_step(self) -> None:
+        """Tidies up once a step is stored and published."""
+
+    def _more_state(self) -> bytes | None:
+        """What the checkpoint holds besides the algorithm's state."""
+        return None
 
     async def _learn_backfill(self, matrix: Matrix, end: int) -> None:
         assert self.algorithm is not None
@@ -298,13 +340,20 @@ class DetectorRunner:
                     change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
                     await recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
             # A reason is written when the state changes: a flapping error message is no news.
-            if state is not None and lifecycle.pipeline_moves(row.state, state):
+            # A running detector's own notes (a log-pattern detector's cut steps) are.
+            moves = state is not None and lifecycle.pipeline_moves(row.state, state)
+            notes = state == RUNNING == row.state and reason != row.state_reason
+            if moves or notes:
+                assert state is not None
                 row.state, row.state_reason = state, reason
+                self._write_row(row)
                 await session.flush()
                 status = event_pb2.DetectorStatus(
                     detector=self.name, state=state, state_reason=reason, etag=row.etag
                 )
                 await recorder.add(event_pb2.Event(detector_status=status), self.detector_id)
+            elif self._write_row(row):
+                await session.flush()
             if saved is not None:
                 await session.merge(saved)
         if save:
@@ -330,6 +379,7 @@ class DetectorRunner:
                 series_labels=self.series[anomaly.series],
                 start_time=datetime.fromtimestamp(anomaly.start, UTC),
                 state="STATE_OPEN",
+                log_pattern=self._anomaly_details(anomaly),
                 **fields,
             )
             session.add(row)
@@ -350,4 +400,5 @@ class DetectorRunner:
             series=self.series,
             state=checkpoint.state_to_bytes(self.state),
             open_anomalies=[anomaly.to_json() for anomaly in self.active.values()],
+            patterns=self._more_state(),
         )

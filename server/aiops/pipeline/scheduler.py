@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.detectors import lifecycle
+from aiops.detectors.log_patterns import LogPatternsRegistry
 from aiops.detectors.recent import RecentScoresRegistry
 from aiops.events.bus import Bus
 from aiops.pipeline.checkpoint import fingerprint
+from aiops.pipeline.log_patterns import LogPatternRunner
 from aiops.pipeline.runner import DetectorRunner, DetectorStopped, PipelineSettings
 from aiops.sources.clients import SourceClients
 from aiops.store.models import DataSourceRow, DetectorRow
@@ -45,14 +47,17 @@ class Scheduler:
         settings: PipelineSettings,
         recent: RecentScoresRegistry,
         clock: Callable[[], float] = time.time,
+        patterns: LogPatternsRegistry | None = None,
     ) -> None:
         self.sessions = sessions
         self.clients = clients
         self.bus = bus
         self.settings = settings
         self.recent = recent
+        self.patterns = patterns if patterns is not None else LogPatternsRegistry()
         self.clock = clock
         self._tasks: dict[str, _Task] = {}
+        self._log_patterns: set[str] = set()
         self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -81,6 +86,11 @@ class Scheduler:
                 .join(DataSourceRow, DetectorRow.data_source_id == DataSourceRow.id)
                 .where(DetectorRow.state.in_(lifecycle.ACTIVE))
             )
+            rows = result.all()
+            # Log-pattern detectors read lines and mine them: a runner of their own.
+            self._log_patterns = {
+                detector.id for detector, _ in rows if "log_pattern" in detector.algorithm
+            }
             wanted = {
                 detector.id: fingerprint(
                     detector.query,
@@ -95,10 +105,12 @@ class Scheduler:
                     # Start after Stop (or a second Start while backfilling) learns afresh.
                     lifecycle.learns_afresh(detector.state),
                 )
-                for detector, source in result.all()
+                for detector, source in rows
             }
             # What deleted detectors scored lately goes with them.
-            self.recent.keep_only(set(await session.scalars(select(DetectorRow.id))))
+            existing = set(await session.scalars(select(DetectorRow.id)))
+            self.recent.keep_only(existing)
+            self.patterns.keep_only(existing)
         for key, task in list(self._tasks.items()):
             if task.task.done() or wanted.get(key) != task.settings:
                 await self._end(key)
@@ -107,6 +119,21 @@ class Scheduler:
                 stop = asyncio.Event()
                 run = asyncio.create_task(self._run(key, stop), name=f"detectors/{key}")
                 self._tasks[key] = _Task(settings, stop, run)
+
+    def _runner(self, key: str) -> DetectorRunner:
+        if key in self._log_patterns:
+            return LogPatternRunner(
+                key,
+                self.sessions,
+                self.clients,
+                self.bus,
+                self.settings,
+                self.recent,
+                self.patterns,
+            )
+        return DetectorRunner(
+            key, self.sessions, self.clients, self.bus, self.settings, self.recent
+        )
 
     async def _end(self, key: str) -> None:
         task = self._tasks.pop(key)
@@ -129,9 +156,7 @@ class Scheduler:
             wait = RETRY_AFTER_ERROR
             try:
                 if runner is None:
-                    runner = DetectorRunner(
-                        key, self.sessions, self.clients, self.bus, self.settings, self.recent
-                    )
+                    runner = self._runner(key)
                     await runner.load()
                 await runner.advance(self.clock())
                 wait = max(0.0, runner.next_due() - self.clock())

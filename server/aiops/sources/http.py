@@ -46,6 +46,11 @@ class TooLargeError(SourceError):
     """The answer is over a limit: too many bytes, series or lines."""
 
 
+class NotServedError(SourceError):
+    """The server answers, but not this optional endpoint (HTTP 404): a feature it lacks or
+    has turned off, such as Loki's patterns."""
+
+
 @dataclass(frozen=True)
 class Limits:
     connect_timeout: float = 5.0  # seconds
@@ -164,9 +169,18 @@ class SourceHttp:
     async def get(self, path: str, parse: Callable[[bytes], T], params: dict[str, str]) -> T:
         return await self._request("GET", path, parse, params=params)
 
-    async def post(self, path: str, parse: Callable[[bytes], T], form: dict[str, str]) -> T:
+    async def post(
+        self,
+        path: str,
+        parse: Callable[[bytes], T],
+        form: dict[str, str],
+        *,
+        optional: bool = False,
+    ) -> T:
+        """`optional`: an endpoint the server may lack, whose 404 is NotServedError rather than
+        a reason to try the next URL."""
         # POST: a 16 KiB query does not fit every proxy's URL limit.
-        return await self._request("POST", path, parse, form=form)
+        return await self._request("POST", path, parse, form=form, optional=optional)
 
     async def _request(
         self,
@@ -175,13 +189,14 @@ class SourceHttp:
         parse: Callable[[bytes], T],
         params: dict[str, str] | None = None,
         form: dict[str, str] | None = None,
+        optional: bool = False,
     ) -> T:
         """What `parse` makes of the first answer that it accepts. A wrong query fails at once;
         a URL that is down or answers nonsense makes way for the next; when every URL failed
         and some failure was transient, all are tried again after a backoff."""
         started = time.perf_counter()
         try:
-            return await self._try_urls(method, path, parse, params, form)
+            return await self._try_urls(method, path, parse, params, form, optional)
         except SourceError:
             self.stats.errors += 1
             raise
@@ -196,6 +211,7 @@ class SourceHttp:
         parse: Callable[[bytes], T],
         params: dict[str, str] | None,
         form: dict[str, str] | None,
+        optional: bool,
     ) -> T:
         failures: dict[str, str] = {}
         for attempt in range(self.limits.retries + 1):
@@ -209,7 +225,7 @@ class SourceHttp:
                     continue
                 trial = breaker.is_open  # let through while open: this request is the trial
                 try:
-                    result = await self._ask(method, url + path, parse, params, form)
+                    result = await self._ask(method, url + path, parse, params, form, optional)
                 except _Failed as failure:
                     breaker.failed()
                     failures[url] = str(failure)
@@ -236,6 +252,7 @@ class SourceHttp:
         parse: Callable[[bytes], T],
         params: dict[str, str] | None,
         form: dict[str, str] | None,
+        optional: bool = False,
     ) -> T:
         try:
             async with self._http.stream(method, url, params=params, data=form) as response:
@@ -249,6 +266,8 @@ class SourceHttp:
         status = response.status_code
         if status in QUERY_ERROR_STATUSES:
             raise QueryError(error_message(body) or f"HTTP {status}")
+        if status == 404 and optional:
+            raise NotServedError(f"{url} is not served (HTTP 404)")
         if status != 200:
             message = error_message(body)[:200]
             raise _Failed(

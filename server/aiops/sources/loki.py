@@ -1,7 +1,7 @@
 """Loki's HTTP API: the log lines of a LogQL range as streams, paged past Loki's per-query line
-limit; LogQL metric queries as numpy [series, time], the same Matrix as Prometheus'; labels,
-series and build info. Requests go through the shared HTTP layer (failover, retries, circuit
-breakers, limits)."""
+limit; LogQL metric queries as numpy [series, time], the same Matrix as Prometheus'; the counts
+of Loki's own log patterns (Loki 3, pattern ingester on); labels, series and build info.
+Requests go through the shared HTTP layer (failover, retries, circuit breakers, limits)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import httpx
+import numpy as np
 
 from aiops.sources import answers
 from aiops.sources.http import Limits, QueryError, SourceHttp, TooLargeError
@@ -18,6 +19,7 @@ from aiops.sources.ranges import fetch_range
 
 NS = 1_000_000_000
 QUERY_RANGE = "/loki/api/v1/query_range"
+PATTERNS = "/loki/api/v1/patterns"
 # What a line costs in an answer besides its text (timestamp, framing), for max_bytes.
 ENTRY_OVERHEAD = 16
 
@@ -35,6 +37,20 @@ class LogStream:
 class Logs:
     streams: list[LogStream]
     warnings: list[str] = field(default_factory=list)
+    cut: bool = False  # stopped at `max_bytes` before the lines of the range ran out
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Loki's patterns of a range: per pattern its text (`<_>` where lines vary), the level
+    Loki saw on its lines ("unknown" when none) and its line counts per bucket; bucket k holds
+    the lines of [start + k * step, start + (k + 1) * step), seconds since the epoch."""
+
+    texts: list[str]
+    levels: list[str]
+    start: int
+    step: int
+    counts: np.ndarray  # [pattern, bucket], int64
 
 
 @dataclass(frozen=True)
@@ -72,13 +88,16 @@ class LokiClient:
         limit: int = 1000,
         direction: Direction = "backward",
         max_bytes: int | None = None,
+        page_lines: int | None = None,
     ) -> Logs:
         """Up to `limit` lines of [start_ns, end_ns), newest first ("backward") or oldest first,
-        fetched page by page; with `max_bytes`, lines stop (with a warning) before their text
-        comes to more."""
+        fetched page by page (of `page_lines`, Loki's limit when None: fewer for long lines);
+        with `max_bytes`, lines stop (with a warning) before their text comes to more."""
         if end_ns <= start_ns or limit < 1:
             raise ValueError(f"bad range or limit: start={start_ns} end={end_ns} limit={limit}")
-        page_size = self.limits.max_lines_per_request
+        page_size = min(
+            page_lines or self.limits.max_lines_per_request, self.limits.max_lines_per_request
+        )
         backward = direction == "backward"
         streams: dict[LabelsKey, LogStream] = {}
         warnings: list[str] = []
@@ -113,7 +132,7 @@ class LokiClient:
                         f"stopped after {count} lines, at {max_bytes // 1024} KiB: "
                         "narrow the query or shorten the range for the rest"
                     )
-                    return Logs(list(streams.values()), warnings)
+                    return Logs(list(streams.values()), warnings, cut=True)
                 if stream is None:
                     stream = streams[entry.key] = LogStream(dict(entry.key), [])
                 stream.entries.append((entry.time, entry.line))
@@ -159,6 +178,26 @@ class LokiClient:
             )
 
         return await fetch_range(piece, start, end, step, self.limits)
+
+    async def patterns(self, selector: str, start: int, end: int, step: int) -> Patterns:
+        """The counts of Loki's patterns of the streams `selector` selects in [start, end)
+        (seconds, whole steps apart), per step. NotServedError when Loki serves no patterns
+        (before 3.0, or its pattern ingester off). Loki keeps patterns for a few hours
+        (`pattern_ingester.retain_for`): older buckets come back empty."""
+        if step <= 0 or (end - start) % step or end <= start:
+            raise ValueError(f"bad range: start={start} end={end} step={step}")
+        buckets = (end - start) // step
+        if buckets > self.limits.max_points_per_request:
+            raise ValueError(f"more than {self.limits.max_points_per_request} buckets")
+        form = {
+            "query": selector,
+            "start": str(start * NS),
+            "end": str(end * NS),
+            "step": f"{step}s",
+        }
+        return await self.http.post(
+            PATTERNS, lambda body: _patterns(body, start, step, buckets), form, optional=True
+        )
 
     async def labels(self, start_ns: int, end_ns: int) -> list[str]:
         """The label names of the streams with lines in [start_ns, end_ns]."""
@@ -206,6 +245,41 @@ def _streams(body: bytes) -> tuple[list[_Entry], list[str]]:
         raise ResponseError(f"malformed stream: {error!r}") from None
     warnings = document.get("warnings") or []
     return entries, [str(warning) for warning in warnings] if isinstance(warnings, list) else []
+
+
+def _patterns(body: bytes, start: int, step: int, buckets: int) -> Patterns:
+    """A patterns answer: {"status": "success", "data": [{"pattern": text, "level": level,
+    "samples": [[seconds, count], ...]}, ...]}. Samples outside the range are left out; a
+    pattern Loki lists twice (once per level, or per stream) is summed into one."""
+    found = answers.data(body)
+    if found is None:
+        found = []
+    if not isinstance(found, list):
+        raise ResponseError("patterns: not a list")
+    rows: dict[str, int] = {}
+    texts: list[str] = []
+    levels: list[str] = []
+    counts: list[np.ndarray] = []
+    try:
+        for item in found:
+            text = str(item["pattern"])
+            level = str(item.get("level") or "unknown")
+            row = rows.get(text)
+            if row is None:
+                row = rows[text] = len(texts)
+                texts.append(text)
+                levels.append(level)
+                counts.append(np.zeros(buckets, dtype=np.int64))
+            elif levels[row] == "unknown":
+                levels[row] = level
+            for seconds, count in item["samples"] or []:
+                bucket, off_grid = divmod(int(seconds) - start, step)
+                if not off_grid and 0 <= bucket < buckets:
+                    counts[row][bucket] += int(count)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ResponseError(f"malformed pattern: {error!r}") from None
+    matrix = np.array(counts, dtype=np.int64).reshape(len(texts), buckets)
+    return Patterns(texts, levels, start, step, matrix)
 
 
 def _matrix(body: bytes, start_ms: int, step_ms: int, points: int) -> Matrix:

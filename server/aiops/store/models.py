@@ -99,6 +99,9 @@ class DetectorRow(Versioned, Base):
     critical_threshold: Mapped[float] = mapped_column(Float)
     state: Mapped[str] = mapped_column(String(32), index=True)
     state_reason: Mapped[str] = mapped_column(Text, default="")
+    # A log-pattern detector's source as it runs (LogPatternRates.Source's name); "" for others
+    # and before its first step. Kept apart from `algorithm`, which says what the user asked.
+    log_source: Mapped[str] = mapped_column(String(32), server_default="", default="")
 
 
 class AnomalyRow(Versioned, Base):
@@ -117,6 +120,8 @@ class AnomalyRow(Versioned, Base):
     severity: Mapped[str] = mapped_column(String(32), index=True)
     state: Mapped[str] = mapped_column(String(32), index=True)
     active: Mapped[bool] = mapped_column(Boolean, server_default="0", default=False)
+    # A log-pattern detector's anomaly: its template as an aiops.v1.LogPatternAnomaly in JSON.
+    log_pattern: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class CheckpointRow(Base):
@@ -134,6 +139,8 @@ class CheckpointRow(Base):
     series: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     state: Mapped[bytes] = mapped_column(LargeBinary)  # the algorithm's arrays, as .npz
     open_anomalies: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # A log-pattern detector's templates (`aiops.detectors.log_patterns`); None for others.
+    patterns: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     update_time: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -79,6 +79,62 @@ func (Anomaly_State) EnumDescriptor() ([]byte, []int) {
 	return file_aiops_v1_anomaly_proto_rawDescGZIP(), []int{0, 0}
 }
 
+// What the template did.
+type LogPatternAnomaly_Kind int32
+
+const (
+	LogPatternAnomaly_KIND_UNSPECIFIED LogPatternAnomaly_Kind = 0
+	// The detector had not seen the template before, after its baseline.
+	LogPatternAnomaly_KIND_NEW LogPatternAnomaly_Kind = 1
+	// The template's rate rose above what the detector expected.
+	LogPatternAnomaly_KIND_SURGE LogPatternAnomaly_Kind = 2
+	// The template's rate fell below what the detector expected, or stopped.
+	LogPatternAnomaly_KIND_DROP LogPatternAnomaly_Kind = 3
+)
+
+// Enum value maps for LogPatternAnomaly_Kind.
+var (
+	LogPatternAnomaly_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_NEW",
+		2: "KIND_SURGE",
+		3: "KIND_DROP",
+	}
+	LogPatternAnomaly_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_NEW":         1,
+		"KIND_SURGE":       2,
+		"KIND_DROP":        3,
+	}
+)
+
+func (x LogPatternAnomaly_Kind) Enum() *LogPatternAnomaly_Kind {
+	p := new(LogPatternAnomaly_Kind)
+	*p = x
+	return p
+}
+
+func (x LogPatternAnomaly_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogPatternAnomaly_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_aiops_v1_anomaly_proto_enumTypes[1].Descriptor()
+}
+
+func (LogPatternAnomaly_Kind) Type() protoreflect.EnumType {
+	return &file_aiops_v1_anomaly_proto_enumTypes[1]
+}
+
+func (x LogPatternAnomaly_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LogPatternAnomaly_Kind.Descriptor instead.
+func (LogPatternAnomaly_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_aiops_v1_anomaly_proto_rawDescGZIP(), []int{1, 0}
+}
+
 // A run of consecutive anomalous points of one series, found by a detector.
 type Anomaly struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -106,7 +162,9 @@ type Anomaly struct {
 	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Whether the series is still anomalous at the detector's latest point:
 	// `end_time` and the peak may still grow.
-	Active        bool `protobuf:"varint,12,opt,name=active,proto3" json:"active,omitempty"`
+	Active bool `protobuf:"varint,12,opt,name=active,proto3" json:"active,omitempty"`
+	// For an anomaly of a log-pattern detector: the template it is about.
+	LogPattern    *LogPatternAnomaly `protobuf:"bytes,13,opt,name=log_pattern,json=logPattern,proto3" json:"log_pattern,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -225,11 +283,102 @@ func (x *Anomaly) GetActive() bool {
 	return false
 }
 
+func (x *Anomaly) GetLogPattern() *LogPatternAnomaly {
+	if x != nil {
+		return x.LogPattern
+	}
+	return nil
+}
+
+// What an anomaly of a log-pattern detector (`LogPatternRates`) is about.
+type LogPatternAnomaly struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The template, `detectors/{detector}/logPatterns/{log_pattern}`.
+	LogPattern string `protobuf:"bytes,1,opt,name=log_pattern,json=logPattern,proto3" json:"log_pattern,omitempty"`
+	// The template's text when the anomaly opened, `<*>` (or Loki's `<_>`)
+	// where its lines vary.
+	Template string `protobuf:"bytes,2,opt,name=template,proto3" json:"template,omitempty"`
+	// One of the template's lines.
+	ExampleLine string `protobuf:"bytes,3,opt,name=example_line,json=exampleLine,proto3" json:"example_line,omitempty"`
+	// Whether the template's lines carry an error level: its anomalies are one
+	// severity higher.
+	Error bool `protobuf:"varint,4,opt,name=error,proto3" json:"error,omitempty"`
+	// What the template did.
+	Kind          LogPatternAnomaly_Kind `protobuf:"varint,5,opt,name=kind,proto3,enum=aiops.v1.LogPatternAnomaly_Kind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogPatternAnomaly) Reset() {
+	*x = LogPatternAnomaly{}
+	mi := &file_aiops_v1_anomaly_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogPatternAnomaly) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogPatternAnomaly) ProtoMessage() {}
+
+func (x *LogPatternAnomaly) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_anomaly_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogPatternAnomaly.ProtoReflect.Descriptor instead.
+func (*LogPatternAnomaly) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_anomaly_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LogPatternAnomaly) GetLogPattern() string {
+	if x != nil {
+		return x.LogPattern
+	}
+	return ""
+}
+
+func (x *LogPatternAnomaly) GetTemplate() string {
+	if x != nil {
+		return x.Template
+	}
+	return ""
+}
+
+func (x *LogPatternAnomaly) GetExampleLine() string {
+	if x != nil {
+		return x.ExampleLine
+	}
+	return ""
+}
+
+func (x *LogPatternAnomaly) GetError() bool {
+	if x != nil {
+		return x.Error
+	}
+	return false
+}
+
+func (x *LogPatternAnomaly) GetKind() LogPatternAnomaly_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return LogPatternAnomaly_KIND_UNSPECIFIED
+}
+
 var File_aiops_v1_anomaly_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"\n" +
-	"\x16aiops/v1/anomaly.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x06\n" +
+	"\x16aiops/v1/anomaly.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\a\n" +
 	"\aAnomaly\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12N\n" +
 	"\rseries_labels\x18\x02 \x03(\v2#.aiops.v1.Anomaly.SeriesLabelsEntryB\x04\xe2A\x01\x03R\fseriesLabels\x12?\n" +
@@ -248,7 +397,9 @@ const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12\x18\n" +
 	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x01R\x04etag\x12\x1c\n" +
-	"\x06active\x18\f \x01(\bB\x04\xe2A\x01\x03R\x06active\x1a?\n" +
+	"\x06active\x18\f \x01(\bB\x04\xe2A\x01\x03R\x06active\x12B\n" +
+	"\vlog_pattern\x18\r \x01(\v2\x1b.aiops.v1.LogPatternAnomalyB\x04\xe2A\x01\x03R\n" +
+	"logPattern\x1a?\n" +
 	"\x11SeriesLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"`\n" +
@@ -258,7 +409,21 @@ const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"STATE_OPEN\x10\x01\x12\x16\n" +
 	"\x12STATE_ACKNOWLEDGED\x10\x02\x12\x18\n" +
 	"\x14STATE_FALSE_POSITIVE\x10\x03:T\xeaAQ\n" +
-	"\x11aiops.dev/Anomaly\x12(detectors/{detector}/anomalies/{anomaly}*\tanomalies2\aanomalyB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x11aiops.dev/Anomaly\x12(detectors/{detector}/anomalies/{anomaly}*\tanomalies2\aanomaly\"\xa5\x02\n" +
+	"\x11LogPatternAnomaly\x12:\n" +
+	"\vlog_pattern\x18\x01 \x01(\tB\x19\xfaA\x16\n" +
+	"\x14aiops.dev/LogPatternR\n" +
+	"logPattern\x12\x1a\n" +
+	"\btemplate\x18\x02 \x01(\tR\btemplate\x12!\n" +
+	"\fexample_line\x18\x03 \x01(\tR\vexampleLine\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\bR\x05error\x124\n" +
+	"\x04kind\x18\x05 \x01(\x0e2 .aiops.v1.LogPatternAnomaly.KindR\x04kind\"I\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\f\n" +
+	"\bKIND_NEW\x10\x01\x12\x0e\n" +
+	"\n" +
+	"KIND_SURGE\x10\x02\x12\r\n" +
+	"\tKIND_DROP\x10\x03B8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_anomaly_proto_rawDescOnce sync.Once
@@ -272,28 +437,32 @@ func file_aiops_v1_anomaly_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_anomaly_proto_rawDescData
 }
 
-var file_aiops_v1_anomaly_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_aiops_v1_anomaly_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_aiops_v1_anomaly_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_aiops_v1_anomaly_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_aiops_v1_anomaly_proto_goTypes = []any{
 	(Anomaly_State)(0),            // 0: aiops.v1.Anomaly.State
-	(*Anomaly)(nil),               // 1: aiops.v1.Anomaly
-	nil,                           // 2: aiops.v1.Anomaly.SeriesLabelsEntry
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(Severity)(0),                 // 4: aiops.v1.Severity
+	(LogPatternAnomaly_Kind)(0),   // 1: aiops.v1.LogPatternAnomaly.Kind
+	(*Anomaly)(nil),               // 2: aiops.v1.Anomaly
+	(*LogPatternAnomaly)(nil),     // 3: aiops.v1.LogPatternAnomaly
+	nil,                           // 4: aiops.v1.Anomaly.SeriesLabelsEntry
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(Severity)(0),                 // 6: aiops.v1.Severity
 }
 var file_aiops_v1_anomaly_proto_depIdxs = []int32{
-	2, // 0: aiops.v1.Anomaly.series_labels:type_name -> aiops.v1.Anomaly.SeriesLabelsEntry
-	3, // 1: aiops.v1.Anomaly.start_time:type_name -> google.protobuf.Timestamp
-	3, // 2: aiops.v1.Anomaly.end_time:type_name -> google.protobuf.Timestamp
-	4, // 3: aiops.v1.Anomaly.severity:type_name -> aiops.v1.Severity
+	4, // 0: aiops.v1.Anomaly.series_labels:type_name -> aiops.v1.Anomaly.SeriesLabelsEntry
+	5, // 1: aiops.v1.Anomaly.start_time:type_name -> google.protobuf.Timestamp
+	5, // 2: aiops.v1.Anomaly.end_time:type_name -> google.protobuf.Timestamp
+	6, // 3: aiops.v1.Anomaly.severity:type_name -> aiops.v1.Severity
 	0, // 4: aiops.v1.Anomaly.state:type_name -> aiops.v1.Anomaly.State
-	3, // 5: aiops.v1.Anomaly.create_time:type_name -> google.protobuf.Timestamp
-	3, // 6: aiops.v1.Anomaly.update_time:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	5, // 5: aiops.v1.Anomaly.create_time:type_name -> google.protobuf.Timestamp
+	5, // 6: aiops.v1.Anomaly.update_time:type_name -> google.protobuf.Timestamp
+	3, // 7: aiops.v1.Anomaly.log_pattern:type_name -> aiops.v1.LogPatternAnomaly
+	1, // 8: aiops.v1.LogPatternAnomaly.kind:type_name -> aiops.v1.LogPatternAnomaly.Kind
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_anomaly_proto_init() }
@@ -307,8 +476,8 @@ func file_aiops_v1_anomaly_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_anomaly_proto_rawDesc), len(file_aiops_v1_anomaly_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   2,
+			NumEnums:      2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -196,6 +196,65 @@ func (Detector_State) EnumDescriptor() ([]byte, []int) {
 	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{0, 0}
 }
 
+// Where a detector's templates and their counts come from.
+type LogPatternRates_Source int32
+
+const (
+	LogPatternRates_SOURCE_UNSPECIFIED LogPatternRates_Source = 0
+	// Loki's patterns where the data source serves them and the query is a
+	// stream selector alone; otherwise the lines, mined by the detector.
+	LogPatternRates_SOURCE_AUTO LogPatternRates_Source = 1
+	// Loki's own patterns (`/loki/api/v1/patterns`, Loki 3 with its pattern
+	// ingester enabled): counts per pattern without reading the lines, far
+	// cheaper on busy streams. The query must be a stream selector alone.
+	LogPatternRates_SOURCE_LOKI_PATTERNS LogPatternRates_Source = 2
+	// The detector reads the lines and mines their templates itself.
+	LogPatternRates_SOURCE_MINED LogPatternRates_Source = 3
+)
+
+// Enum value maps for LogPatternRates_Source.
+var (
+	LogPatternRates_Source_name = map[int32]string{
+		0: "SOURCE_UNSPECIFIED",
+		1: "SOURCE_AUTO",
+		2: "SOURCE_LOKI_PATTERNS",
+		3: "SOURCE_MINED",
+	}
+	LogPatternRates_Source_value = map[string]int32{
+		"SOURCE_UNSPECIFIED":   0,
+		"SOURCE_AUTO":          1,
+		"SOURCE_LOKI_PATTERNS": 2,
+		"SOURCE_MINED":         3,
+	}
+)
+
+func (x LogPatternRates_Source) Enum() *LogPatternRates_Source {
+	p := new(LogPatternRates_Source)
+	*p = x
+	return p
+}
+
+func (x LogPatternRates_Source) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogPatternRates_Source) Descriptor() protoreflect.EnumDescriptor {
+	return file_aiops_v1_detector_proto_enumTypes[3].Descriptor()
+}
+
+func (LogPatternRates_Source) Type() protoreflect.EnumType {
+	return &file_aiops_v1_detector_proto_enumTypes[3]
+}
+
+func (x LogPatternRates_Source) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LogPatternRates_Source.Descriptor instead.
+func (LogPatternRates_Source) EnumDescriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{6, 0}
+}
+
 // A query on a data source, scored continuously by one algorithm. A PromQL
 // query that returns many series is one detector scoring each series apart.
 type Detector struct {
@@ -222,6 +281,7 @@ type Detector struct {
 	//	*Detector_SeasonalBaseline
 	//	*Detector_ChangePoint
 	//	*Detector_Ensemble
+	//	*Detector_LogPattern
 	Algorithm isDetector_Algorithm `protobuf_oneof:"algorithm"`
 	// Which deviations count: both ways when unset.
 	Direction Direction `protobuf:"varint,18,opt,name=direction,proto3,enum=aiops.v1.Direction" json:"direction,omitempty"`
@@ -370,6 +430,15 @@ func (x *Detector) GetEnsemble() *Ensemble {
 	return nil
 }
 
+func (x *Detector) GetLogPattern() *LogPatternRates {
+	if x != nil {
+		if x, ok := x.Algorithm.(*Detector_LogPattern); ok {
+			return x.LogPattern
+		}
+	}
+	return nil
+}
+
 func (x *Detector) GetDirection() Direction {
 	if x != nil {
 		return x.Direction
@@ -455,6 +524,13 @@ type Detector_Ensemble struct {
 	Ensemble *Ensemble `protobuf:"bytes,17,opt,name=ensemble,proto3,oneof"`
 }
 
+type Detector_LogPattern struct {
+	// Log lines grouped into templates, each template's rate scored apart:
+	// surges, drops and templates not seen before. On Loki data sources, with
+	// a LogQL log query (a stream selector with optional line filters).
+	LogPattern *LogPatternRates `protobuf:"bytes,20,opt,name=log_pattern,json=logPattern,proto3,oneof"`
+}
+
 func (*Detector_RobustZScore) isDetector_Algorithm() {}
 
 func (*Detector_Ewma) isDetector_Algorithm() {}
@@ -464,6 +540,8 @@ func (*Detector_SeasonalBaseline) isDetector_Algorithm() {}
 func (*Detector_ChangePoint) isDetector_Algorithm() {}
 
 func (*Detector_Ensemble) isDetector_Algorithm() {}
+
+func (*Detector_LogPattern) isDetector_Algorithm() {}
 
 // Scores each point by its distance from the median of the previous `window`
 // points, in units of their median absolute deviation (MAD).
@@ -758,6 +836,204 @@ func (x *Ensemble) GetHalfLife() int32 {
 	return 0
 }
 
+// Scores the log lines of a detector's query by template (`LogPattern`): the
+// lines of each step are grouped into templates, such as
+// `GET /orders/<*> 200`, and each template's rate (lines per second) is a
+// series scored by `rate_algorithm`. A template's surge or drop, or its
+// disappearance, is an anomaly of its series; so is a template the detector
+// had not seen, once it has learnt its baseline. Anomalies of templates whose
+// lines carry an error level are one severity higher (warning becomes
+// critical). The query is a LogQL stream selector with optional line filters,
+// such as `{app="api"} != "healthcheck"`.
+type LogPatternRates struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where the templates come from: AUTO when unset.
+	Source LogPatternRates_Source `protobuf:"varint,1,opt,name=source,proto3,enum=aiops.v1.LogPatternRates_Source" json:"source,omitempty"`
+	// The source the detector runs on, LOKI_PATTERNS or MINED, chosen when it
+	// learns afresh (Start); unset before that. Ignored on input.
+	EffectiveSource LogPatternRates_Source `protobuf:"varint,2,opt,name=effective_source,json=effectiveSource,proto3,enum=aiops.v1.LogPatternRates_Source" json:"effective_source,omitempty"`
+	// Lines read and mined per step at most: 1 to 1000000; 10000 when 0. A step
+	// with more lines is mined from its first ones, its counts scaled to the
+	// step's total, and `state_reason` says so.
+	MaxLinesPerStep int32 `protobuf:"varint,3,opt,name=max_lines_per_step,json=maxLinesPerStep,proto3" json:"max_lines_per_step,omitempty"`
+	// Templates kept at most: 10 to 100000; 1000 when 0. Beyond it, the least
+	// recently seen are forgotten (ListLogPatterns counts them): the bound on
+	// what a detector keeps in memory.
+	MaxTemplates int32 `protobuf:"varint,4,opt,name=max_templates,json=maxTemplates,proto3" json:"max_templates,omitempty"`
+	// Steps of history a started detector learns from before a template it has
+	// not seen counts as new: 1 to 20160; 120 when 0.
+	BaselineSteps int32 `protobuf:"varint,5,opt,name=baseline_steps,json=baselineSteps,proto3" json:"baseline_steps,omitempty"`
+	// How each template's rate is scored. The ensemble with its defaults when
+	// unset.
+	//
+	// Types that are valid to be assigned to RateAlgorithm:
+	//
+	//	*LogPatternRates_RobustZScore
+	//	*LogPatternRates_Ewma
+	//	*LogPatternRates_SeasonalBaseline
+	//	*LogPatternRates_ChangePoint
+	//	*LogPatternRates_Ensemble
+	RateAlgorithm isLogPatternRates_RateAlgorithm `protobuf_oneof:"rate_algorithm"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogPatternRates) Reset() {
+	*x = LogPatternRates{}
+	mi := &file_aiops_v1_detector_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogPatternRates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogPatternRates) ProtoMessage() {}
+
+func (x *LogPatternRates) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogPatternRates.ProtoReflect.Descriptor instead.
+func (*LogPatternRates) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *LogPatternRates) GetSource() LogPatternRates_Source {
+	if x != nil {
+		return x.Source
+	}
+	return LogPatternRates_SOURCE_UNSPECIFIED
+}
+
+func (x *LogPatternRates) GetEffectiveSource() LogPatternRates_Source {
+	if x != nil {
+		return x.EffectiveSource
+	}
+	return LogPatternRates_SOURCE_UNSPECIFIED
+}
+
+func (x *LogPatternRates) GetMaxLinesPerStep() int32 {
+	if x != nil {
+		return x.MaxLinesPerStep
+	}
+	return 0
+}
+
+func (x *LogPatternRates) GetMaxTemplates() int32 {
+	if x != nil {
+		return x.MaxTemplates
+	}
+	return 0
+}
+
+func (x *LogPatternRates) GetBaselineSteps() int32 {
+	if x != nil {
+		return x.BaselineSteps
+	}
+	return 0
+}
+
+func (x *LogPatternRates) GetRateAlgorithm() isLogPatternRates_RateAlgorithm {
+	if x != nil {
+		return x.RateAlgorithm
+	}
+	return nil
+}
+
+func (x *LogPatternRates) GetRobustZScore() *RobustZScore {
+	if x != nil {
+		if x, ok := x.RateAlgorithm.(*LogPatternRates_RobustZScore); ok {
+			return x.RobustZScore
+		}
+	}
+	return nil
+}
+
+func (x *LogPatternRates) GetEwma() *Ewma {
+	if x != nil {
+		if x, ok := x.RateAlgorithm.(*LogPatternRates_Ewma); ok {
+			return x.Ewma
+		}
+	}
+	return nil
+}
+
+func (x *LogPatternRates) GetSeasonalBaseline() *SeasonalBaseline {
+	if x != nil {
+		if x, ok := x.RateAlgorithm.(*LogPatternRates_SeasonalBaseline); ok {
+			return x.SeasonalBaseline
+		}
+	}
+	return nil
+}
+
+func (x *LogPatternRates) GetChangePoint() *ChangePoint {
+	if x != nil {
+		if x, ok := x.RateAlgorithm.(*LogPatternRates_ChangePoint); ok {
+			return x.ChangePoint
+		}
+	}
+	return nil
+}
+
+func (x *LogPatternRates) GetEnsemble() *Ensemble {
+	if x != nil {
+		if x, ok := x.RateAlgorithm.(*LogPatternRates_Ensemble); ok {
+			return x.Ensemble
+		}
+	}
+	return nil
+}
+
+type isLogPatternRates_RateAlgorithm interface {
+	isLogPatternRates_RateAlgorithm()
+}
+
+type LogPatternRates_RobustZScore struct {
+	// As the detector's own `robust_z_score`.
+	RobustZScore *RobustZScore `protobuf:"bytes,6,opt,name=robust_z_score,json=robustZScore,proto3,oneof"`
+}
+
+type LogPatternRates_Ewma struct {
+	// As the detector's own `ewma`.
+	Ewma *Ewma `protobuf:"bytes,7,opt,name=ewma,proto3,oneof"`
+}
+
+type LogPatternRates_SeasonalBaseline struct {
+	// As the detector's own `seasonal_baseline`.
+	SeasonalBaseline *SeasonalBaseline `protobuf:"bytes,8,opt,name=seasonal_baseline,json=seasonalBaseline,proto3,oneof"`
+}
+
+type LogPatternRates_ChangePoint struct {
+	// As the detector's own `change_point`.
+	ChangePoint *ChangePoint `protobuf:"bytes,9,opt,name=change_point,json=changePoint,proto3,oneof"`
+}
+
+type LogPatternRates_Ensemble struct {
+	// As the detector's own `ensemble`.
+	Ensemble *Ensemble `protobuf:"bytes,10,opt,name=ensemble,proto3,oneof"`
+}
+
+func (*LogPatternRates_RobustZScore) isLogPatternRates_RateAlgorithm() {}
+
+func (*LogPatternRates_Ewma) isLogPatternRates_RateAlgorithm() {}
+
+func (*LogPatternRates_SeasonalBaseline) isLogPatternRates_RateAlgorithm() {}
+
+func (*LogPatternRates_ChangePoint) isLogPatternRates_RateAlgorithm() {}
+
+func (*LogPatternRates_Ensemble) isLogPatternRates_RateAlgorithm() {}
+
 // Anomaly scores run from 0 (normal) to 1 (certainly anomalous). A point whose
 // score reaches `warning` opens an anomaly; `critical` makes it critical.
 type SeverityThresholds struct {
@@ -772,7 +1048,7 @@ type SeverityThresholds struct {
 
 func (x *SeverityThresholds) Reset() {
 	*x = SeverityThresholds{}
-	mi := &file_aiops_v1_detector_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -784,7 +1060,7 @@ func (x *SeverityThresholds) String() string {
 func (*SeverityThresholds) ProtoMessage() {}
 
 func (x *SeverityThresholds) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -797,7 +1073,7 @@ func (x *SeverityThresholds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeverityThresholds.ProtoReflect.Descriptor instead.
 func (*SeverityThresholds) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SeverityThresholds) GetWarning() float64 {
@@ -818,7 +1094,7 @@ var File_aiops_v1_detector_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\n" +
-	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\t\n" +
+	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\t\n" +
 	"\bDetector\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12'\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\vdisplayName\x12&\n" +
@@ -832,7 +1108,9 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\x04ewma\x18\x0e \x01(\v2\x0e.aiops.v1.EwmaH\x00R\x04ewma\x12I\n" +
 	"\x11seasonal_baseline\x18\x0f \x01(\v2\x1a.aiops.v1.SeasonalBaselineH\x00R\x10seasonalBaseline\x12:\n" +
 	"\fchange_point\x18\x10 \x01(\v2\x15.aiops.v1.ChangePointH\x00R\vchangePoint\x120\n" +
-	"\bensemble\x18\x11 \x01(\v2\x12.aiops.v1.EnsembleH\x00R\bensemble\x127\n" +
+	"\bensemble\x18\x11 \x01(\v2\x12.aiops.v1.EnsembleH\x00R\bensemble\x12<\n" +
+	"\vlog_pattern\x18\x14 \x01(\v2\x19.aiops.v1.LogPatternRatesH\x00R\n" +
+	"logPattern\x127\n" +
 	"\tdirection\x18\x12 \x01(\x0e2\x13.aiops.v1.DirectionB\x04\xe2A\x01\x01R\tdirection\x12)\n" +
 	"\rmin_deviation\x18\x13 \x01(\x01B\x04\xe2A\x01\x01R\fminDeviation\x12B\n" +
 	"\n" +
@@ -869,7 +1147,25 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\bEnsemble\x12\x1c\n" +
 	"\x06window\x18\x01 \x01(\x05B\x04\xe2A\x01\x01R\x06window\x127\n" +
 	"\x06period\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x04\xe2A\x01\x01R\x06period\x12!\n" +
-	"\thalf_life\x18\x03 \x01(\x05B\x04\xe2A\x01\x01R\bhalfLife\"V\n" +
+	"\thalf_life\x18\x03 \x01(\x05B\x04\xe2A\x01\x01R\bhalfLife\"\xbf\x05\n" +
+	"\x0fLogPatternRates\x12>\n" +
+	"\x06source\x18\x01 \x01(\x0e2 .aiops.v1.LogPatternRates.SourceB\x04\xe2A\x01\x01R\x06source\x12Q\n" +
+	"\x10effective_source\x18\x02 \x01(\x0e2 .aiops.v1.LogPatternRates.SourceB\x04\xe2A\x01\x03R\x0feffectiveSource\x121\n" +
+	"\x12max_lines_per_step\x18\x03 \x01(\x05B\x04\xe2A\x01\x01R\x0fmaxLinesPerStep\x12)\n" +
+	"\rmax_templates\x18\x04 \x01(\x05B\x04\xe2A\x01\x01R\fmaxTemplates\x12+\n" +
+	"\x0ebaseline_steps\x18\x05 \x01(\x05B\x04\xe2A\x01\x01R\rbaselineSteps\x12>\n" +
+	"\x0erobust_z_score\x18\x06 \x01(\v2\x16.aiops.v1.RobustZScoreH\x00R\frobustZScore\x12$\n" +
+	"\x04ewma\x18\a \x01(\v2\x0e.aiops.v1.EwmaH\x00R\x04ewma\x12I\n" +
+	"\x11seasonal_baseline\x18\b \x01(\v2\x1a.aiops.v1.SeasonalBaselineH\x00R\x10seasonalBaseline\x12:\n" +
+	"\fchange_point\x18\t \x01(\v2\x15.aiops.v1.ChangePointH\x00R\vchangePoint\x120\n" +
+	"\bensemble\x18\n" +
+	" \x01(\v2\x12.aiops.v1.EnsembleH\x00R\bensemble\"]\n" +
+	"\x06Source\x12\x16\n" +
+	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vSOURCE_AUTO\x10\x01\x12\x18\n" +
+	"\x14SOURCE_LOKI_PATTERNS\x10\x02\x12\x10\n" +
+	"\fSOURCE_MINED\x10\x03B\x10\n" +
+	"\x0erate_algorithm\"V\n" +
 	"\x12SeverityThresholds\x12\x1e\n" +
 	"\awarning\x18\x01 \x01(\x01B\x04\xe2A\x01\x01R\awarning\x12 \n" +
 	"\bcritical\x18\x02 \x01(\x01B\x04\xe2A\x01\x01R\bcritical*`\n" +
@@ -895,41 +1191,51 @@ func file_aiops_v1_detector_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_proto_rawDescData
 }
 
-var file_aiops_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_aiops_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_aiops_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_aiops_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_aiops_v1_detector_proto_goTypes = []any{
 	(Direction)(0),                // 0: aiops.v1.Direction
 	(Severity)(0),                 // 1: aiops.v1.Severity
 	(Detector_State)(0),           // 2: aiops.v1.Detector.State
-	(*Detector)(nil),              // 3: aiops.v1.Detector
-	(*RobustZScore)(nil),          // 4: aiops.v1.RobustZScore
-	(*Ewma)(nil),                  // 5: aiops.v1.Ewma
-	(*SeasonalBaseline)(nil),      // 6: aiops.v1.SeasonalBaseline
-	(*ChangePoint)(nil),           // 7: aiops.v1.ChangePoint
-	(*Ensemble)(nil),              // 8: aiops.v1.Ensemble
-	(*SeverityThresholds)(nil),    // 9: aiops.v1.SeverityThresholds
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(LogPatternRates_Source)(0),   // 3: aiops.v1.LogPatternRates.Source
+	(*Detector)(nil),              // 4: aiops.v1.Detector
+	(*RobustZScore)(nil),          // 5: aiops.v1.RobustZScore
+	(*Ewma)(nil),                  // 6: aiops.v1.Ewma
+	(*SeasonalBaseline)(nil),      // 7: aiops.v1.SeasonalBaseline
+	(*ChangePoint)(nil),           // 8: aiops.v1.ChangePoint
+	(*Ensemble)(nil),              // 9: aiops.v1.Ensemble
+	(*LogPatternRates)(nil),       // 10: aiops.v1.LogPatternRates
+	(*SeverityThresholds)(nil),    // 11: aiops.v1.SeverityThresholds
+	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_aiops_v1_detector_proto_depIdxs = []int32{
-	10, // 0: aiops.v1.Detector.step:type_name -> google.protobuf.Duration
-	4,  // 1: aiops.v1.Detector.robust_z_score:type_name -> aiops.v1.RobustZScore
-	5,  // 2: aiops.v1.Detector.ewma:type_name -> aiops.v1.Ewma
-	6,  // 3: aiops.v1.Detector.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
-	7,  // 4: aiops.v1.Detector.change_point:type_name -> aiops.v1.ChangePoint
-	8,  // 5: aiops.v1.Detector.ensemble:type_name -> aiops.v1.Ensemble
-	0,  // 6: aiops.v1.Detector.direction:type_name -> aiops.v1.Direction
-	9,  // 7: aiops.v1.Detector.thresholds:type_name -> aiops.v1.SeverityThresholds
-	2,  // 8: aiops.v1.Detector.state:type_name -> aiops.v1.Detector.State
-	11, // 9: aiops.v1.Detector.create_time:type_name -> google.protobuf.Timestamp
-	11, // 10: aiops.v1.Detector.update_time:type_name -> google.protobuf.Timestamp
-	10, // 11: aiops.v1.SeasonalBaseline.period:type_name -> google.protobuf.Duration
-	10, // 12: aiops.v1.Ensemble.period:type_name -> google.protobuf.Duration
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	12, // 0: aiops.v1.Detector.step:type_name -> google.protobuf.Duration
+	5,  // 1: aiops.v1.Detector.robust_z_score:type_name -> aiops.v1.RobustZScore
+	6,  // 2: aiops.v1.Detector.ewma:type_name -> aiops.v1.Ewma
+	7,  // 3: aiops.v1.Detector.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
+	8,  // 4: aiops.v1.Detector.change_point:type_name -> aiops.v1.ChangePoint
+	9,  // 5: aiops.v1.Detector.ensemble:type_name -> aiops.v1.Ensemble
+	10, // 6: aiops.v1.Detector.log_pattern:type_name -> aiops.v1.LogPatternRates
+	0,  // 7: aiops.v1.Detector.direction:type_name -> aiops.v1.Direction
+	11, // 8: aiops.v1.Detector.thresholds:type_name -> aiops.v1.SeverityThresholds
+	2,  // 9: aiops.v1.Detector.state:type_name -> aiops.v1.Detector.State
+	13, // 10: aiops.v1.Detector.create_time:type_name -> google.protobuf.Timestamp
+	13, // 11: aiops.v1.Detector.update_time:type_name -> google.protobuf.Timestamp
+	12, // 12: aiops.v1.SeasonalBaseline.period:type_name -> google.protobuf.Duration
+	12, // 13: aiops.v1.Ensemble.period:type_name -> google.protobuf.Duration
+	3,  // 14: aiops.v1.LogPatternRates.source:type_name -> aiops.v1.LogPatternRates.Source
+	3,  // 15: aiops.v1.LogPatternRates.effective_source:type_name -> aiops.v1.LogPatternRates.Source
+	5,  // 16: aiops.v1.LogPatternRates.robust_z_score:type_name -> aiops.v1.RobustZScore
+	6,  // 17: aiops.v1.LogPatternRates.ewma:type_name -> aiops.v1.Ewma
+	7,  // 18: aiops.v1.LogPatternRates.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
+	8,  // 19: aiops.v1.LogPatternRates.change_point:type_name -> aiops.v1.ChangePoint
+	9,  // 20: aiops.v1.LogPatternRates.ensemble:type_name -> aiops.v1.Ensemble
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_proto_init() }
@@ -943,14 +1249,22 @@ func file_aiops_v1_detector_proto_init() {
 		(*Detector_SeasonalBaseline)(nil),
 		(*Detector_ChangePoint)(nil),
 		(*Detector_Ensemble)(nil),
+		(*Detector_LogPattern)(nil),
+	}
+	file_aiops_v1_detector_proto_msgTypes[6].OneofWrappers = []any{
+		(*LogPatternRates_RobustZScore)(nil),
+		(*LogPatternRates_Ewma)(nil),
+		(*LogPatternRates_SeasonalBaseline)(nil),
+		(*LogPatternRates_ChangePoint)(nil),
+		(*LogPatternRates_Ensemble)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_proto_rawDesc), len(file_aiops_v1_detector_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   7,
+			NumEnums:      4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

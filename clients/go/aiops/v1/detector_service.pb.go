@@ -26,6 +26,164 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListLogPatternsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The detector, `detectors/{detector}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// How many templates to return at most: 50 when 0, 1000 at the most.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The `next_page_token` of a previous call with the same parent and filter.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Restricts the result, after https://google.aip.dev/160: comparisons joined
+	// by AND, such as `template:"timeout" AND error = true AND count >= 10`.
+	// Fields: `template` (`:` contains, `=`), `error`, `in_baseline` (true or
+	// false), `count`, `rate`, `score` (`=`, `!=`, `<`, `<=`, `>`, `>=`).
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLogPatternsRequest) Reset() {
+	*x = ListLogPatternsRequest{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLogPatternsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLogPatternsRequest) ProtoMessage() {}
+
+func (x *ListLogPatternsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLogPatternsRequest.ProtoReflect.Descriptor instead.
+func (*ListLogPatternsRequest) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListLogPatternsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListLogPatternsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListLogPatternsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListLogPatternsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+type ListLogPatternsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The templates of this page.
+	LogPatterns []*LogPattern `protobuf:"bytes,1,rep,name=log_patterns,json=logPatterns,proto3" json:"log_patterns,omitempty"`
+	// Token for the next page; empty on the last page. The order follows the
+	// scores, which change each step: a template may move between pages.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many templates match the filter, on every page.
+	TotalSize int32 `protobuf:"varint,3,opt,name=total_size,json=totalSize,proto3" json:"total_size,omitempty"`
+	// Templates the detector forgot since it learnt afresh to keep within its
+	// `max_templates`: many means lines too varied to group (or a bound too low).
+	EvictedCount int64 `protobuf:"varint,4,opt,name=evicted_count,json=evictedCount,proto3" json:"evicted_count,omitempty"`
+	// The source the templates came from, as on the detector.
+	Source        LogPatternRates_Source `protobuf:"varint,5,opt,name=source,proto3,enum=aiops.v1.LogPatternRates_Source" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLogPatternsResponse) Reset() {
+	*x = ListLogPatternsResponse{}
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLogPatternsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLogPatternsResponse) ProtoMessage() {}
+
+func (x *ListLogPatternsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLogPatternsResponse.ProtoReflect.Descriptor instead.
+func (*ListLogPatternsResponse) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListLogPatternsResponse) GetLogPatterns() []*LogPattern {
+	if x != nil {
+		return x.LogPatterns
+	}
+	return nil
+}
+
+func (x *ListLogPatternsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListLogPatternsResponse) GetTotalSize() int32 {
+	if x != nil {
+		return x.TotalSize
+	}
+	return 0
+}
+
+func (x *ListLogPatternsResponse) GetEvictedCount() int64 {
+	if x != nil {
+		return x.EvictedCount
+	}
+	return 0
+}
+
+func (x *ListLogPatternsResponse) GetSource() LogPatternRates_Source {
+	if x != nil {
+		return x.Source
+	}
+	return LogPatternRates_SOURCE_UNSPECIFIED
+}
+
 type ListDetectorSeriesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The detector, `detectors/{detector}`.
@@ -44,7 +202,7 @@ type ListDetectorSeriesRequest struct {
 
 func (x *ListDetectorSeriesRequest) Reset() {
 	*x = ListDetectorSeriesRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -56,7 +214,7 @@ func (x *ListDetectorSeriesRequest) String() string {
 func (*ListDetectorSeriesRequest) ProtoMessage() {}
 
 func (x *ListDetectorSeriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[0]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -69,7 +227,7 @@ func (x *ListDetectorSeriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorSeriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDetectorSeriesRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{0}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListDetectorSeriesRequest) GetParent() string {
@@ -120,7 +278,7 @@ type DetectorSeries struct {
 
 func (x *DetectorSeries) Reset() {
 	*x = DetectorSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -132,7 +290,7 @@ func (x *DetectorSeries) String() string {
 func (*DetectorSeries) ProtoMessage() {}
 
 func (x *DetectorSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[1]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -145,7 +303,7 @@ func (x *DetectorSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetectorSeries.ProtoReflect.Descriptor instead.
 func (*DetectorSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{1}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DetectorSeries) GetLabels() map[string]string {
@@ -198,7 +356,7 @@ type ListDetectorSeriesResponse struct {
 
 func (x *ListDetectorSeriesResponse) Reset() {
 	*x = ListDetectorSeriesResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +368,7 @@ func (x *ListDetectorSeriesResponse) String() string {
 func (*ListDetectorSeriesResponse) ProtoMessage() {}
 
 func (x *ListDetectorSeriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[2]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +381,7 @@ func (x *ListDetectorSeriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorSeriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDetectorSeriesResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{2}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListDetectorSeriesResponse) GetSeries() []*DetectorSeries {
@@ -269,7 +427,7 @@ type ReadDetectorScoresRequest struct {
 
 func (x *ReadDetectorScoresRequest) Reset() {
 	*x = ReadDetectorScoresRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +439,7 @@ func (x *ReadDetectorScoresRequest) String() string {
 func (*ReadDetectorScoresRequest) ProtoMessage() {}
 
 func (x *ReadDetectorScoresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[3]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +452,7 @@ func (x *ReadDetectorScoresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadDetectorScoresRequest.ProtoReflect.Descriptor instead.
 func (*ReadDetectorScoresRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{3}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReadDetectorScoresRequest) GetDetector() string {
@@ -351,7 +509,7 @@ type ReadDetectorScoresResponse struct {
 
 func (x *ReadDetectorScoresResponse) Reset() {
 	*x = ReadDetectorScoresResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +521,7 @@ func (x *ReadDetectorScoresResponse) String() string {
 func (*ReadDetectorScoresResponse) ProtoMessage() {}
 
 func (x *ReadDetectorScoresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[4]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +534,7 @@ func (x *ReadDetectorScoresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadDetectorScoresResponse.ProtoReflect.Descriptor instead.
 func (*ReadDetectorScoresResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{4}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReadDetectorScoresResponse) GetSeries() []*SeriesScores {
@@ -426,7 +584,7 @@ type BacktestDetectorRequest struct {
 
 func (x *BacktestDetectorRequest) Reset() {
 	*x = BacktestDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -438,7 +596,7 @@ func (x *BacktestDetectorRequest) String() string {
 func (*BacktestDetectorRequest) ProtoMessage() {}
 
 func (x *BacktestDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[5]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -451,7 +609,7 @@ func (x *BacktestDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestDetectorRequest.ProtoReflect.Descriptor instead.
 func (*BacktestDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{5}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BacktestDetectorRequest) GetDetector() *Detector {
@@ -488,7 +646,7 @@ type TimeRange struct {
 
 func (x *TimeRange) Reset() {
 	*x = TimeRange{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +658,7 @@ func (x *TimeRange) String() string {
 func (*TimeRange) ProtoMessage() {}
 
 func (x *TimeRange) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[6]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +671,7 @@ func (x *TimeRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimeRange.ProtoReflect.Descriptor instead.
 func (*TimeRange) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{6}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TimeRange) GetStartTime() *timestamppb.Timestamp {
@@ -546,7 +704,7 @@ type BacktestSeries struct {
 
 func (x *BacktestSeries) Reset() {
 	*x = BacktestSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +716,7 @@ func (x *BacktestSeries) String() string {
 func (*BacktestSeries) ProtoMessage() {}
 
 func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +729,7 @@ func (x *BacktestSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestSeries.ProtoReflect.Descriptor instead.
 func (*BacktestSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BacktestSeries) GetLabels() map[string]string {
@@ -609,7 +767,7 @@ type BacktestDetectorResponse struct {
 
 func (x *BacktestDetectorResponse) Reset() {
 	*x = BacktestDetectorResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +779,7 @@ func (x *BacktestDetectorResponse) String() string {
 func (*BacktestDetectorResponse) ProtoMessage() {}
 
 func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[8]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +792,7 @@ func (x *BacktestDetectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BacktestDetectorResponse.ProtoReflect.Descriptor instead.
 func (*BacktestDetectorResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{8}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BacktestDetectorResponse) GetSeries() []*ScoredSeries {
@@ -675,7 +833,7 @@ type ScoredSeries struct {
 
 func (x *ScoredSeries) Reset() {
 	*x = ScoredSeries{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +845,7 @@ func (x *ScoredSeries) String() string {
 func (*ScoredSeries) ProtoMessage() {}
 
 func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[9]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +858,7 @@ func (x *ScoredSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoredSeries.ProtoReflect.Descriptor instead.
 func (*ScoredSeries) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{9}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ScoredSeries) GetLabels() map[string]string {
@@ -766,7 +924,7 @@ type CreateDetectorRequest struct {
 
 func (x *CreateDetectorRequest) Reset() {
 	*x = CreateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +936,7 @@ func (x *CreateDetectorRequest) String() string {
 func (*CreateDetectorRequest) ProtoMessage() {}
 
 func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[10]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +949,7 @@ func (x *CreateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*CreateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{10}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateDetectorRequest) GetDetector() *Detector {
@@ -818,7 +976,7 @@ type GetDetectorRequest struct {
 
 func (x *GetDetectorRequest) Reset() {
 	*x = GetDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -830,7 +988,7 @@ func (x *GetDetectorRequest) String() string {
 func (*GetDetectorRequest) ProtoMessage() {}
 
 func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[11]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -843,7 +1001,7 @@ func (x *GetDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDetectorRequest.ProtoReflect.Descriptor instead.
 func (*GetDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{11}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetDetectorRequest) GetName() string {
@@ -869,7 +1027,7 @@ type ListDetectorsRequest struct {
 
 func (x *ListDetectorsRequest) Reset() {
 	*x = ListDetectorsRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +1039,7 @@ func (x *ListDetectorsRequest) String() string {
 func (*ListDetectorsRequest) ProtoMessage() {}
 
 func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[12]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +1052,7 @@ func (x *ListDetectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListDetectorsRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{12}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListDetectorsRequest) GetPageSize() int32 {
@@ -930,7 +1088,7 @@ type ListDetectorsResponse struct {
 
 func (x *ListDetectorsResponse) Reset() {
 	*x = ListDetectorsResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1100,7 @@ func (x *ListDetectorsResponse) String() string {
 func (*ListDetectorsResponse) ProtoMessage() {}
 
 func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[13]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1113,7 @@ func (x *ListDetectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDetectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListDetectorsResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{13}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListDetectorsResponse) GetDetectors() []*Detector {
@@ -985,7 +1143,7 @@ type UpdateDetectorRequest struct {
 
 func (x *UpdateDetectorRequest) Reset() {
 	*x = UpdateDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1155,7 @@ func (x *UpdateDetectorRequest) String() string {
 func (*UpdateDetectorRequest) ProtoMessage() {}
 
 func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[14]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1168,7 @@ func (x *UpdateDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDetectorRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{14}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateDetectorRequest) GetDetector() *Detector {
@@ -1039,7 +1197,7 @@ type DeleteDetectorRequest struct {
 
 func (x *DeleteDetectorRequest) Reset() {
 	*x = DeleteDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1209,7 @@ func (x *DeleteDetectorRequest) String() string {
 func (*DeleteDetectorRequest) ProtoMessage() {}
 
 func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[15]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1222,7 @@ func (x *DeleteDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteDetectorRequest.ProtoReflect.Descriptor instead.
 func (*DeleteDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{15}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteDetectorRequest) GetName() string {
@@ -1091,7 +1249,7 @@ type StartDetectorRequest struct {
 
 func (x *StartDetectorRequest) Reset() {
 	*x = StartDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1103,7 +1261,7 @@ func (x *StartDetectorRequest) String() string {
 func (*StartDetectorRequest) ProtoMessage() {}
 
 func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[16]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1116,7 +1274,7 @@ func (x *StartDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StartDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{16}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StartDetectorRequest) GetName() string {
@@ -1136,7 +1294,7 @@ type StopDetectorRequest struct {
 
 func (x *StopDetectorRequest) Reset() {
 	*x = StopDetectorRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[17]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1306,7 @@ func (x *StopDetectorRequest) String() string {
 func (*StopDetectorRequest) ProtoMessage() {}
 
 func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[17]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1319,7 @@ func (x *StopDetectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopDetectorRequest.ProtoReflect.Descriptor instead.
 func (*StopDetectorRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{17}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StopDetectorRequest) GetName() string {
@@ -1181,7 +1339,7 @@ type GetAnomalyRequest struct {
 
 func (x *GetAnomalyRequest) Reset() {
 	*x = GetAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[18]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1351,7 @@ func (x *GetAnomalyRequest) String() string {
 func (*GetAnomalyRequest) ProtoMessage() {}
 
 func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[18]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1364,7 @@ func (x *GetAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*GetAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{18}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetAnomalyRequest) GetName() string {
@@ -1235,7 +1393,7 @@ type ListAnomaliesRequest struct {
 
 func (x *ListAnomaliesRequest) Reset() {
 	*x = ListAnomaliesRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[19]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1405,7 @@ func (x *ListAnomaliesRequest) String() string {
 func (*ListAnomaliesRequest) ProtoMessage() {}
 
 func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[19]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1418,7 @@ func (x *ListAnomaliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesRequest.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{19}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListAnomaliesRequest) GetParent() string {
@@ -1303,7 +1461,7 @@ type ListAnomaliesResponse struct {
 
 func (x *ListAnomaliesResponse) Reset() {
 	*x = ListAnomaliesResponse{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[20]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1473,7 @@ func (x *ListAnomaliesResponse) String() string {
 func (*ListAnomaliesResponse) ProtoMessage() {}
 
 func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[20]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1486,7 @@ func (x *ListAnomaliesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAnomaliesResponse.ProtoReflect.Descriptor instead.
 func (*ListAnomaliesResponse) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{20}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListAnomaliesResponse) GetAnomalies() []*Anomaly {
@@ -1357,7 +1515,7 @@ type UpdateAnomalyRequest struct {
 
 func (x *UpdateAnomalyRequest) Reset() {
 	*x = UpdateAnomalyRequest{}
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[21]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1527,7 @@ func (x *UpdateAnomalyRequest) String() string {
 func (*UpdateAnomalyRequest) ProtoMessage() {}
 
 func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_service_proto_msgTypes[21]
+	mi := &file_aiops_v1_detector_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1540,7 @@ func (x *UpdateAnomalyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAnomalyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAnomalyRequest) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{21}
+	return file_aiops_v1_detector_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateAnomalyRequest) GetAnomaly() *Anomaly {
@@ -1403,7 +1561,20 @@ var File_aiops_v1_detector_service_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x14aiops/v1/event.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n" +
+	"\x1faiops/v1/detector_service.proto\x12\baiops.v1\x1a\x16aiops/v1/anomaly.proto\x1a\x17aiops/v1/detector.proto\x1a\x14aiops/v1/event.proto\x1a\x1aaiops/v1/log_pattern.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb5\x01\n" +
+	"\x16ListLogPatternsRequest\x125\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1d\xe2A\x01\x02\xfaA\x16\x12\x14aiops.dev/LogPatternR\x06parent\x12!\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x04\xe2A\x01\x01R\bpageSize\x12#\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\x04\xe2A\x01\x01R\tpageToken\x12\x1c\n" +
+	"\x06filter\x18\x04 \x01(\tB\x04\xe2A\x01\x01R\x06filter\"\xf8\x01\n" +
+	"\x17ListLogPatternsResponse\x127\n" +
+	"\flog_patterns\x18\x01 \x03(\v2\x14.aiops.v1.LogPatternR\vlogPatterns\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"total_size\x18\x03 \x01(\x05R\ttotalSize\x12#\n" +
+	"\revicted_count\x18\x04 \x01(\x03R\fevictedCount\x128\n" +
+	"\x06source\x18\x05 \x01(\x0e2 .aiops.v1.LogPatternRates.SourceR\x06source\"\xb6\x01\n" +
 	"\x19ListDetectorSeriesRequest\x123\n" +
 	"\x06parent\x18\x01 \x01(\tB\x1b\xe2A\x01\x02\xfaA\x14\n" +
 	"\x12aiops.dev/DetectorR\x06parent\x12!\n" +
@@ -1516,7 +1687,7 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\x14UpdateAnomalyRequest\x121\n" +
 	"\aanomaly\x18\x01 \x01(\v2\x11.aiops.v1.AnomalyB\x04\xe2A\x01\x02R\aanomaly\x12A\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x04\xe2A\x01\x01R\n" +
-	"updateMask2\x95\t\n" +
+	"updateMask2\xf8\t\n" +
 	"\x0fDetectorService\x12^\n" +
 	"\x0eCreateDetector\x12\x1f.aiops.v1.CreateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xdaA\x14detector,detector_id\x12H\n" +
 	"\vGetDetector\x12\x1c.aiops.v1.GetDetectorRequest\x1a\x12.aiops.v1.Detector\"\a\xdaA\x04name\x12U\n" +
@@ -1531,7 +1702,8 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\rUpdateAnomaly\x12\x1e.aiops.v1.UpdateAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x16\xdaA\x13anomaly,update_mask\x12Y\n" +
 	"\x10BacktestDetector\x12!.aiops.v1.BacktestDetectorRequest\x1a\".aiops.v1.BacktestDetectorResponse\x12j\n" +
 	"\x12ListDetectorSeries\x12#.aiops.v1.ListDetectorSeriesRequest\x1a$.aiops.v1.ListDetectorSeriesResponse\"\t\xdaA\x06parent\x12l\n" +
-	"\x12ReadDetectorScores\x12#.aiops.v1.ReadDetectorScoresRequest\x1a$.aiops.v1.ReadDetectorScoresResponse\"\v\xdaA\bdetectorB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
+	"\x12ReadDetectorScores\x12#.aiops.v1.ReadDetectorScoresRequest\x1a$.aiops.v1.ReadDetectorScoresResponse\"\v\xdaA\bdetector\x12a\n" +
+	"\x0fListLogPatterns\x12 .aiops.v1.ListLogPatternsRequest\x1a!.aiops.v1.ListLogPatternsResponse\"\t\xdaA\x06parentB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3"
 
 var (
 	file_aiops_v1_detector_service_proto_rawDescOnce sync.Once
@@ -1545,101 +1717,109 @@ func file_aiops_v1_detector_service_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_service_proto_rawDescData
 }
 
-var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_aiops_v1_detector_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_aiops_v1_detector_service_proto_goTypes = []any{
-	(*ListDetectorSeriesRequest)(nil),  // 0: aiops.v1.ListDetectorSeriesRequest
-	(*DetectorSeries)(nil),             // 1: aiops.v1.DetectorSeries
-	(*ListDetectorSeriesResponse)(nil), // 2: aiops.v1.ListDetectorSeriesResponse
-	(*ReadDetectorScoresRequest)(nil),  // 3: aiops.v1.ReadDetectorScoresRequest
-	(*ReadDetectorScoresResponse)(nil), // 4: aiops.v1.ReadDetectorScoresResponse
-	(*BacktestDetectorRequest)(nil),    // 5: aiops.v1.BacktestDetectorRequest
-	(*TimeRange)(nil),                  // 6: aiops.v1.TimeRange
-	(*BacktestSeries)(nil),             // 7: aiops.v1.BacktestSeries
-	(*BacktestDetectorResponse)(nil),   // 8: aiops.v1.BacktestDetectorResponse
-	(*ScoredSeries)(nil),               // 9: aiops.v1.ScoredSeries
-	(*CreateDetectorRequest)(nil),      // 10: aiops.v1.CreateDetectorRequest
-	(*GetDetectorRequest)(nil),         // 11: aiops.v1.GetDetectorRequest
-	(*ListDetectorsRequest)(nil),       // 12: aiops.v1.ListDetectorsRequest
-	(*ListDetectorsResponse)(nil),      // 13: aiops.v1.ListDetectorsResponse
-	(*UpdateDetectorRequest)(nil),      // 14: aiops.v1.UpdateDetectorRequest
-	(*DeleteDetectorRequest)(nil),      // 15: aiops.v1.DeleteDetectorRequest
-	(*StartDetectorRequest)(nil),       // 16: aiops.v1.StartDetectorRequest
-	(*StopDetectorRequest)(nil),        // 17: aiops.v1.StopDetectorRequest
-	(*GetAnomalyRequest)(nil),          // 18: aiops.v1.GetAnomalyRequest
-	(*ListAnomaliesRequest)(nil),       // 19: aiops.v1.ListAnomaliesRequest
-	(*ListAnomaliesResponse)(nil),      // 20: aiops.v1.ListAnomaliesResponse
-	(*UpdateAnomalyRequest)(nil),       // 21: aiops.v1.UpdateAnomalyRequest
-	nil,                                // 22: aiops.v1.DetectorSeries.LabelsEntry
-	nil,                                // 23: aiops.v1.BacktestSeries.LabelsEntry
-	nil,                                // 24: aiops.v1.ScoredSeries.LabelsEntry
-	(*timestamppb.Timestamp)(nil),      // 25: google.protobuf.Timestamp
-	(Severity)(0),                      // 26: aiops.v1.Severity
-	(*SeriesScores)(nil),               // 27: aiops.v1.SeriesScores
-	(*durationpb.Duration)(nil),        // 28: google.protobuf.Duration
-	(*Detector)(nil),                   // 29: aiops.v1.Detector
-	(*Anomaly)(nil),                    // 30: aiops.v1.Anomaly
-	(*fieldmaskpb.FieldMask)(nil),      // 31: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),              // 32: google.protobuf.Empty
+	(*ListLogPatternsRequest)(nil),     // 0: aiops.v1.ListLogPatternsRequest
+	(*ListLogPatternsResponse)(nil),    // 1: aiops.v1.ListLogPatternsResponse
+	(*ListDetectorSeriesRequest)(nil),  // 2: aiops.v1.ListDetectorSeriesRequest
+	(*DetectorSeries)(nil),             // 3: aiops.v1.DetectorSeries
+	(*ListDetectorSeriesResponse)(nil), // 4: aiops.v1.ListDetectorSeriesResponse
+	(*ReadDetectorScoresRequest)(nil),  // 5: aiops.v1.ReadDetectorScoresRequest
+	(*ReadDetectorScoresResponse)(nil), // 6: aiops.v1.ReadDetectorScoresResponse
+	(*BacktestDetectorRequest)(nil),    // 7: aiops.v1.BacktestDetectorRequest
+	(*TimeRange)(nil),                  // 8: aiops.v1.TimeRange
+	(*BacktestSeries)(nil),             // 9: aiops.v1.BacktestSeries
+	(*BacktestDetectorResponse)(nil),   // 10: aiops.v1.BacktestDetectorResponse
+	(*ScoredSeries)(nil),               // 11: aiops.v1.ScoredSeries
+	(*CreateDetectorRequest)(nil),      // 12: aiops.v1.CreateDetectorRequest
+	(*GetDetectorRequest)(nil),         // 13: aiops.v1.GetDetectorRequest
+	(*ListDetectorsRequest)(nil),       // 14: aiops.v1.ListDetectorsRequest
+	(*ListDetectorsResponse)(nil),      // 15: aiops.v1.ListDetectorsResponse
+	(*UpdateDetectorRequest)(nil),      // 16: aiops.v1.UpdateDetectorRequest
+	(*DeleteDetectorRequest)(nil),      // 17: aiops.v1.DeleteDetectorRequest
+	(*StartDetectorRequest)(nil),       // 18: aiops.v1.StartDetectorRequest
+	(*StopDetectorRequest)(nil),        // 19: aiops.v1.StopDetectorRequest
+	(*GetAnomalyRequest)(nil),          // 20: aiops.v1.GetAnomalyRequest
+	(*ListAnomaliesRequest)(nil),       // 21: aiops.v1.ListAnomaliesRequest
+	(*ListAnomaliesResponse)(nil),      // 22: aiops.v1.ListAnomaliesResponse
+	(*UpdateAnomalyRequest)(nil),       // 23: aiops.v1.UpdateAnomalyRequest
+	nil,                                // 24: aiops.v1.DetectorSeries.LabelsEntry
+	nil,                                // 25: aiops.v1.BacktestSeries.LabelsEntry
+	nil,                                // 26: aiops.v1.ScoredSeries.LabelsEntry
+	(*LogPattern)(nil),                 // 27: aiops.v1.LogPattern
+	(LogPatternRates_Source)(0),        // 28: aiops.v1.LogPatternRates.Source
+	(*timestamppb.Timestamp)(nil),      // 29: google.protobuf.Timestamp
+	(Severity)(0),                      // 30: aiops.v1.Severity
+	(*SeriesScores)(nil),               // 31: aiops.v1.SeriesScores
+	(*durationpb.Duration)(nil),        // 32: google.protobuf.Duration
+	(*Detector)(nil),                   // 33: aiops.v1.Detector
+	(*Anomaly)(nil),                    // 34: aiops.v1.Anomaly
+	(*fieldmaskpb.FieldMask)(nil),      // 35: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),              // 36: google.protobuf.Empty
 }
 var file_aiops_v1_detector_service_proto_depIdxs = []int32{
-	22, // 0: aiops.v1.DetectorSeries.labels:type_name -> aiops.v1.DetectorSeries.LabelsEntry
-	25, // 1: aiops.v1.DetectorSeries.time:type_name -> google.protobuf.Timestamp
-	26, // 2: aiops.v1.DetectorSeries.severity:type_name -> aiops.v1.Severity
-	1,  // 3: aiops.v1.ListDetectorSeriesResponse.series:type_name -> aiops.v1.DetectorSeries
-	6,  // 4: aiops.v1.ReadDetectorScoresRequest.range:type_name -> aiops.v1.TimeRange
-	27, // 5: aiops.v1.ReadDetectorScoresResponse.series:type_name -> aiops.v1.SeriesScores
-	25, // 6: aiops.v1.ReadDetectorScoresResponse.oldest_time:type_name -> google.protobuf.Timestamp
-	28, // 7: aiops.v1.ReadDetectorScoresResponse.step:type_name -> google.protobuf.Duration
-	29, // 8: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
-	7,  // 9: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
-	6,  // 10: aiops.v1.BacktestDetectorRequest.range:type_name -> aiops.v1.TimeRange
-	25, // 11: aiops.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
-	25, // 12: aiops.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
-	23, // 13: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
-	25, // 14: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 15: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
-	30, // 16: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
-	24, // 17: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
-	25, // 18: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
-	26, // 19: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
-	29, // 20: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	29, // 21: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
-	29, // 22: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
-	31, // 23: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
-	30, // 24: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
-	30, // 25: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
-	31, // 26: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 27: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
-	11, // 28: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
-	12, // 29: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
-	14, // 30: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
-	15, // 31: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
-	16, // 32: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
-	17, // 33: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
-	18, // 34: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
-	19, // 35: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
-	21, // 36: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
-	5,  // 37: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
-	0,  // 38: aiops.v1.DetectorService.ListDetectorSeries:input_type -> aiops.v1.ListDetectorSeriesRequest
-	3,  // 39: aiops.v1.DetectorService.ReadDetectorScores:input_type -> aiops.v1.ReadDetectorScoresRequest
-	29, // 40: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
-	29, // 41: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
-	13, // 42: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
-	29, // 43: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
-	32, // 44: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
-	29, // 45: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
-	29, // 46: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
-	30, // 47: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
-	20, // 48: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
-	30, // 49: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
-	8,  // 50: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
-	2,  // 51: aiops.v1.DetectorService.ListDetectorSeries:output_type -> aiops.v1.ListDetectorSeriesResponse
-	4,  // 52: aiops.v1.DetectorService.ReadDetectorScores:output_type -> aiops.v1.ReadDetectorScoresResponse
-	40, // [40:53] is the sub-list for method output_type
-	27, // [27:40] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	27, // 0: aiops.v1.ListLogPatternsResponse.log_patterns:type_name -> aiops.v1.LogPattern
+	28, // 1: aiops.v1.ListLogPatternsResponse.source:type_name -> aiops.v1.LogPatternRates.Source
+	24, // 2: aiops.v1.DetectorSeries.labels:type_name -> aiops.v1.DetectorSeries.LabelsEntry
+	29, // 3: aiops.v1.DetectorSeries.time:type_name -> google.protobuf.Timestamp
+	30, // 4: aiops.v1.DetectorSeries.severity:type_name -> aiops.v1.Severity
+	3,  // 5: aiops.v1.ListDetectorSeriesResponse.series:type_name -> aiops.v1.DetectorSeries
+	8,  // 6: aiops.v1.ReadDetectorScoresRequest.range:type_name -> aiops.v1.TimeRange
+	31, // 7: aiops.v1.ReadDetectorScoresResponse.series:type_name -> aiops.v1.SeriesScores
+	29, // 8: aiops.v1.ReadDetectorScoresResponse.oldest_time:type_name -> google.protobuf.Timestamp
+	32, // 9: aiops.v1.ReadDetectorScoresResponse.step:type_name -> google.protobuf.Duration
+	33, // 10: aiops.v1.BacktestDetectorRequest.detector:type_name -> aiops.v1.Detector
+	9,  // 11: aiops.v1.BacktestDetectorRequest.series:type_name -> aiops.v1.BacktestSeries
+	8,  // 12: aiops.v1.BacktestDetectorRequest.range:type_name -> aiops.v1.TimeRange
+	29, // 13: aiops.v1.TimeRange.start_time:type_name -> google.protobuf.Timestamp
+	29, // 14: aiops.v1.TimeRange.end_time:type_name -> google.protobuf.Timestamp
+	25, // 15: aiops.v1.BacktestSeries.labels:type_name -> aiops.v1.BacktestSeries.LabelsEntry
+	29, // 16: aiops.v1.BacktestSeries.start_time:type_name -> google.protobuf.Timestamp
+	11, // 17: aiops.v1.BacktestDetectorResponse.series:type_name -> aiops.v1.ScoredSeries
+	34, // 18: aiops.v1.BacktestDetectorResponse.anomalies:type_name -> aiops.v1.Anomaly
+	26, // 19: aiops.v1.ScoredSeries.labels:type_name -> aiops.v1.ScoredSeries.LabelsEntry
+	29, // 20: aiops.v1.ScoredSeries.start_time:type_name -> google.protobuf.Timestamp
+	30, // 21: aiops.v1.ScoredSeries.severities:type_name -> aiops.v1.Severity
+	33, // 22: aiops.v1.CreateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	33, // 23: aiops.v1.ListDetectorsResponse.detectors:type_name -> aiops.v1.Detector
+	33, // 24: aiops.v1.UpdateDetectorRequest.detector:type_name -> aiops.v1.Detector
+	35, // 25: aiops.v1.UpdateDetectorRequest.update_mask:type_name -> google.protobuf.FieldMask
+	34, // 26: aiops.v1.ListAnomaliesResponse.anomalies:type_name -> aiops.v1.Anomaly
+	34, // 27: aiops.v1.UpdateAnomalyRequest.anomaly:type_name -> aiops.v1.Anomaly
+	35, // 28: aiops.v1.UpdateAnomalyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 29: aiops.v1.DetectorService.CreateDetector:input_type -> aiops.v1.CreateDetectorRequest
+	13, // 30: aiops.v1.DetectorService.GetDetector:input_type -> aiops.v1.GetDetectorRequest
+	14, // 31: aiops.v1.DetectorService.ListDetectors:input_type -> aiops.v1.ListDetectorsRequest
+	16, // 32: aiops.v1.DetectorService.UpdateDetector:input_type -> aiops.v1.UpdateDetectorRequest
+	17, // 33: aiops.v1.DetectorService.DeleteDetector:input_type -> aiops.v1.DeleteDetectorRequest
+	18, // 34: aiops.v1.DetectorService.StartDetector:input_type -> aiops.v1.StartDetectorRequest
+	19, // 35: aiops.v1.DetectorService.StopDetector:input_type -> aiops.v1.StopDetectorRequest
+	20, // 36: aiops.v1.DetectorService.GetAnomaly:input_type -> aiops.v1.GetAnomalyRequest
+	21, // 37: aiops.v1.DetectorService.ListAnomalies:input_type -> aiops.v1.ListAnomaliesRequest
+	23, // 38: aiops.v1.DetectorService.UpdateAnomaly:input_type -> aiops.v1.UpdateAnomalyRequest
+	7,  // 39: aiops.v1.DetectorService.BacktestDetector:input_type -> aiops.v1.BacktestDetectorRequest
+	2,  // 40: aiops.v1.DetectorService.ListDetectorSeries:input_type -> aiops.v1.ListDetectorSeriesRequest
+	5,  // 41: aiops.v1.DetectorService.ReadDetectorScores:input_type -> aiops.v1.ReadDetectorScoresRequest
+	0,  // 42: aiops.v1.DetectorService.ListLogPatterns:input_type -> aiops.v1.ListLogPatternsRequest
+	33, // 43: aiops.v1.DetectorService.CreateDetector:output_type -> aiops.v1.Detector
+	33, // 44: aiops.v1.DetectorService.GetDetector:output_type -> aiops.v1.Detector
+	15, // 45: aiops.v1.DetectorService.ListDetectors:output_type -> aiops.v1.ListDetectorsResponse
+	33, // 46: aiops.v1.DetectorService.UpdateDetector:output_type -> aiops.v1.Detector
+	36, // 47: aiops.v1.DetectorService.DeleteDetector:output_type -> google.protobuf.Empty
+	33, // 48: aiops.v1.DetectorService.StartDetector:output_type -> aiops.v1.Detector
+	33, // 49: aiops.v1.DetectorService.StopDetector:output_type -> aiops.v1.Detector
+	34, // 50: aiops.v1.DetectorService.GetAnomaly:output_type -> aiops.v1.Anomaly
+	22, // 51: aiops.v1.DetectorService.ListAnomalies:output_type -> aiops.v1.ListAnomaliesResponse
+	34, // 52: aiops.v1.DetectorService.UpdateAnomaly:output_type -> aiops.v1.Anomaly
+	10, // 53: aiops.v1.DetectorService.BacktestDetector:output_type -> aiops.v1.BacktestDetectorResponse
+	4,  // 54: aiops.v1.DetectorService.ListDetectorSeries:output_type -> aiops.v1.ListDetectorSeriesResponse
+	6,  // 55: aiops.v1.DetectorService.ReadDetectorScores:output_type -> aiops.v1.ReadDetectorScoresResponse
+	1,  // 56: aiops.v1.DetectorService.ListLogPatterns:output_type -> aiops.v1.ListLogPatternsResponse
+	43, // [43:57] is the sub-list for method output_type
+	29, // [29:43] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_service_proto_init() }
@@ -1650,13 +1830,14 @@ func file_aiops_v1_detector_service_proto_init() {
 	file_aiops_v1_anomaly_proto_init()
 	file_aiops_v1_detector_proto_init()
 	file_aiops_v1_event_proto_init()
+	file_aiops_v1_log_pattern_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_service_proto_rawDesc), len(file_aiops_v1_detector_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

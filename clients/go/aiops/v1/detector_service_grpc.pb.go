@@ -33,6 +33,7 @@ const (
 	DetectorService_BacktestDetector_FullMethodName   = "/aiops.v1.DetectorService/BacktestDetector"
 	DetectorService_ListDetectorSeries_FullMethodName = "/aiops.v1.DetectorService/ListDetectorSeries"
 	DetectorService_ReadDetectorScores_FullMethodName = "/aiops.v1.DetectorService/ReadDetectorScores"
+	DetectorService_ListLogPatterns_FullMethodName    = "/aiops.v1.DetectorService/ListLogPatterns"
 )
 
 // DetectorServiceClient is the client API for DetectorService service.
@@ -79,6 +80,10 @@ type DetectorServiceClient interface {
 	// server runs, also after the detector stops, until it is deleted or learns
 	// afresh. Older ranges: BacktestDetector with `range`.
 	ReadDetectorScores(ctx context.Context, in *ReadDetectorScoresRequest, opts ...grpc.CallOption) (*ReadDetectorScoresResponse, error)
+	// Lists the templates a log-pattern detector found, the most anomalous
+	// first (highest score, then most lines, then by id): those it keeps on
+	// this server, none for other detectors. See https://google.aip.dev/132.
+	ListLogPatterns(ctx context.Context, in *ListLogPatternsRequest, opts ...grpc.CallOption) (*ListLogPatternsResponse, error)
 }
 
 type detectorServiceClient struct {
@@ -219,6 +224,16 @@ func (c *detectorServiceClient) ReadDetectorScores(ctx context.Context, in *Read
 	return out, nil
 }
 
+func (c *detectorServiceClient) ListLogPatterns(ctx context.Context, in *ListLogPatternsRequest, opts ...grpc.CallOption) (*ListLogPatternsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLogPatternsResponse)
+	err := c.cc.Invoke(ctx, DetectorService_ListLogPatterns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DetectorServiceServer is the server API for DetectorService service.
 // All implementations must embed UnimplementedDetectorServiceServer
 // for forward compatibility.
@@ -263,6 +278,10 @@ type DetectorServiceServer interface {
 	// server runs, also after the detector stops, until it is deleted or learns
 	// afresh. Older ranges: BacktestDetector with `range`.
 	ReadDetectorScores(context.Context, *ReadDetectorScoresRequest) (*ReadDetectorScoresResponse, error)
+	// Lists the templates a log-pattern detector found, the most anomalous
+	// first (highest score, then most lines, then by id): those it keeps on
+	// this server, none for other detectors. See https://google.aip.dev/132.
+	ListLogPatterns(context.Context, *ListLogPatternsRequest) (*ListLogPatternsResponse, error)
 	mustEmbedUnimplementedDetectorServiceServer()
 }
 
@@ -311,6 +330,9 @@ func (UnimplementedDetectorServiceServer) ListDetectorSeries(context.Context, *L
 }
 func (UnimplementedDetectorServiceServer) ReadDetectorScores(context.Context, *ReadDetectorScoresRequest) (*ReadDetectorScoresResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReadDetectorScores not implemented")
+}
+func (UnimplementedDetectorServiceServer) ListLogPatterns(context.Context, *ListLogPatternsRequest) (*ListLogPatternsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLogPatterns not implemented")
 }
 func (UnimplementedDetectorServiceServer) mustEmbedUnimplementedDetectorServiceServer() {}
 func (UnimplementedDetectorServiceServer) testEmbeddedByValue()                         {}
@@ -567,6 +589,24 @@ func _DetectorService_ReadDetectorScores_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DetectorService_ListLogPatterns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLogPatternsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DetectorServiceServer).ListLogPatterns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DetectorService_ListLogPatterns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DetectorServiceServer).ListLogPatterns(ctx, req.(*ListLogPatternsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DetectorService_ServiceDesc is the grpc.ServiceDesc for DetectorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -625,6 +665,10 @@ var DetectorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReadDetectorScores",
 			Handler:    _DetectorService_ReadDetectorScores_Handler,
+		},
+		{
+			MethodName: "ListLogPatterns",
+			Handler:    _DetectorService_ListLogPatterns_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

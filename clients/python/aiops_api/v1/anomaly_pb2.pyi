@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Anomaly(_message.Message):
-    __slots__ = ("name", "series_labels", "start_time", "end_time", "peak_score", "peak_value", "severity", "state", "create_time", "update_time", "etag", "active")
+    __slots__ = ("name", "series_labels", "start_time", "end_time", "peak_score", "peak_value", "severity", "state", "create_time", "update_time", "etag", "active", "log_pattern")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Anomaly.State]
@@ -44,6 +44,7 @@ class Anomaly(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    LOG_PATTERN_FIELD_NUMBER: _ClassVar[int]
     name: str
     series_labels: _containers.ScalarMap[str, str]
     start_time: _timestamp_pb2.Timestamp
@@ -56,4 +57,29 @@ class Anomaly(_message.Message):
     update_time: _timestamp_pb2.Timestamp
     etag: str
     active: bool
-    def __init__(self, name: _Optional[str] = ..., series_labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_score: _Optional[float] = ..., peak_value: _Optional[float] = ..., severity: _Optional[_Union[_detector_pb2.Severity, str]] = ..., state: _Optional[_Union[Anomaly.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., active: _Optional[bool] = ...) -> None: ...
+    log_pattern: LogPatternAnomaly
+    def __init__(self, name: _Optional[str] = ..., series_labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_score: _Optional[float] = ..., peak_value: _Optional[float] = ..., severity: _Optional[_Union[_detector_pb2.Severity, str]] = ..., state: _Optional[_Union[Anomaly.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., active: _Optional[bool] = ..., log_pattern: _Optional[_Union[LogPatternAnomaly, _Mapping]] = ...) -> None: ...
+
+class LogPatternAnomaly(_message.Message):
+    __slots__ = ("log_pattern", "template", "example_line", "error", "kind")
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[LogPatternAnomaly.Kind]
+        KIND_NEW: _ClassVar[LogPatternAnomaly.Kind]
+        KIND_SURGE: _ClassVar[LogPatternAnomaly.Kind]
+        KIND_DROP: _ClassVar[LogPatternAnomaly.Kind]
+    KIND_UNSPECIFIED: LogPatternAnomaly.Kind
+    KIND_NEW: LogPatternAnomaly.Kind
+    KIND_SURGE: LogPatternAnomaly.Kind
+    KIND_DROP: LogPatternAnomaly.Kind
+    LOG_PATTERN_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLE_LINE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    log_pattern: str
+    template: str
+    example_line: str
+    error: bool
+    kind: LogPatternAnomaly.Kind
+    def __init__(self, log_pattern: _Optional[str] = ..., template: _Optional[str] = ..., example_line: _Optional[str] = ..., error: _Optional[bool] = ..., kind: _Optional[_Union[LogPatternAnomaly.Kind, str]] = ...) -> None: ...

@@ -33,7 +33,7 @@ SEVERITY_WARNING: Severity
 SEVERITY_CRITICAL: Severity
 
 class Detector(_message.Message):
-    __slots__ = ("name", "display_name", "description", "data_source", "query", "step", "robust_z_score", "ewma", "seasonal_baseline", "change_point", "ensemble", "direction", "min_deviation", "thresholds", "state", "state_reason", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "description", "data_source", "query", "step", "robust_z_score", "ewma", "seasonal_baseline", "change_point", "ensemble", "log_pattern", "direction", "min_deviation", "thresholds", "state", "state_reason", "create_time", "update_time", "etag")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Detector.State]
@@ -59,6 +59,7 @@ class Detector(_message.Message):
     SEASONAL_BASELINE_FIELD_NUMBER: _ClassVar[int]
     CHANGE_POINT_FIELD_NUMBER: _ClassVar[int]
     ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    LOG_PATTERN_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
     MIN_DEVIATION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +79,7 @@ class Detector(_message.Message):
     seasonal_baseline: SeasonalBaseline
     change_point: ChangePoint
     ensemble: Ensemble
+    log_pattern: LogPatternRates
     direction: Direction
     min_deviation: float
     thresholds: SeverityThresholds
@@ -86,7 +88,7 @@ class Detector(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., data_source: _Optional[str] = ..., query: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ..., direction: _Optional[_Union[Direction, str]] = ..., min_deviation: _Optional[float] = ..., thresholds: _Optional[_Union[SeverityThresholds, _Mapping]] = ..., state: _Optional[_Union[Detector.State, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., data_source: _Optional[str] = ..., query: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ..., log_pattern: _Optional[_Union[LogPatternRates, _Mapping]] = ..., direction: _Optional[_Union[Direction, str]] = ..., min_deviation: _Optional[float] = ..., thresholds: _Optional[_Union[SeverityThresholds, _Mapping]] = ..., state: _Optional[_Union[Detector.State, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RobustZScore(_message.Message):
     __slots__ = ("window",)
@@ -127,6 +129,40 @@ class Ensemble(_message.Message):
     period: _duration_pb2.Duration
     half_life: int
     def __init__(self, window: _Optional[int] = ..., period: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., half_life: _Optional[int] = ...) -> None: ...
+
+class LogPatternRates(_message.Message):
+    __slots__ = ("source", "effective_source", "max_lines_per_step", "max_templates", "baseline_steps", "robust_z_score", "ewma", "seasonal_baseline", "change_point", "ensemble")
+    class Source(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        SOURCE_UNSPECIFIED: _ClassVar[LogPatternRates.Source]
+        SOURCE_AUTO: _ClassVar[LogPatternRates.Source]
+        SOURCE_LOKI_PATTERNS: _ClassVar[LogPatternRates.Source]
+        SOURCE_MINED: _ClassVar[LogPatternRates.Source]
+    SOURCE_UNSPECIFIED: LogPatternRates.Source
+    SOURCE_AUTO: LogPatternRates.Source
+    SOURCE_LOKI_PATTERNS: LogPatternRates.Source
+    SOURCE_MINED: LogPatternRates.Source
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    MAX_LINES_PER_STEP_FIELD_NUMBER: _ClassVar[int]
+    MAX_TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_STEPS_FIELD_NUMBER: _ClassVar[int]
+    ROBUST_Z_SCORE_FIELD_NUMBER: _ClassVar[int]
+    EWMA_FIELD_NUMBER: _ClassVar[int]
+    SEASONAL_BASELINE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_POINT_FIELD_NUMBER: _ClassVar[int]
+    ENSEMBLE_FIELD_NUMBER: _ClassVar[int]
+    source: LogPatternRates.Source
+    effective_source: LogPatternRates.Source
+    max_lines_per_step: int
+    max_templates: int
+    baseline_steps: int
+    robust_z_score: RobustZScore
+    ewma: Ewma
+    seasonal_baseline: SeasonalBaseline
+    change_point: ChangePoint
+    ensemble: Ensemble
+    def __init__(self, source: _Optional[_Union[LogPatternRates.Source, str]] = ..., effective_source: _Optional[_Union[LogPatternRates.Source, str]] = ..., max_lines_per_step: _Optional[int] = ..., max_templates: _Optional[int] = ..., baseline_steps: _Optional[int] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ...) -> None: ...
 
 class SeverityThresholds(_message.Message):
     __slots__ = ("warning", "critical")

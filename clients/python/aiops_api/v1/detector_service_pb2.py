@@ -25,6 +25,7 @@ _sym_db = _symbol_database.Default()
 from aiops_api.v1 import anomaly_pb2 as aiops_dot_v1_dot_anomaly__pb2
 from aiops_api.v1 import detector_pb2 as aiops_dot_v1_dot_detector__pb2
 from aiops_api.v1 import event_pb2 as aiops_dot_v1_dot_event__pb2
+from aiops_api.v1 import log_pattern_pb2 as aiops_dot_v1_dot_log__pattern__pb2
 from google.api import client_pb2 as google_dot_api_dot_client__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
@@ -34,7 +35,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61iops/v1/detector_service.proto\x12\x08\x61iops.v1\x1a\x16\x61iops/v1/anomaly.proto\x1a\x17\x61iops/v1/detector.proto\x1a\x14\x61iops/v1/event.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x01\n\x19ListDetectorSeriesRequest\x12+\n\x06parent\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\xe3\x01\n\x0e\x44\x65tectorSeries\x12\x34\n\x06labels\x18\x01 \x03(\x0b\x32$.aiops.v1.DetectorSeries.LabelsEntry\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x03 \x01(\x01\x12\r\n\x05score\x18\x04 \x01(\x01\x12$\n\x08severity\x18\x05 \x01(\x0e\x32\x12.aiops.v1.Severity\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"s\n\x1aListDetectorSeriesResponse\x12(\n\x06series\x18\x01 \x03(\x0b\x32\x18.aiops.v1.DetectorSeries\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xbd\x01\n\x19ReadDetectorScoresRequest\x12-\n\x08\x64\x65tector\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12\x14\n\x06\x66ilter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12(\n\x05range\x18\x03 \x01(\x0b\x32\x13.aiops.v1.TimeRangeB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xb7\x01\n\x1aReadDetectorScoresResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.SeriesScores\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12/\n\x0boldest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9f\x01\n\x17\x42\x61\x63ktestDetectorRequest\x12*\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.DetectorB\x04\xe2\x41\x01\x02\x12.\n\x06series\x18\x02 \x03(\x0b\x32\x18.aiops.v1.BacktestSeriesB\x04\xe2\x41\x01\x01\x12(\n\x05range\x18\x03 \x01(\x0b\x32\x13.aiops.v1.TimeRangeB\x04\xe2\x41\x01\x01\"u\n\tTimeRange\x12\x34\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\"\xc7\x01\n\x0e\x42\x61\x63ktestSeries\x12:\n\x06labels\x18\x01 \x03(\x0b\x32$.aiops.v1.BacktestSeries.LabelsEntryB\x04\xe2\x41\x01\x01\x12\x34\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x14\n\x06values\x18\x03 \x03(\x01\x42\x04\xe2\x41\x01\x02\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x18\x42\x61\x63ktestDetectorResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.ScoredSeries\x12$\n\tanomalies\x18\x02 \x03(\x0b\x32\x11.aiops.v1.Anomaly\"\x89\x02\n\x0cScoredSeries\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.ScoredSeries.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scores\x18\x03 \x03(\x01\x12\x10\n\x08\x65xpected\x18\x04 \x03(\x01\x12\r\n\x05lower\x18\x05 \x03(\x01\x12\r\n\x05upper\x18\x06 \x03(\x01\x12&\n\nseverities\x18\x07 \x03(\x0e\x32\x12.aiops.v1.Severity\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"^\n\x15\x43reateDetectorRequest\x12*\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.DetectorB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65tector_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"?\n\x12GetDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\"_\n\x14ListDetectorsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"W\n\x15ListDetectorsResponse\x12%\n\tdetectors\x18\x01 \x03(\x0b\x32\x12.aiops.v1.Detector\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"z\n\x15UpdateDetectorRequest\x12*\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.DetectorB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"V\n\x15\x44\x65leteDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"A\n\x14StartDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\"@\n\x13StopDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\"=\n\x11GetAnomalyRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x61iops.dev/Anomaly\"\x8b\x01\n\x14ListAnomaliesRequest\x12*\n\x06parent\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\x12\x11\x61iops.dev/Anomaly\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"V\n\x15ListAnomaliesResponse\x12$\n\tanomalies\x18\x01 \x03(\x0b\x32\x11.aiops.v1.Anomaly\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"w\n\x14UpdateAnomalyRequest\x12(\n\x07\x61nomaly\x18\x01 \x01(\x0b\x32\x11.aiops.v1.AnomalyB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\x32\x95\t\n\x0f\x44\x65tectorService\x12^\n\x0e\x43reateDetector\x12\x1f.aiops.v1.CreateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xda\x41\x14\x64\x65tector,detector_id\x12H\n\x0bGetDetector\x12\x1c.aiops.v1.GetDetectorRequest\x1a\x12.aiops.v1.Detector\"\x07\xda\x41\x04name\x12U\n\rListDetectors\x12\x1e.aiops.v1.ListDetectorsRequest\x1a\x1f.aiops.v1.ListDetectorsResponse\"\x03\xda\x41\x00\x12^\n\x0eUpdateDetector\x12\x1f.aiops.v1.UpdateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xda\x41\x14\x64\x65tector,update_mask\x12R\n\x0e\x44\x65leteDetector\x12\x1f.aiops.v1.DeleteDetectorRequest\x1a\x16.google.protobuf.Empty\"\x07\xda\x41\x04name\x12L\n\rStartDetector\x12\x1e.aiops.v1.StartDetectorRequest\x1a\x12.aiops.v1.Detector\"\x07\xda\x41\x04name\x12J\n\x0cStopDetector\x12\x1d.aiops.v1.StopDetectorRequest\x1a\x12.aiops.v1.Detector\"\x07\xda\x41\x04name\x12\x45\n\nGetAnomaly\x12\x1b.aiops.v1.GetAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x07\xda\x41\x04name\x12[\n\rListAnomalies\x12\x1e.aiops.v1.ListAnomaliesRequest\x1a\x1f.aiops.v1.ListAnomaliesResponse\"\t\xda\x41\x06parent\x12Z\n\rUpdateAnomaly\x12\x1e.aiops.v1.UpdateAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x16\xda\x41\x13\x61nomaly,update_mask\x12Y\n\x10\x42\x61\x63ktestDetector\x12!.aiops.v1.BacktestDetectorRequest\x1a\".aiops.v1.BacktestDetectorResponse\x12j\n\x12ListDetectorSeries\x12#.aiops.v1.ListDetectorSeriesRequest\x1a$.aiops.v1.ListDetectorSeriesResponse\"\t\xda\x41\x06parent\x12l\n\x12ReadDetectorScores\x12#.aiops.v1.ReadDetectorScoresRequest\x1a$.aiops.v1.ReadDetectorScoresResponse\"\x0b\xda\x41\x08\x64\x65tectorB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61iops/v1/detector_service.proto\x12\x08\x61iops.v1\x1a\x16\x61iops/v1/anomaly.proto\x1a\x17\x61iops/v1/detector.proto\x1a\x14\x61iops/v1/event.proto\x1a\x1a\x61iops/v1/log_pattern.proto\x1a\x17google/api/client.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x01\n\x16ListLogPatternsRequest\x12-\n\x06parent\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\x12\x14\x61iops.dev/LogPattern\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\xbb\x01\n\x17ListLogPatternsResponse\x12*\n\x0clog_patterns\x18\x01 \x03(\x0b\x32\x14.aiops.v1.LogPattern\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x15\n\revicted_count\x18\x04 \x01(\x03\x12\x30\n\x06source\x18\x05 \x01(\x0e\x32 .aiops.v1.LogPatternRates.Source\"\x91\x01\n\x19ListDetectorSeriesRequest\x12+\n\x06parent\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"\xe3\x01\n\x0e\x44\x65tectorSeries\x12\x34\n\x06labels\x18\x01 \x03(\x0b\x32$.aiops.v1.DetectorSeries.LabelsEntry\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05value\x18\x03 \x01(\x01\x12\r\n\x05score\x18\x04 \x01(\x01\x12$\n\x08severity\x18\x05 \x01(\x0e\x32\x12.aiops.v1.Severity\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"s\n\x1aListDetectorSeriesResponse\x12(\n\x06series\x18\x01 \x03(\x0b\x32\x18.aiops.v1.DetectorSeries\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xbd\x01\n\x19ReadDetectorScoresRequest\x12-\n\x08\x64\x65tector\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12\x14\n\x06\x66ilter\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12(\n\x05range\x18\x03 \x01(\x0b\x32\x13.aiops.v1.TimeRangeB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xb7\x01\n\x1aReadDetectorScoresResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.SeriesScores\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12/\n\x0boldest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x04step\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9f\x01\n\x17\x42\x61\x63ktestDetectorRequest\x12*\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.DetectorB\x04\xe2\x41\x01\x02\x12.\n\x06series\x18\x02 \x03(\x0b\x32\x18.aiops.v1.BacktestSeriesB\x04\xe2\x41\x01\x01\x12(\n\x05range\x18\x03 \x01(\x0b\x32\x13.aiops.v1.TimeRangeB\x04\xe2\x41\x01\x01\"u\n\tTimeRange\x12\x34\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\"\xc7\x01\n\x0e\x42\x61\x63ktestSeries\x12:\n\x06labels\x18\x01 \x03(\x0b\x32$.aiops.v1.BacktestSeries.LabelsEntryB\x04\xe2\x41\x01\x01\x12\x34\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x14\n\x06values\x18\x03 \x03(\x01\x42\x04\xe2\x41\x01\x02\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\x18\x42\x61\x63ktestDetectorResponse\x12&\n\x06series\x18\x01 \x03(\x0b\x32\x16.aiops.v1.ScoredSeries\x12$\n\tanomalies\x18\x02 \x03(\x0b\x32\x11.aiops.v1.Anomaly\"\x89\x02\n\x0cScoredSeries\x12\x32\n\x06labels\x18\x01 \x03(\x0b\x32\".aiops.v1.ScoredSeries.LabelsEntry\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scores\x18\x03 \x03(\x01\x12\x10\n\x08\x65xpected\x18\x04 \x03(\x01\x12\r\n\x05lower\x18\x05 \x03(\x01\x12\r\n\x05upper\x18\x06 \x03(\x01\x12&\n\nseverities\x18\x07 \x03(\x0e\x32\x12.aiops.v1.Severity\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"^\n\x15\x43reateDetectorRequest\x12*\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.DetectorB\x04\xe2\x41\x01\x02\x12\x19\n\x0b\x64\x65tector_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"?\n\x12GetDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\"_\n\x14ListDetectorsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"W\n\x15ListDetectorsResponse\x12%\n\tdetectors\x18\x01 \x03(\x0b\x32\x12.aiops.v1.Detector\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"z\n\x15UpdateDetectorRequest\x12*\n\x08\x64\x65tector\x18\x01 \x01(\x0b\x32\x12.aiops.v1.DetectorB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"V\n\x15\x44\x65leteDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"A\n\x14StartDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\"@\n\x13StopDetectorRequest\x12)\n\x04name\x18\x01 \x01(\tB\x1b\xe2\x41\x01\x02\xfa\x41\x14\n\x12\x61iops.dev/Detector\"=\n\x11GetAnomalyRequest\x12(\n\x04name\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\n\x11\x61iops.dev/Anomaly\"\x8b\x01\n\x14ListAnomaliesRequest\x12*\n\x06parent\x18\x01 \x01(\tB\x1a\xe2\x41\x01\x02\xfa\x41\x13\x12\x11\x61iops.dev/Anomaly\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x66ilter\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"V\n\x15ListAnomaliesResponse\x12$\n\tanomalies\x18\x01 \x03(\x0b\x32\x11.aiops.v1.Anomaly\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"w\n\x14UpdateAnomalyRequest\x12(\n\x07\x61nomaly\x18\x01 \x01(\x0b\x32\x11.aiops.v1.AnomalyB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\x32\xf8\t\n\x0f\x44\x65tectorService\x12^\n\x0e\x43reateDetector\x12\x1f.aiops.v1.CreateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xda\x41\x14\x64\x65tector,detector_id\x12H\n\x0bGetDetector\x12\x1c.aiops.v1.GetDetectorRequest\x1a\x12.aiops.v1.Detector\"\x07\xda\x41\x04name\x12U\n\rListDetectors\x12\x1e.aiops.v1.ListDetectorsRequest\x1a\x1f.aiops.v1.ListDetectorsResponse\"\x03\xda\x41\x00\x12^\n\x0eUpdateDetector\x12\x1f.aiops.v1.UpdateDetectorRequest\x1a\x12.aiops.v1.Detector\"\x17\xda\x41\x14\x64\x65tector,update_mask\x12R\n\x0e\x44\x65leteDetector\x12\x1f.aiops.v1.DeleteDetectorRequest\x1a\x16.google.protobuf.Empty\"\x07\xda\x41\x04name\x12L\n\rStartDetector\x12\x1e.aiops.v1.StartDetectorRequest\x1a\x12.aiops.v1.Detector\"\x07\xda\x41\x04name\x12J\n\x0cStopDetector\x12\x1d.aiops.v1.StopDetectorRequest\x1a\x12.aiops.v1.Detector\"\x07\xda\x41\x04name\x12\x45\n\nGetAnomaly\x12\x1b.aiops.v1.GetAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x07\xda\x41\x04name\x12[\n\rListAnomalies\x12\x1e.aiops.v1.ListAnomaliesRequest\x1a\x1f.aiops.v1.ListAnomaliesResponse\"\t\xda\x41\x06parent\x12Z\n\rUpdateAnomaly\x12\x1e.aiops.v1.UpdateAnomalyRequest\x1a\x11.aiops.v1.Anomaly\"\x16\xda\x41\x13\x61nomaly,update_mask\x12Y\n\x10\x42\x61\x63ktestDetector\x12!.aiops.v1.BacktestDetectorRequest\x1a\".aiops.v1.BacktestDetectorResponse\x12j\n\x12ListDetectorSeries\x12#.aiops.v1.ListDetectorSeriesRequest\x1a$.aiops.v1.ListDetectorSeriesResponse\"\t\xda\x41\x06parent\x12l\n\x12ReadDetectorScores\x12#.aiops.v1.ReadDetectorScoresRequest\x1a$.aiops.v1.ReadDetectorScoresResponse\"\x0b\xda\x41\x08\x64\x65tector\x12\x61\n\x0fListLogPatterns\x12 .aiops.v1.ListLogPatternsRequest\x1a!.aiops.v1.ListLogPatternsResponse\"\t\xda\x41\x06parentB8Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,6 +43,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aiops.v1.detector_service_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1'
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['parent']._loaded_options = None
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\026\022\024aiops.dev/LogPattern'
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['filter']._loaded_options = None
+  _globals['_LISTLOGPATTERNSREQUEST'].fields_by_name['filter']._serialized_options = b'\342A\001\001'
   _globals['_LISTDETECTORSERIESREQUEST'].fields_by_name['parent']._loaded_options = None
   _globals['_LISTDETECTORSERIESREQUEST'].fields_by_name['parent']._serialized_options = b'\342A\001\002\372A\024\n\022aiops.dev/Detector'
   _globals['_LISTDETECTORSERIESREQUEST'].fields_by_name['page_size']._loaded_options = None
@@ -144,56 +153,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DETECTORSERVICE'].methods_by_name['ListDetectorSeries']._serialized_options = b'\332A\006parent'
   _globals['_DETECTORSERVICE'].methods_by_name['ReadDetectorScores']._loaded_options = None
   _globals['_DETECTORSERVICE'].methods_by_name['ReadDetectorScores']._serialized_options = b'\332A\010detector'
-  _globals['_LISTDETECTORSERIESREQUEST']._serialized_start=330
-  _globals['_LISTDETECTORSERIESREQUEST']._serialized_end=475
-  _globals['_DETECTORSERIES']._serialized_start=478
-  _globals['_DETECTORSERIES']._serialized_end=705
-  _globals['_DETECTORSERIES_LABELSENTRY']._serialized_start=660
-  _globals['_DETECTORSERIES_LABELSENTRY']._serialized_end=705
-  _globals['_LISTDETECTORSERIESRESPONSE']._serialized_start=707
-  _globals['_LISTDETECTORSERIESRESPONSE']._serialized_end=822
-  _globals['_READDETECTORSCORESREQUEST']._serialized_start=825
-  _globals['_READDETECTORSCORESREQUEST']._serialized_end=1014
-  _globals['_READDETECTORSCORESRESPONSE']._serialized_start=1017
-  _globals['_READDETECTORSCORESRESPONSE']._serialized_end=1200
-  _globals['_BACKTESTDETECTORREQUEST']._serialized_start=1203
-  _globals['_BACKTESTDETECTORREQUEST']._serialized_end=1362
-  _globals['_TIMERANGE']._serialized_start=1364
-  _globals['_TIMERANGE']._serialized_end=1481
-  _globals['_BACKTESTSERIES']._serialized_start=1484
-  _globals['_BACKTESTSERIES']._serialized_end=1683
-  _globals['_BACKTESTSERIES_LABELSENTRY']._serialized_start=660
-  _globals['_BACKTESTSERIES_LABELSENTRY']._serialized_end=705
-  _globals['_BACKTESTDETECTORRESPONSE']._serialized_start=1685
-  _globals['_BACKTESTDETECTORRESPONSE']._serialized_end=1789
-  _globals['_SCOREDSERIES']._serialized_start=1792
-  _globals['_SCOREDSERIES']._serialized_end=2057
-  _globals['_SCOREDSERIES_LABELSENTRY']._serialized_start=660
-  _globals['_SCOREDSERIES_LABELSENTRY']._serialized_end=705
-  _globals['_CREATEDETECTORREQUEST']._serialized_start=2059
-  _globals['_CREATEDETECTORREQUEST']._serialized_end=2153
-  _globals['_GETDETECTORREQUEST']._serialized_start=2155
-  _globals['_GETDETECTORREQUEST']._serialized_end=2218
-  _globals['_LISTDETECTORSREQUEST']._serialized_start=2220
-  _globals['_LISTDETECTORSREQUEST']._serialized_end=2315
-  _globals['_LISTDETECTORSRESPONSE']._serialized_start=2317
-  _globals['_LISTDETECTORSRESPONSE']._serialized_end=2404
-  _globals['_UPDATEDETECTORREQUEST']._serialized_start=2406
-  _globals['_UPDATEDETECTORREQUEST']._serialized_end=2528
-  _globals['_DELETEDETECTORREQUEST']._serialized_start=2530
-  _globals['_DELETEDETECTORREQUEST']._serialized_end=2616
-  _globals['_STARTDETECTORREQUEST']._serialized_start=2618
-  _globals['_STARTDETECTORREQUEST']._serialized_end=2683
-  _globals['_STOPDETECTORREQUEST']._serialized_start=2685
-  _globals['_STOPDETECTORREQUEST']._serialized_end=2749
-  _globals['_GETANOMALYREQUEST']._serialized_start=2751
-  _globals['_GETANOMALYREQUEST']._serialized_end=2812
-  _globals['_LISTANOMALIESREQUEST']._serialized_start=2815
-  _globals['_LISTANOMALIESREQUEST']._serialized_end=2954
-  _globals['_LISTANOMALIESRESPONSE']._serialized_start=2956
-  _globals['_LISTANOMALIESRESPONSE']._serialized_end=3042
-  _globals['_UPDATEANOMALYREQUEST']._serialized_start=3044
-  _globals['_UPDATEANOMALYREQUEST']._serialized_end=3163
-  _globals['_DETECTORSERVICE']._serialized_start=3166
-  _globals['_DETECTORSERVICE']._serialized_end=4339
+  _globals['_DETECTORSERVICE'].methods_by_name['ListLogPatterns']._loaded_options = None
+  _globals['_DETECTORSERVICE'].methods_by_name['ListLogPatterns']._serialized_options = b'\332A\006parent'
+  _globals['_LISTLOGPATTERNSREQUEST']._serialized_start=358
+  _globals['_LISTLOGPATTERNSREQUEST']._serialized_end=502
+  _globals['_LISTLOGPATTERNSRESPONSE']._serialized_start=505
+  _globals['_LISTLOGPATTERNSRESPONSE']._serialized_end=692
+  _globals['_LISTDETECTORSERIESREQUEST']._serialized_start=695
+  _globals['_LISTDETECTORSERIESREQUEST']._serialized_end=840
+  _globals['_DETECTORSERIES']._serialized_start=843
+  _globals['_DETECTORSERIES']._serialized_end=1070
+  _globals['_DETECTORSERIES_LABELSENTRY']._serialized_start=1025
+  _globals['_DETECTORSERIES_LABELSENTRY']._serialized_end=1070
+  _globals['_LISTDETECTORSERIESRESPONSE']._serialized_start=1072
+  _globals['_LISTDETECTORSERIESRESPONSE']._serialized_end=1187
+  _globals['_READDETECTORSCORESREQUEST']._serialized_start=1190
+  _globals['_READDETECTORSCORESREQUEST']._serialized_end=1379
+  _globals['_READDETECTORSCORESRESPONSE']._serialized_start=1382
+  _globals['_READDETECTORSCORESRESPONSE']._serialized_end=1565
+  _globals['_BACKTESTDETECTORREQUEST']._serialized_start=1568
+  _globals['_BACKTESTDETECTORREQUEST']._serialized_end=1727
+  _globals['_TIMERANGE']._serialized_start=1729
+  _globals['_TIMERANGE']._serialized_end=1846
+  _globals['_BACKTESTSERIES']._serialized_start=1849
+  _globals['_BACKTESTSERIES']._serialized_end=2048
+  _globals['_BACKTESTSERIES_LABELSENTRY']._serialized_start=1025
+  _globals['_BACKTESTSERIES_LABELSENTRY']._serialized_end=1070
+  _globals['_BACKTESTDETECTORRESPONSE']._serialized_start=2050
+  _globals['_BACKTESTDETECTORRESPONSE']._serialized_end=2154
+  _globals['_SCOREDSERIES']._serialized_start=2157
+  _globals['_SCOREDSERIES']._serialized_end=2422
+  _globals['_SCOREDSERIES_LABELSENTRY']._serialized_start=1025
+  _globals['_SCOREDSERIES_LABELSENTRY']._serialized_end=1070
+  _globals['_CREATEDETECTORREQUEST']._serialized_start=2424
+  _globals['_CREATEDETECTORREQUEST']._serialized_end=2518
+  _globals['_GETDETECTORREQUEST']._serialized_start=2520
+  _globals['_GETDETECTORREQUEST']._serialized_end=2583
+  _globals['_LISTDETECTORSREQUEST']._serialized_start=2585
+  _globals['_LISTDETECTORSREQUEST']._serialized_end=2680
+  _globals['_LISTDETECTORSRESPONSE']._serialized_start=2682
+  _globals['_LISTDETECTORSRESPONSE']._serialized_end=2769
+  _globals['_UPDATEDETECTORREQUEST']._serialized_start=2771
+  _globals['_UPDATEDETECTORREQUEST']._serialized_end=2893
+  _globals['_DELETEDETECTORREQUEST']._serialized_start=2895
+  _globals['_DELETEDETECTORREQUEST']._serialized_end=2981
+  _globals['_STARTDETECTORREQUEST']._serialized_start=2983
+  _globals['_STARTDETECTORREQUEST']._serialized_end=3048
+  _globals['_STOPDETECTORREQUEST']._serialized_start=3050
+  _globals['_STOPDETECTORREQUEST']._serialized_end=3114
+  _globals['_GETANOMALYREQUEST']._serialized_start=3116
+  _globals['_GETANOMALYREQUEST']._serialized_end=3177
+  _globals['_LISTANOMALIESREQUEST']._serialized_start=3180
+  _globals['_LISTANOMALIESREQUEST']._serialized_end=3319
+  _globals['_LISTANOMALIESRESPONSE']._serialized_start=3321
+  _globals['_LISTANOMALIESRESPONSE']._serialized_end=3407
+  _globals['_UPDATEANOMALYREQUEST']._serialized_start=3409
+  _globals['_UPDATEANOMALYREQUEST']._serialized_end=3528
+  _globals['_DETECTORSERVICE']._serialized_start=3531
+  _globals['_DETECTORSERVICE']._serialized_end=4803
 # @@protoc_insertion_point(module_scope)

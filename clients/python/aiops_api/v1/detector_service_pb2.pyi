@@ -3,6 +3,7 @@ import datetime
 from aiops_api.v1 import anomaly_pb2 as _anomaly_pb2
 from aiops_api.v1 import detector_pb2 as _detector_pb2
 from aiops_api.v1 import event_pb2 as _event_pb2
+from aiops_api.v1 import log_pattern_pb2 as _log_pattern_pb2
 from google.api import client_pb2 as _client_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.api import resource_pb2 as _resource_pb2
@@ -17,6 +18,32 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ListLogPatternsRequest(_message.Message):
+    __slots__ = ("parent", "page_size", "page_token", "filter")
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    parent: str
+    page_size: int
+    page_token: str
+    filter: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ...) -> None: ...
+
+class ListLogPatternsResponse(_message.Message):
+    __slots__ = ("log_patterns", "next_page_token", "total_size", "evicted_count", "source")
+    LOG_PATTERNS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    EVICTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    log_patterns: _containers.RepeatedCompositeFieldContainer[_log_pattern_pb2.LogPattern]
+    next_page_token: str
+    total_size: int
+    evicted_count: int
+    source: _detector_pb2.LogPatternRates.Source
+    def __init__(self, log_patterns: _Optional[_Iterable[_Union[_log_pattern_pb2.LogPattern, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ..., evicted_count: _Optional[int] = ..., source: _Optional[_Union[_detector_pb2.LogPatternRates.Source, str]] = ...) -> None: ...
 
 class ListDetectorSeriesRequest(_message.Message):
     __slots__ = ("parent", "page_size", "page_token", "filter")

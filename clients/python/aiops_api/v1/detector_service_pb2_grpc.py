@@ -103,6 +103,11 @@ class DetectorServiceStub:
                 request_serializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresRequest.SerializeToString,
                 response_deserializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresResponse.FromString,
                 _registered_method=True)
+        self.ListLogPatterns = channel.unary_unary(
+                '/aiops.v1.DetectorService/ListLogPatterns',
+                request_serializer=aiops_dot_v1_dot_detector__service__pb2.ListLogPatternsRequest.SerializeToString,
+                response_deserializer=aiops_dot_v1_dot_detector__service__pb2.ListLogPatternsResponse.FromString,
+                _registered_method=True)
 
 
 class DetectorServiceServicer:
@@ -212,6 +217,15 @@ class DetectorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLogPatterns(self, request, context):
+        """Lists the templates a log-pattern detector found, the most anomalous
+        first (highest score, then most lines, then by id): those it keeps on
+        this server, none for other detectors. See https://google.aip.dev/132.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DetectorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -279,6 +293,11 @@ def add_DetectorServiceServicer_to_server(servicer, server):
                     servicer.ReadDetectorScores,
                     request_deserializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresRequest.FromString,
                     response_serializer=aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresResponse.SerializeToString,
+            ),
+            'ListLogPatterns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLogPatterns,
+                    request_deserializer=aiops_dot_v1_dot_detector__service__pb2.ListLogPatternsRequest.FromString,
+                    response_serializer=aiops_dot_v1_dot_detector__service__pb2.ListLogPatternsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -633,6 +652,33 @@ class DetectorService:
             '/aiops.v1.DetectorService/ReadDetectorScores',
             aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresRequest.SerializeToString,
             aiops_dot_v1_dot_detector__service__pb2.ReadDetectorScoresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLogPatterns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aiops.v1.DetectorService/ListLogPatterns',
+            aiops_dot_v1_dot_detector__service__pb2.ListLogPatternsRequest.SerializeToString,
+            aiops_dot_v1_dot_detector__service__pb2.ListLogPatternsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,5 +1,6 @@
 // One detector: its state, its settings and its actions; its series, charted live
-// (DetectorSeries); its anomalies (DetectorAnomalies).
+// (DetectorSeries); a log-pattern detector's templates (DetectorLogPatterns); its anomalies
+// (DetectorAnomalies).
 import { Detector_State, Direction, DirectionSchema } from "@aiops/client";
 import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
@@ -8,6 +9,7 @@ import { DeletedNotice } from "../../components/DeletedNotice";
 import { capitalize, formatDateTime, humanize } from "../../utils/format";
 import { LoadingState } from "../connection/LoadingState";
 import { DetectorAnomalies } from "./DetectorAnomalies";
+import { DetectorLogPatterns } from "./DetectorLogPatterns";
 import { DetectorSeries } from "./DetectorSeries";
 import type { AlgorithmSettings } from "./algorithms";
 import {
@@ -87,6 +89,7 @@ export function DetectorDetail() {
         />
       )}
       <DetectorSeries key={name} name={name} detector={detector} />
+      {detector?.algorithm?.kind === "log_pattern" && <DetectorLogPatterns key={name} detector={detector} />}
       {detector !== undefined && <DetectorAnomalies detector={name} />}
     </section>
   );

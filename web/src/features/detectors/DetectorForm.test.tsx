@@ -40,6 +40,7 @@ describe("Detector form", () => {
       "seasonal_baseline",
       "change_point",
       "ensemble",
+      "log_pattern",
     ]);
     await user.selectOptions(algorithm, "seasonal_baseline");
     expect((screen.getByRole("spinbutton", { name: "period (seconds)" }) as HTMLInputElement).placeholder).toBe("default");

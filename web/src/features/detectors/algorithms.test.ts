@@ -11,6 +11,7 @@ describe("algorithms", () => {
       ["seasonal_baseline", ["period:duration", "seasons:integer"]],
       ["change_point", ["span:integer", "drift:number", "threshold:number"]],
       ["ensemble", ["window:integer", "period:duration", "half_life:integer"]],
+      ["log_pattern", ["max_lines_per_step:integer", "max_templates:integer", "baseline_steps:integer"]],
     ]);
   });
 

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/anomaly.proto.
  */
 export const file_aiops_v1_anomaly: GenFile = /*@__PURE__*/
-  fileDesc("ChZhaW9wcy92MS9hbm9tYWx5LnByb3RvEghhaW9wcy52MSLcBQoHQW5vbWFseRISCgRuYW1lGAEgASgJQgTiQQEIEkAKDXNlcmllc19sYWJlbHMYAiADKAsyIy5haW9wcy52MS5Bbm9tYWx5LlNlcmllc0xhYmVsc0VudHJ5QgTiQQEDEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIYCgpwZWFrX3Njb3JlGAUgASgBQgTiQQEDEhgKCnBlYWtfdmFsdWUYBiABKAFCBOJBAQMSKgoIc2V2ZXJpdHkYByABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBAxIsCgVzdGF0ZRgIIAEoDjIXLmFpb3BzLnYxLkFub21hbHkuU3RhdGVCBOJBAQESNQoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGAsgASgJQgTiQQEBEhQKBmFjdGl2ZRgMIAEoCEIE4kEBAxozChFTZXJpZXNMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBImAKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASDgoKU1RBVEVfT1BFThABEhYKElNUQVRFX0FDS05PV0xFREdFRBACEhgKFFNUQVRFX0ZBTFNFX1BPU0lUSVZFEAM6VOpBUQoRYWlvcHMuZGV2L0Fub21hbHkSKGRldGVjdG9ycy97ZGV0ZWN0b3J9L2Fub21hbGllcy97YW5vbWFseX0qCWFub21hbGllczIHYW5vbWFseUI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_aiops_v1_detector, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("ChZhaW9wcy92MS9hbm9tYWx5LnByb3RvEghhaW9wcy52MSKUBgoHQW5vbWFseRISCgRuYW1lGAEgASgJQgTiQQEIEkAKDXNlcmllc19sYWJlbHMYAiADKAsyIy5haW9wcy52MS5Bbm9tYWx5LlNlcmllc0xhYmVsc0VudHJ5QgTiQQEDEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIYCgpwZWFrX3Njb3JlGAUgASgBQgTiQQEDEhgKCnBlYWtfdmFsdWUYBiABKAFCBOJBAQMSKgoIc2V2ZXJpdHkYByABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBAxIsCgVzdGF0ZRgIIAEoDjIXLmFpb3BzLnYxLkFub21hbHkuU3RhdGVCBOJBAQESNQoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGAsgASgJQgTiQQEBEhQKBmFjdGl2ZRgMIAEoCEIE4kEBAxI2Cgtsb2dfcGF0dGVybhgNIAEoCzIbLmFpb3BzLnYxLkxvZ1BhdHRlcm5Bbm9tYWx5QgTiQQEDGjMKEVNlcmllc0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiYAoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABIOCgpTVEFURV9PUEVOEAESFgoSU1RBVEVfQUNLTk9XTEVER0VEEAISGAoUU1RBVEVfRkFMU0VfUE9TSVRJVkUQAzpU6kFRChFhaW9wcy5kZXYvQW5vbWFseRIoZGV0ZWN0b3JzL3tkZXRlY3Rvcn0vYW5vbWFsaWVzL3thbm9tYWx5fSoJYW5vbWFsaWVzMgdhbm9tYWx5IvUBChFMb2dQYXR0ZXJuQW5vbWFseRIuCgtsb2dfcGF0dGVybhgBIAEoCUIZ+kEWChRhaW9wcy5kZXYvTG9nUGF0dGVybhIQCgh0ZW1wbGF0ZRgCIAEoCRIUCgxleGFtcGxlX2xpbmUYAyABKAkSDQoFZXJyb3IYBCABKAgSLgoEa2luZBgFIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5Bbm9tYWx5LktpbmQiSQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDAoIS0lORF9ORVcQARIOCgpLSU5EX1NVUkdFEAISDQoJS0lORF9EUk9QEANCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_detector, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * A run of consecutive anomalous points of one series, found by a detector.
@@ -108,6 +108,13 @@ export type Anomaly = Message<"aiops.v1.Anomaly"> & {
    * @generated from field: bool active = 12;
    */
   active: boolean;
+
+  /**
+   * For an anomaly of a log-pattern detector: the template it is about.
+   *
+   * @generated from field: aiops.v1.LogPatternAnomaly log_pattern = 13;
+   */
+  logPattern?: LogPatternAnomaly | undefined;
 };
 
 /**
@@ -155,4 +162,94 @@ export enum Anomaly_State {
  */
 export const Anomaly_StateSchema: GenEnum<Anomaly_State> = /*@__PURE__*/
   enumDesc(file_aiops_v1_anomaly, 0, 0);
+
+/**
+ * What an anomaly of a log-pattern detector (`LogPatternRates`) is about.
+ *
+ * @generated from message aiops.v1.LogPatternAnomaly
+ */
+export type LogPatternAnomaly = Message<"aiops.v1.LogPatternAnomaly"> & {
+  /**
+   * The template, `detectors/{detector}/logPatterns/{log_pattern}`.
+   *
+   * @generated from field: string log_pattern = 1;
+   */
+  logPattern: string;
+
+  /**
+   * The template's text when the anomaly opened, `<*>` (or Loki's `<_>`)
+   * where its lines vary.
+   *
+   * @generated from field: string template = 2;
+   */
+  template: string;
+
+  /**
+   * One of the template's lines.
+   *
+   * @generated from field: string example_line = 3;
+   */
+  exampleLine: string;
+
+  /**
+   * Whether the template's lines carry an error level: its anomalies are one
+   * severity higher.
+   *
+   * @generated from field: bool error = 4;
+   */
+  error: boolean;
+
+  /**
+   * What the template did.
+   *
+   * @generated from field: aiops.v1.LogPatternAnomaly.Kind kind = 5;
+   */
+  kind: LogPatternAnomaly_Kind;
+};
+
+/**
+ * Describes the message aiops.v1.LogPatternAnomaly.
+ * Use `create(LogPatternAnomalySchema)` to create a new message.
+ */
+export const LogPatternAnomalySchema: GenMessage<LogPatternAnomaly> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_anomaly, 1);
+
+/**
+ * What the template did.
+ *
+ * @generated from enum aiops.v1.LogPatternAnomaly.Kind
+ */
+export enum LogPatternAnomaly_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The detector had not seen the template before, after its baseline.
+   *
+   * @generated from enum value: KIND_NEW = 1;
+   */
+  NEW = 1,
+
+  /**
+   * The template's rate rose above what the detector expected.
+   *
+   * @generated from enum value: KIND_SURGE = 2;
+   */
+  SURGE = 2,
+
+  /**
+   * The template's rate fell below what the detector expected, or stopped.
+   *
+   * @generated from enum value: KIND_DROP = 3;
+   */
+  DROP = 3,
+}
+
+/**
+ * Describes the enum aiops.v1.LogPatternAnomaly.Kind.
+ */
+export const LogPatternAnomaly_KindSchema: GenEnum<LogPatternAnomaly_Kind> = /*@__PURE__*/
+  enumDesc(file_aiops_v1_anomaly, 1, 0);
 

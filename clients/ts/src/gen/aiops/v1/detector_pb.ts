@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/detector.proto.
  */
 export const file_aiops_v1_detector: GenFile = /*@__PURE__*/
-  fileDesc("ChdhaW9wcy92MS9kZXRlY3Rvci5wcm90bxIIYWlvcHMudjEi1AcKCERldGVjdG9yEhIKBG5hbWUYASABKAlCBOJBAQgSGgoMZGlzcGxheV9uYW1lGAIgASgJQgTiQQEBEhkKC2Rlc2NyaXB0aW9uGAMgASgJQgTiQQEBEjIKC2RhdGFfc291cmNlGAQgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgFIAEoCUIE4kEBAhItCgRzdGVwGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAcgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASHgoEZXdtYRgOIAEoCzIOLmFpb3BzLnYxLkV3bWFIABI3ChFzZWFzb25hbF9iYXNlbGluZRgPIAEoCzIaLmFpb3BzLnYxLlNlYXNvbmFsQmFzZWxpbmVIABItCgxjaGFuZ2VfcG9pbnQYECABKAsyFS5haW9wcy52MS5DaGFuZ2VQb2ludEgAEiYKCGVuc2VtYmxlGBEgASgLMhIuYWlvcHMudjEuRW5zZW1ibGVIABIsCglkaXJlY3Rpb24YEiABKA4yEy5haW9wcy52MS5EaXJlY3Rpb25CBOJBAQESGwoNbWluX2RldmlhdGlvbhgTIAEoAUIE4kEBARI2Cgp0aHJlc2hvbGRzGAggASgLMhwuYWlvcHMudjEuU2V2ZXJpdHlUaHJlc2hvbGRzQgTiQQEBEi0KBXN0YXRlGAkgASgOMhguYWlvcHMudjEuRGV0ZWN0b3IuU3RhdGVCBOJBAQMSGgoMc3RhdGVfcmVhc29uGAogASgJQgTiQQEDEjUKC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxI1Cgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSEgoEZXRhZxgNIAEoCUIE4kEBASKBAQoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABIRCg1TVEFURV9TVE9QUEVEEAESFQoRU1RBVEVfQkFDS0ZJTExJTkcQAhIRCg1TVEFURV9SVU5OSU5HEAMSEgoOU1RBVEVfREVHUkFERUQQBBIQCgxTVEFURV9GQUlMRUQQBTpC6kE/ChJhaW9wcy5kZXYvRGV0ZWN0b3ISFGRldGVjdG9ycy97ZGV0ZWN0b3J9KglkZXRlY3RvcnMyCGRldGVjdG9yQgsKCWFsZ29yaXRobSIkCgxSb2J1c3RaU2NvcmUSFAoGd2luZG93GAEgASgFQgTiQQEBIhoKBEV3bWESEgoEc3BhbhgBIAEoBUIE4kEBASJaChBTZWFzb25hbEJhc2VsaW5lEi8KBnBlcmlvZBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIE4kEBARIVCgdzZWFzb25zGAIgASgFQgTiQQEBIk8KC0NoYW5nZVBvaW50EhIKBHNwYW4YASABKAVCBOJBAQESEwoFZHJpZnQYAiABKAFCBOJBAQESFwoJdGhyZXNob2xkGAMgASgBQgTiQQEBImoKCEVuc2VtYmxlEhQKBndpbmRvdxgBIAEoBUIE4kEBARIvCgZwZXJpb2QYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQESFwoJaGFsZl9saWZlGAMgASgFQgTiQQEBIkMKElNldmVyaXR5VGhyZXNob2xkcxIVCgd3YXJuaW5nGAEgASgBQgTiQQEBEhYKCGNyaXRpY2FsGAIgASgBQgTiQQEBKmAKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABISCg5ESVJFQ1RJT05fQk9USBABEhAKDERJUkVDVElPTl9VUBACEhIKDkRJUkVDVElPTl9ET1dOEAMqUQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIUChBTRVZFUklUWV9XQVJOSU5HEAESFQoRU0VWRVJJVFlfQ1JJVElDQUwQAkI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdhaW9wcy92MS9kZXRlY3Rvci5wcm90bxIIYWlvcHMudjEihggKCERldGVjdG9yEhIKBG5hbWUYASABKAlCBOJBAQgSGgoMZGlzcGxheV9uYW1lGAIgASgJQgTiQQEBEhkKC2Rlc2NyaXB0aW9uGAMgASgJQgTiQQEBEjIKC2RhdGFfc291cmNlGAQgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgFIAEoCUIE4kEBAhItCgRzdGVwGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAcgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASHgoEZXdtYRgOIAEoCzIOLmFpb3BzLnYxLkV3bWFIABI3ChFzZWFzb25hbF9iYXNlbGluZRgPIAEoCzIaLmFpb3BzLnYxLlNlYXNvbmFsQmFzZWxpbmVIABItCgxjaGFuZ2VfcG9pbnQYECABKAsyFS5haW9wcy52MS5DaGFuZ2VQb2ludEgAEiYKCGVuc2VtYmxlGBEgASgLMhIuYWlvcHMudjEuRW5zZW1ibGVIABIwCgtsb2dfcGF0dGVybhgUIAEoCzIZLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlc0gAEiwKCWRpcmVjdGlvbhgSIAEoDjITLmFpb3BzLnYxLkRpcmVjdGlvbkIE4kEBARIbCg1taW5fZGV2aWF0aW9uGBMgASgBQgTiQQEBEjYKCnRocmVzaG9sZHMYCCABKAsyHC5haW9wcy52MS5TZXZlcml0eVRocmVzaG9sZHNCBOJBAQESLQoFc3RhdGUYCSABKA4yGC5haW9wcy52MS5EZXRlY3Rvci5TdGF0ZUIE4kEBAxIaCgxzdGF0ZV9yZWFzb24YCiABKAlCBOJBAQMSNQoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGA0gASgJQgTiQQEBIoEBCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEhEKDVNUQVRFX1NUT1BQRUQQARIVChFTVEFURV9CQUNLRklMTElORxACEhEKDVNUQVRFX1JVTk5JTkcQAxISCg5TVEFURV9ERUdSQURFRBAEEhAKDFNUQVRFX0ZBSUxFRBAFOkLqQT8KEmFpb3BzLmRldi9EZXRlY3RvchIUZGV0ZWN0b3JzL3tkZXRlY3Rvcn0qCWRldGVjdG9yczIIZGV0ZWN0b3JCCwoJYWxnb3JpdGhtIiQKDFJvYnVzdFpTY29yZRIUCgZ3aW5kb3cYASABKAVCBOJBAQEiGgoERXdtYRISCgRzcGFuGAEgASgFQgTiQQEBIloKEFNlYXNvbmFsQmFzZWxpbmUSLwoGcGVyaW9kGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEhUKB3NlYXNvbnMYAiABKAVCBOJBAQEiTwoLQ2hhbmdlUG9pbnQSEgoEc3BhbhgBIAEoBUIE4kEBARITCgVkcmlmdBgCIAEoAUIE4kEBARIXCgl0aHJlc2hvbGQYAyABKAFCBOJBAQEiagoIRW5zZW1ibGUSFAoGd2luZG93GAEgASgFQgTiQQEBEi8KBnBlcmlvZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIE4kEBARIXCgloYWxmX2xpZmUYAyABKAVCBOJBAQEiuwQKD0xvZ1BhdHRlcm5SYXRlcxI2CgZzb3VyY2UYASABKA4yIC5haW9wcy52MS5Mb2dQYXR0ZXJuUmF0ZXMuU291cmNlQgTiQQEBEkAKEGVmZmVjdGl2ZV9zb3VyY2UYAiABKA4yIC5haW9wcy52MS5Mb2dQYXR0ZXJuUmF0ZXMuU291cmNlQgTiQQEDEiAKEm1heF9saW5lc19wZXJfc3RlcBgDIAEoBUIE4kEBARIbCg1tYXhfdGVtcGxhdGVzGAQgASgFQgTiQQEBEhwKDmJhc2VsaW5lX3N0ZXBzGAUgASgFQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAYgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASHgoEZXdtYRgHIAEoCzIOLmFpb3BzLnYxLkV3bWFIABI3ChFzZWFzb25hbF9iYXNlbGluZRgIIAEoCzIaLmFpb3BzLnYxLlNlYXNvbmFsQmFzZWxpbmVIABItCgxjaGFuZ2VfcG9pbnQYCSABKAsyFS5haW9wcy52MS5DaGFuZ2VQb2ludEgAEiYKCGVuc2VtYmxlGAogASgLMhIuYWlvcHMudjEuRW5zZW1ibGVIACJdCgZTb3VyY2USFgoSU09VUkNFX1VOU1BFQ0lGSUVEEAASDwoLU09VUkNFX0FVVE8QARIYChRTT1VSQ0VfTE9LSV9QQVRURVJOUxACEhAKDFNPVVJDRV9NSU5FRBADQhAKDnJhdGVfYWxnb3JpdGhtIkMKElNldmVyaXR5VGhyZXNob2xkcxIVCgd3YXJuaW5nGAEgASgBQgTiQQEBEhYKCGNyaXRpY2FsGAIgASgBQgTiQQEBKmAKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABISCg5ESVJFQ1RJT05fQk9USBABEhAKDERJUkVDVElPTl9VUBACEhIKDkRJUkVDVElPTl9ET1dOEAMqUQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIUChBTRVZFUklUWV9XQVJOSU5HEAESFQoRU0VWRVJJVFlfQ1JJVElDQUwQAkI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A query on a data source, scored continuously by one algorithm. A PromQL
@@ -111,6 +111,16 @@ export type Detector = Message<"aiops.v1.Detector"> & {
      */
     value: Ensemble;
     case: "ensemble";
+  } | {
+    /**
+     * Log lines grouped into templates, each template's rate scored apart:
+     * surges, drops and templates not seen before. On Loki data sources, with
+     * a LogQL log query (a stream selector with optional line filters).
+     *
+     * @generated from field: aiops.v1.LogPatternRates log_pattern = 20;
+     */
+    value: LogPatternRates;
+    case: "logPattern";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -392,6 +402,159 @@ export const EnsembleSchema: GenMessage<Ensemble> = /*@__PURE__*/
   messageDesc(file_aiops_v1_detector, 5);
 
 /**
+ * Scores the log lines of a detector's query by template (`LogPattern`): the
+ * lines of each step are grouped into templates, such as
+ * `GET /orders/<*> 200`, and each template's rate (lines per second) is a
+ * series scored by `rate_algorithm`. A template's surge or drop, or its
+ * disappearance, is an anomaly of its series; so is a template the detector
+ * had not seen, once it has learnt its baseline. Anomalies of templates whose
+ * lines carry an error level are one severity higher (warning becomes
+ * critical). The query is a LogQL stream selector with optional line filters,
+ * such as `{app="api"} != "healthcheck"`.
+ *
+ * @generated from message aiops.v1.LogPatternRates
+ */
+export type LogPatternRates = Message<"aiops.v1.LogPatternRates"> & {
+  /**
+   * Where the templates come from: AUTO when unset.
+   *
+   * @generated from field: aiops.v1.LogPatternRates.Source source = 1;
+   */
+  source: LogPatternRates_Source;
+
+  /**
+   * The source the detector runs on, LOKI_PATTERNS or MINED, chosen when it
+   * learns afresh (Start); unset before that. Ignored on input.
+   *
+   * @generated from field: aiops.v1.LogPatternRates.Source effective_source = 2;
+   */
+  effectiveSource: LogPatternRates_Source;
+
+  /**
+   * Lines read and mined per step at most: 1 to 1000000; 10000 when 0. A step
+   * with more lines is mined from its first ones, its counts scaled to the
+   * step's total, and `state_reason` says so.
+   *
+   * @generated from field: int32 max_lines_per_step = 3;
+   */
+  maxLinesPerStep: number;
+
+  /**
+   * Templates kept at most: 10 to 100000; 1000 when 0. Beyond it, the least
+   * recently seen are forgotten (ListLogPatterns counts them): the bound on
+   * what a detector keeps in memory.
+   *
+   * @generated from field: int32 max_templates = 4;
+   */
+  maxTemplates: number;
+
+  /**
+   * Steps of history a started detector learns from before a template it has
+   * not seen counts as new: 1 to 20160; 120 when 0.
+   *
+   * @generated from field: int32 baseline_steps = 5;
+   */
+  baselineSteps: number;
+
+  /**
+   * How each template's rate is scored. The ensemble with its defaults when
+   * unset.
+   *
+   * @generated from oneof aiops.v1.LogPatternRates.rate_algorithm
+   */
+  rateAlgorithm: {
+    /**
+     * As the detector's own `robust_z_score`.
+     *
+     * @generated from field: aiops.v1.RobustZScore robust_z_score = 6;
+     */
+    value: RobustZScore;
+    case: "robustZScore";
+  } | {
+    /**
+     * As the detector's own `ewma`.
+     *
+     * @generated from field: aiops.v1.Ewma ewma = 7;
+     */
+    value: Ewma;
+    case: "ewma";
+  } | {
+    /**
+     * As the detector's own `seasonal_baseline`.
+     *
+     * @generated from field: aiops.v1.SeasonalBaseline seasonal_baseline = 8;
+     */
+    value: SeasonalBaseline;
+    case: "seasonalBaseline";
+  } | {
+    /**
+     * As the detector's own `change_point`.
+     *
+     * @generated from field: aiops.v1.ChangePoint change_point = 9;
+     */
+    value: ChangePoint;
+    case: "changePoint";
+  } | {
+    /**
+     * As the detector's own `ensemble`.
+     *
+     * @generated from field: aiops.v1.Ensemble ensemble = 10;
+     */
+    value: Ensemble;
+    case: "ensemble";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message aiops.v1.LogPatternRates.
+ * Use `create(LogPatternRatesSchema)` to create a new message.
+ */
+export const LogPatternRatesSchema: GenMessage<LogPatternRates> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector, 6);
+
+/**
+ * Where a detector's templates and their counts come from.
+ *
+ * @generated from enum aiops.v1.LogPatternRates.Source
+ */
+export enum LogPatternRates_Source {
+  /**
+   * @generated from enum value: SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Loki's patterns where the data source serves them and the query is a
+   * stream selector alone; otherwise the lines, mined by the detector.
+   *
+   * @generated from enum value: SOURCE_AUTO = 1;
+   */
+  AUTO = 1,
+
+  /**
+   * Loki's own patterns (`/loki/api/v1/patterns`, Loki 3 with its pattern
+   * ingester enabled): counts per pattern without reading the lines, far
+   * cheaper on busy streams. The query must be a stream selector alone.
+   *
+   * @generated from enum value: SOURCE_LOKI_PATTERNS = 2;
+   */
+  LOKI_PATTERNS = 2,
+
+  /**
+   * The detector reads the lines and mines their templates itself.
+   *
+   * @generated from enum value: SOURCE_MINED = 3;
+   */
+  MINED = 3,
+}
+
+/**
+ * Describes the enum aiops.v1.LogPatternRates.Source.
+ */
+export const LogPatternRates_SourceSchema: GenEnum<LogPatternRates_Source> = /*@__PURE__*/
+  enumDesc(file_aiops_v1_detector, 6, 0);
+
+/**
  * Anomaly scores run from 0 (normal) to 1 (certainly anomalous). A point whose
  * score reaches `warning` opens an anomaly; `critical` makes it critical.
  *
@@ -418,7 +581,7 @@ export type SeverityThresholds = Message<"aiops.v1.SeverityThresholds"> & {
  * Use `create(SeverityThresholdsSchema)` to create a new message.
  */
 export const SeverityThresholdsSchema: GenMessage<SeverityThresholds> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector, 6);
+  messageDesc(file_aiops_v1_detector, 7);
 
 /**
  * Which deviations from the expected value a detector scores.

@@ -6,10 +6,12 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Anomaly, AnomalySchema } from "./anomaly_pb";
 import { file_aiops_v1_anomaly } from "./anomaly_pb";
-import type { Detector, DetectorSchema, Severity } from "./detector_pb";
+import type { Detector, DetectorSchema, LogPatternRates_Source, Severity } from "./detector_pb";
 import { file_aiops_v1_detector } from "./detector_pb";
 import type { SeriesScores } from "./event_pb";
 import { file_aiops_v1_event } from "./event_pb";
+import type { LogPattern } from "./log_pattern_pb";
+import { file_aiops_v1_log_pattern } from "./log_pattern_pb";
 import { file_google_api_client } from "../../google/api/client_pb";
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import { file_google_api_resource } from "../../google/api/resource_pb";
@@ -21,7 +23,99 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/detector_service.proto.
  */
 export const file_aiops_v1_detector_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSKRAQoZTGlzdERldGVjdG9yU2VyaWVzUmVxdWVzdBIrCgZwYXJlbnQYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvchIXCglwYWdlX3NpemUYAiABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgDIAEoCUIE4kEBARIUCgZmaWx0ZXIYBCABKAlCBOJBAQEi4wEKDkRldGVjdG9yU2VyaWVzEjQKBmxhYmVscxgBIAMoCzIkLmFpb3BzLnYxLkRldGVjdG9yU2VyaWVzLkxhYmVsc0VudHJ5EigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZhbHVlGAMgASgBEg0KBXNjb3JlGAQgASgBEiQKCHNldmVyaXR5GAUgASgOMhIuYWlvcHMudjEuU2V2ZXJpdHkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJzChpMaXN0RGV0ZWN0b3JTZXJpZXNSZXNwb25zZRIoCgZzZXJpZXMYASADKAsyGC5haW9wcy52MS5EZXRlY3RvclNlcmllcxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBSK9AQoZUmVhZERldGVjdG9yU2NvcmVzUmVxdWVzdBItCghkZXRlY3RvchgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yEhQKBmZpbHRlchgCIAEoCUIE4kEBARIoCgVyYW5nZRgDIAEoCzITLmFpb3BzLnYxLlRpbWVSYW5nZUIE4kEBARIXCglwYWdlX3NpemUYBCABKAVCBOJBAQESGAoKcGFnZV90b2tlbhgFIAEoCUIE4kEBASK3AQoaUmVhZERldGVjdG9yU2NvcmVzUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2VyaWVzU2NvcmVzEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIvCgtvbGRlc3RfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoEc3RlcBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiKfAQoXQmFja3Rlc3REZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhIuCgZzZXJpZXMYAiADKAsyGC5haW9wcy52MS5CYWNrdGVzdFNlcmllc0IE4kEBARIoCgVyYW5nZRgDIAEoCzITLmFpb3BzLnYxLlRpbWVSYW5nZUIE4kEBASJ1CglUaW1lUmFuZ2USNAoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISMgoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECIscBCg5CYWNrdGVzdFNlcmllcxI6CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5CYWNrdGVzdFNlcmllcy5MYWJlbHNFbnRyeUIE4kEBARI0CgpzdGFydF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAhIUCgZ2YWx1ZXMYAyADKAFCBOJBAQIaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoChhCYWNrdGVzdERldGVjdG9yUmVzcG9uc2USJgoGc2VyaWVzGAEgAygLMhYuYWlvcHMudjEuU2NvcmVkU2VyaWVzEiQKCWFub21hbGllcxgCIAMoCzIRLmFpb3BzLnYxLkFub21hbHkiiQIKDFNjb3JlZFNlcmllcxIyCgZsYWJlbHMYASADKAsyIi5haW9wcy52MS5TY29yZWRTZXJpZXMuTGFiZWxzRW50cnkSLgoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGc2NvcmVzGAMgAygBEhAKCGV4cGVjdGVkGAQgAygBEg0KBWxvd2VyGAUgAygBEg0KBXVwcGVyGAYgAygBEiYKCnNldmVyaXRpZXMYByADKA4yEi5haW9wcy52MS5TZXZlcml0eRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIl4KFUNyZWF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEhkKC2RldGVjdG9yX2lkGAIgASgJQgTiQQEBIj8KEkdldERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiXwoUTGlzdERldGVjdG9yc1JlcXVlc3QSFwoJcGFnZV9zaXplGAEgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAiABKAlCBOJBAQESFAoGZmlsdGVyGAMgASgJQgTiQQEBIlcKFUxpc3REZXRlY3RvcnNSZXNwb25zZRIlCglkZXRlY3RvcnMYASADKAsyEi5haW9wcy52MS5EZXRlY3RvchIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiegoVVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBIlYKFURlbGV0ZURldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3ISEgoEZXRhZxgCIAEoCUIE4kEBASJBChRTdGFydERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiQAoTU3RvcERldGVjdG9yUmVxdWVzdBIpCgRuYW1lGAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3IiPQoRR2V0QW5vbWFseVJlcXVlc3QSKAoEbmFtZRgBIAEoCUIa4kEBAvpBEwoRYWlvcHMuZGV2L0Fub21hbHkiiwEKFExpc3RBbm9tYWxpZXNSZXF1ZXN0EioKBnBhcmVudBgBIAEoCUIa4kEBAvpBExIRYWlvcHMuZGV2L0Fub21hbHkSFwoJcGFnZV9zaXplGAIgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAyABKAlCBOJBAQESFAoGZmlsdGVyGAQgASgJQgTiQQEBIlYKFUxpc3RBbm9tYWxpZXNSZXNwb25zZRIkCglhbm9tYWxpZXMYASADKAsyES5haW9wcy52MS5Bbm9tYWx5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJ3ChRVcGRhdGVBbm9tYWx5UmVxdWVzdBIoCgdhbm9tYWx5GAEgASgLMhEuYWlvcHMudjEuQW5vbWFseUIE4kEBAhI1Cgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCBOJBAQEylQkKD0RldGVjdG9yU2VydmljZRJeCg5DcmVhdGVEZXRlY3RvchIfLmFpb3BzLnYxLkNyZWF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3RvcixkZXRlY3Rvcl9pZBJICgtHZXREZXRlY3RvchIcLmFpb3BzLnYxLkdldERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lElUKDUxpc3REZXRlY3RvcnMSHi5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3REZXRlY3RvcnNSZXNwb25zZSID2kEAEl4KDlVwZGF0ZURldGVjdG9yEh8uYWlvcHMudjEuVXBkYXRlRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiF9pBFGRldGVjdG9yLHVwZGF0ZV9tYXNrElIKDkRlbGV0ZURldGVjdG9yEh8uYWlvcHMudjEuRGVsZXRlRGV0ZWN0b3JSZXF1ZXN0GhYuZ29vZ2xlLnByb3RvYnVmLkVtcHR5IgfaQQRuYW1lEkwKDVN0YXJ0RGV0ZWN0b3ISHi5haW9wcy52MS5TdGFydERldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIgfaQQRuYW1lEkoKDFN0b3BEZXRlY3RvchIdLmFpb3BzLnYxLlN0b3BEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJFCgpHZXRBbm9tYWx5EhsuYWlvcHMudjEuR2V0QW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IgfaQQRuYW1lElsKDUxpc3RBbm9tYWxpZXMSHi5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBofLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZSIJ2kEGcGFyZW50EloKDVVwZGF0ZUFub21hbHkSHi5haW9wcy52MS5VcGRhdGVBbm9tYWx5UmVxdWVzdBoRLmFpb3BzLnYxLkFub21hbHkiFtpBE2Fub21hbHksdXBkYXRlX21hc2sSWQoQQmFja3Rlc3REZXRlY3RvchIhLmFpb3BzLnYxLkJhY2t0ZXN0RGV0ZWN0b3JSZXF1ZXN0GiIuYWlvcHMudjEuQmFja3Rlc3REZXRlY3RvclJlc3BvbnNlEmoKEkxpc3REZXRlY3RvclNlcmllcxIjLmFpb3BzLnYxLkxpc3REZXRlY3RvclNlcmllc1JlcXVlc3QaJC5haW9wcy52MS5MaXN0RGV0ZWN0b3JTZXJpZXNSZXNwb25zZSIJ2kEGcGFyZW50EmwKElJlYWREZXRlY3RvclNjb3JlcxIjLmFpb3BzLnYxLlJlYWREZXRlY3RvclNjb3Jlc1JlcXVlc3QaJC5haW9wcy52MS5SZWFkRGV0ZWN0b3JTY29yZXNSZXNwb25zZSIL2kEIZGV0ZWN0b3JCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_aiops_v1_event, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch9haW9wcy92MS9kZXRlY3Rvcl9zZXJ2aWNlLnByb3RvEghhaW9wcy52MSKQAQoWTGlzdExvZ1BhdHRlcm5zUmVxdWVzdBItCgZwYXJlbnQYASABKAlCHeJBAQL6QRYSFGFpb3BzLmRldi9Mb2dQYXR0ZXJuEhcKCXBhZ2Vfc2l6ZRgCIAEoBUIE4kEBARIYCgpwYWdlX3Rva2VuGAMgASgJQgTiQQEBEhQKBmZpbHRlchgEIAEoCUIE4kEBASK7AQoXTGlzdExvZ1BhdHRlcm5zUmVzcG9uc2USKgoMbG9nX3BhdHRlcm5zGAEgAygLMhQuYWlvcHMudjEuTG9nUGF0dGVybhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSEgoKdG90YWxfc2l6ZRgDIAEoBRIVCg1ldmljdGVkX2NvdW50GAQgASgDEjAKBnNvdXJjZRgFIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlcy5Tb3VyY2UikQEKGUxpc3REZXRlY3RvclNlcmllc1JlcXVlc3QSKwoGcGFyZW50GAEgASgJQhviQQEC+kEUChJhaW9wcy5kZXYvRGV0ZWN0b3ISFwoJcGFnZV9zaXplGAIgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YAyABKAlCBOJBAQESFAoGZmlsdGVyGAQgASgJQgTiQQEBIuMBCg5EZXRlY3RvclNlcmllcxI0CgZsYWJlbHMYASADKAsyJC5haW9wcy52MS5EZXRlY3RvclNlcmllcy5MYWJlbHNFbnRyeRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgV2YWx1ZRgDIAEoARINCgVzY29yZRgEIAEoARIkCghzZXZlcml0eRgFIAEoDjISLmFpb3BzLnYxLlNldmVyaXR5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicwoaTGlzdERldGVjdG9yU2VyaWVzUmVzcG9uc2USKAoGc2VyaWVzGAEgAygLMhguYWlvcHMudjEuRGV0ZWN0b3JTZXJpZXMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKAUivQEKGVJlYWREZXRlY3RvclNjb3Jlc1JlcXVlc3QSLQoIZGV0ZWN0b3IYASABKAlCG+JBAQL6QRQKEmFpb3BzLmRldi9EZXRlY3RvchIUCgZmaWx0ZXIYAiABKAlCBOJBAQESKAoFcmFuZ2UYAyABKAsyEy5haW9wcy52MS5UaW1lUmFuZ2VCBOJBAQESFwoJcGFnZV9zaXplGAQgASgFQgTiQQEBEhgKCnBhZ2VfdG9rZW4YBSABKAlCBOJBAQEitwEKGlJlYWREZXRlY3RvclNjb3Jlc1Jlc3BvbnNlEiYKBnNlcmllcxgBIAMoCzIWLmFpb3BzLnYxLlNlcmllc1Njb3JlcxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSLwoLb2xkZXN0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKBHN0ZXAYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24inwEKF0JhY2t0ZXN0RGV0ZWN0b3JSZXF1ZXN0EioKCGRldGVjdG9yGAEgASgLMhIuYWlvcHMudjEuRGV0ZWN0b3JCBOJBAQISLgoGc2VyaWVzGAIgAygLMhguYWlvcHMudjEuQmFja3Rlc3RTZXJpZXNCBOJBAQESKAoFcmFuZ2UYAyABKAsyEy5haW9wcy52MS5UaW1lUmFuZ2VCBOJBAQEidQoJVGltZVJhbmdlEjQKCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQECEjIKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAiLHAQoOQmFja3Rlc3RTZXJpZXMSOgoGbGFiZWxzGAEgAygLMiQuYWlvcHMudjEuQmFja3Rlc3RTZXJpZXMuTGFiZWxzRW50cnlCBOJBAQESNAoKc3RhcnRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISFAoGdmFsdWVzGAMgAygBQgTiQQECGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiaAoYQmFja3Rlc3REZXRlY3RvclJlc3BvbnNlEiYKBnNlcmllcxgBIAMoCzIWLmFpb3BzLnYxLlNjb3JlZFNlcmllcxIkCglhbm9tYWxpZXMYAiADKAsyES5haW9wcy52MS5Bbm9tYWx5IokCCgxTY29yZWRTZXJpZXMSMgoGbGFiZWxzGAEgAygLMiIuYWlvcHMudjEuU2NvcmVkU2VyaWVzLkxhYmVsc0VudHJ5Ei4KCnN0YXJ0X3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNjb3JlcxgDIAMoARIQCghleHBlY3RlZBgEIAMoARINCgVsb3dlchgFIAMoARINCgV1cHBlchgGIAMoARImCgpzZXZlcml0aWVzGAcgAygOMhIuYWlvcHMudjEuU2V2ZXJpdHkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJeChVDcmVhdGVEZXRlY3RvclJlcXVlc3QSKgoIZGV0ZWN0b3IYASABKAsyEi5haW9wcy52MS5EZXRlY3RvckIE4kEBAhIZCgtkZXRlY3Rvcl9pZBgCIAEoCUIE4kEBASI/ChJHZXREZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yIl8KFExpc3REZXRlY3RvcnNSZXF1ZXN0EhcKCXBhZ2Vfc2l6ZRgBIAEoBUIE4kEBARIYCgpwYWdlX3Rva2VuGAIgASgJQgTiQQEBEhQKBmZpbHRlchgDIAEoCUIE4kEBASJXChVMaXN0RGV0ZWN0b3JzUmVzcG9uc2USJQoJZGV0ZWN0b3JzGAEgAygLMhIuYWlvcHMudjEuRGV0ZWN0b3ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInoKFVVwZGF0ZURldGVjdG9yUmVxdWVzdBIqCghkZXRlY3RvchgBIAEoCzISLmFpb3BzLnYxLkRldGVjdG9yQgTiQQECEjUKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0IE4kEBASJWChVEZWxldGVEZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yEhIKBGV0YWcYAiABKAlCBOJBAQEiQQoUU3RhcnREZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yIkAKE1N0b3BEZXRlY3RvclJlcXVlc3QSKQoEbmFtZRgBIAEoCUIb4kEBAvpBFAoSYWlvcHMuZGV2L0RldGVjdG9yIj0KEUdldEFub21hbHlSZXF1ZXN0EigKBG5hbWUYASABKAlCGuJBAQL6QRMKEWFpb3BzLmRldi9Bbm9tYWx5IosBChRMaXN0QW5vbWFsaWVzUmVxdWVzdBIqCgZwYXJlbnQYASABKAlCGuJBAQL6QRMSEWFpb3BzLmRldi9Bbm9tYWx5EhcKCXBhZ2Vfc2l6ZRgCIAEoBUIE4kEBARIYCgpwYWdlX3Rva2VuGAMgASgJQgTiQQEBEhQKBmZpbHRlchgEIAEoCUIE4kEBASJWChVMaXN0QW5vbWFsaWVzUmVzcG9uc2USJAoJYW5vbWFsaWVzGAEgAygLMhEuYWlvcHMudjEuQW5vbWFseRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidwoUVXBkYXRlQW5vbWFseVJlcXVlc3QSKAoHYW5vbWFseRgBIAEoCzIRLmFpb3BzLnYxLkFub21hbHlCBOJBAQISNQoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrQgTiQQEBMvgJCg9EZXRlY3RvclNlcnZpY2USXgoOQ3JlYXRlRGV0ZWN0b3ISHy5haW9wcy52MS5DcmVhdGVEZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIX2kEUZGV0ZWN0b3IsZGV0ZWN0b3JfaWQSSAoLR2V0RGV0ZWN0b3ISHC5haW9wcy52MS5HZXREZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJVCg1MaXN0RGV0ZWN0b3JzEh4uYWlvcHMudjEuTGlzdERldGVjdG9yc1JlcXVlc3QaHy5haW9wcy52MS5MaXN0RGV0ZWN0b3JzUmVzcG9uc2UiA9pBABJeCg5VcGRhdGVEZXRlY3RvchIfLmFpb3BzLnYxLlVwZGF0ZURldGVjdG9yUmVxdWVzdBoSLmFpb3BzLnYxLkRldGVjdG9yIhfaQRRkZXRlY3Rvcix1cGRhdGVfbWFzaxJSCg5EZWxldGVEZXRlY3RvchIfLmFpb3BzLnYxLkRlbGV0ZURldGVjdG9yUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eSIH2kEEbmFtZRJMCg1TdGFydERldGVjdG9yEh4uYWlvcHMudjEuU3RhcnREZXRlY3RvclJlcXVlc3QaEi5haW9wcy52MS5EZXRlY3RvciIH2kEEbmFtZRJKCgxTdG9wRGV0ZWN0b3ISHS5haW9wcy52MS5TdG9wRGV0ZWN0b3JSZXF1ZXN0GhIuYWlvcHMudjEuRGV0ZWN0b3IiB9pBBG5hbWUSRQoKR2V0QW5vbWFseRIbLmFpb3BzLnYxLkdldEFub21hbHlSZXF1ZXN0GhEuYWlvcHMudjEuQW5vbWFseSIH2kEEbmFtZRJbCg1MaXN0QW5vbWFsaWVzEh4uYWlvcHMudjEuTGlzdEFub21hbGllc1JlcXVlc3QaHy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVzcG9uc2UiCdpBBnBhcmVudBJaCg1VcGRhdGVBbm9tYWx5Eh4uYWlvcHMudjEuVXBkYXRlQW5vbWFseVJlcXVlc3QaES5haW9wcy52MS5Bbm9tYWx5IhbaQRNhbm9tYWx5LHVwZGF0ZV9tYXNrElkKEEJhY2t0ZXN0RGV0ZWN0b3ISIS5haW9wcy52MS5CYWNrdGVzdERldGVjdG9yUmVxdWVzdBoiLmFpb3BzLnYxLkJhY2t0ZXN0RGV0ZWN0b3JSZXNwb25zZRJqChJMaXN0RGV0ZWN0b3JTZXJpZXMSIy5haW9wcy52MS5MaXN0RGV0ZWN0b3JTZXJpZXNSZXF1ZXN0GiQuYWlvcHMudjEuTGlzdERldGVjdG9yU2VyaWVzUmVzcG9uc2UiCdpBBnBhcmVudBJsChJSZWFkRGV0ZWN0b3JTY29yZXMSIy5haW9wcy52MS5SZWFkRGV0ZWN0b3JTY29yZXNSZXF1ZXN0GiQuYWlvcHMudjEuUmVhZERldGVjdG9yU2NvcmVzUmVzcG9uc2UiC9pBCGRldGVjdG9yEmEKD0xpc3RMb2dQYXR0ZXJucxIgLmFpb3BzLnYxLkxpc3RMb2dQYXR0ZXJuc1JlcXVlc3QaIS5haW9wcy52MS5MaXN0TG9nUGF0dGVybnNSZXNwb25zZSIJ2kEGcGFyZW50QjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_anomaly, file_aiops_v1_detector, file_aiops_v1_event, file_aiops_v1_log_pattern, file_google_api_client, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+
+/**
+ * @generated from message aiops.v1.ListLogPatternsRequest
+ */
+export type ListLogPatternsRequest = Message<"aiops.v1.ListLogPatternsRequest"> & {
+  /**
+   * The detector, `detectors/{detector}`.
+   *
+   * @generated from field: string parent = 1;
+   */
+  parent: string;
+
+  /**
+   * How many templates to return at most: 50 when 0, 1000 at the most.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of a previous call with the same parent and filter.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+
+  /**
+   * Restricts the result, after https://google.aip.dev/160: comparisons joined
+   * by AND, such as `template:"timeout" AND error = true AND count >= 10`.
+   * Fields: `template` (`:` contains, `=`), `error`, `in_baseline` (true or
+   * false), `count`, `rate`, `score` (`=`, `!=`, `<`, `<=`, `>`, `>=`).
+   *
+   * @generated from field: string filter = 4;
+   */
+  filter: string;
+};
+
+/**
+ * Describes the message aiops.v1.ListLogPatternsRequest.
+ * Use `create(ListLogPatternsRequestSchema)` to create a new message.
+ */
+export const ListLogPatternsRequestSchema: GenMessage<ListLogPatternsRequest> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 0);
+
+/**
+ * @generated from message aiops.v1.ListLogPatternsResponse
+ */
+export type ListLogPatternsResponse = Message<"aiops.v1.ListLogPatternsResponse"> & {
+  /**
+   * The templates of this page.
+   *
+   * @generated from field: repeated aiops.v1.LogPattern log_patterns = 1;
+   */
+  logPatterns: LogPattern[];
+
+  /**
+   * Token for the next page; empty on the last page. The order follows the
+   * scores, which change each step: a template may move between pages.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * How many templates match the filter, on every page.
+   *
+   * @generated from field: int32 total_size = 3;
+   */
+  totalSize: number;
+
+  /**
+   * Templates the detector forgot since it learnt afresh to keep within its
+   * `max_templates`: many means lines too varied to group (or a bound too low).
+   *
+   * @generated from field: int64 evicted_count = 4;
+   */
+  evictedCount: bigint;
+
+  /**
+   * The source the templates came from, as on the detector.
+   *
+   * @generated from field: aiops.v1.LogPatternRates.Source source = 5;
+   */
+  source: LogPatternRates_Source;
+};
+
+/**
+ * Describes the message aiops.v1.ListLogPatternsResponse.
+ * Use `create(ListLogPatternsResponseSchema)` to create a new message.
+ */
+export const ListLogPatternsResponseSchema: GenMessage<ListLogPatternsResponse> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector_service, 1);
 
 /**
  * @generated from message aiops.v1.ListDetectorSeriesRequest
@@ -63,7 +157,7 @@ export type ListDetectorSeriesRequest = Message<"aiops.v1.ListDetectorSeriesRequ
  * Use `create(ListDetectorSeriesRequestSchema)` to create a new message.
  */
 export const ListDetectorSeriesRequestSchema: GenMessage<ListDetectorSeriesRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 0);
+  messageDesc(file_aiops_v1_detector_service, 2);
 
 /**
  * A series of a detector and what the detector made of its latest point.
@@ -113,7 +207,7 @@ export type DetectorSeries = Message<"aiops.v1.DetectorSeries"> & {
  * Use `create(DetectorSeriesSchema)` to create a new message.
  */
 export const DetectorSeriesSchema: GenMessage<DetectorSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 1);
+  messageDesc(file_aiops_v1_detector_service, 3);
 
 /**
  * @generated from message aiops.v1.ListDetectorSeriesResponse
@@ -147,7 +241,7 @@ export type ListDetectorSeriesResponse = Message<"aiops.v1.ListDetectorSeriesRes
  * Use `create(ListDetectorSeriesResponseSchema)` to create a new message.
  */
 export const ListDetectorSeriesResponseSchema: GenMessage<ListDetectorSeriesResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 2);
+  messageDesc(file_aiops_v1_detector_service, 4);
 
 /**
  * @generated from message aiops.v1.ReadDetectorScoresRequest
@@ -198,7 +292,7 @@ export type ReadDetectorScoresRequest = Message<"aiops.v1.ReadDetectorScoresRequ
  * Use `create(ReadDetectorScoresRequestSchema)` to create a new message.
  */
 export const ReadDetectorScoresRequestSchema: GenMessage<ReadDetectorScoresRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 3);
+  messageDesc(file_aiops_v1_detector_service, 5);
 
 /**
  * @generated from message aiops.v1.ReadDetectorScoresResponse
@@ -241,7 +335,7 @@ export type ReadDetectorScoresResponse = Message<"aiops.v1.ReadDetectorScoresRes
  * Use `create(ReadDetectorScoresResponseSchema)` to create a new message.
  */
 export const ReadDetectorScoresResponseSchema: GenMessage<ReadDetectorScoresResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 4);
+  messageDesc(file_aiops_v1_detector_service, 6);
 
 /**
  * Request message for DetectorService.BacktestDetector.
@@ -280,7 +374,7 @@ export type BacktestDetectorRequest = Message<"aiops.v1.BacktestDetectorRequest"
  * Use `create(BacktestDetectorRequestSchema)` to create a new message.
  */
 export const BacktestDetectorRequestSchema: GenMessage<BacktestDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 5);
+  messageDesc(file_aiops_v1_detector_service, 7);
 
 /**
  * A span of time, both ends included.
@@ -308,7 +402,7 @@ export type TimeRange = Message<"aiops.v1.TimeRange"> & {
  * Use `create(TimeRangeSchema)` to create a new message.
  */
 export const TimeRangeSchema: GenMessage<TimeRange> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 6);
+  messageDesc(file_aiops_v1_detector_service, 8);
 
 /**
  * A series to backtest: its points one detector step apart.
@@ -344,7 +438,7 @@ export type BacktestSeries = Message<"aiops.v1.BacktestSeries"> & {
  * Use `create(BacktestSeriesSchema)` to create a new message.
  */
 export const BacktestSeriesSchema: GenMessage<BacktestSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 7);
+  messageDesc(file_aiops_v1_detector_service, 9);
 
 /**
  * Response message for DetectorService.BacktestDetector.
@@ -373,7 +467,7 @@ export type BacktestDetectorResponse = Message<"aiops.v1.BacktestDetectorRespons
  * Use `create(BacktestDetectorResponseSchema)` to create a new message.
  */
 export const BacktestDetectorResponseSchema: GenMessage<BacktestDetectorResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 8);
+  messageDesc(file_aiops_v1_detector_service, 10);
 
 /**
  * A series with, per point, what the detector made of it.
@@ -437,7 +531,7 @@ export type ScoredSeries = Message<"aiops.v1.ScoredSeries"> & {
  * Use `create(ScoredSeriesSchema)` to create a new message.
  */
 export const ScoredSeriesSchema: GenMessage<ScoredSeries> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 9);
+  messageDesc(file_aiops_v1_detector_service, 11);
 
 /**
  * @generated from message aiops.v1.CreateDetectorRequest
@@ -465,7 +559,7 @@ export type CreateDetectorRequest = Message<"aiops.v1.CreateDetectorRequest"> & 
  * Use `create(CreateDetectorRequestSchema)` to create a new message.
  */
 export const CreateDetectorRequestSchema: GenMessage<CreateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 10);
+  messageDesc(file_aiops_v1_detector_service, 12);
 
 /**
  * @generated from message aiops.v1.GetDetectorRequest
@@ -484,7 +578,7 @@ export type GetDetectorRequest = Message<"aiops.v1.GetDetectorRequest"> & {
  * Use `create(GetDetectorRequestSchema)` to create a new message.
  */
 export const GetDetectorRequestSchema: GenMessage<GetDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 11);
+  messageDesc(file_aiops_v1_detector_service, 13);
 
 /**
  * @generated from message aiops.v1.ListDetectorsRequest
@@ -519,7 +613,7 @@ export type ListDetectorsRequest = Message<"aiops.v1.ListDetectorsRequest"> & {
  * Use `create(ListDetectorsRequestSchema)` to create a new message.
  */
 export const ListDetectorsRequestSchema: GenMessage<ListDetectorsRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 12);
+  messageDesc(file_aiops_v1_detector_service, 14);
 
 /**
  * @generated from message aiops.v1.ListDetectorsResponse
@@ -545,7 +639,7 @@ export type ListDetectorsResponse = Message<"aiops.v1.ListDetectorsResponse"> & 
  * Use `create(ListDetectorsResponseSchema)` to create a new message.
  */
 export const ListDetectorsResponseSchema: GenMessage<ListDetectorsResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 13);
+  messageDesc(file_aiops_v1_detector_service, 15);
 
 /**
  * @generated from message aiops.v1.UpdateDetectorRequest
@@ -572,7 +666,7 @@ export type UpdateDetectorRequest = Message<"aiops.v1.UpdateDetectorRequest"> & 
  * Use `create(UpdateDetectorRequestSchema)` to create a new message.
  */
 export const UpdateDetectorRequestSchema: GenMessage<UpdateDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 14);
+  messageDesc(file_aiops_v1_detector_service, 16);
 
 /**
  * @generated from message aiops.v1.DeleteDetectorRequest
@@ -598,7 +692,7 @@ export type DeleteDetectorRequest = Message<"aiops.v1.DeleteDetectorRequest"> & 
  * Use `create(DeleteDetectorRequestSchema)` to create a new message.
  */
 export const DeleteDetectorRequestSchema: GenMessage<DeleteDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 15);
+  messageDesc(file_aiops_v1_detector_service, 17);
 
 /**
  * @generated from message aiops.v1.StartDetectorRequest
@@ -617,7 +711,7 @@ export type StartDetectorRequest = Message<"aiops.v1.StartDetectorRequest"> & {
  * Use `create(StartDetectorRequestSchema)` to create a new message.
  */
 export const StartDetectorRequestSchema: GenMessage<StartDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 16);
+  messageDesc(file_aiops_v1_detector_service, 18);
 
 /**
  * @generated from message aiops.v1.StopDetectorRequest
@@ -636,7 +730,7 @@ export type StopDetectorRequest = Message<"aiops.v1.StopDetectorRequest"> & {
  * Use `create(StopDetectorRequestSchema)` to create a new message.
  */
 export const StopDetectorRequestSchema: GenMessage<StopDetectorRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 17);
+  messageDesc(file_aiops_v1_detector_service, 19);
 
 /**
  * @generated from message aiops.v1.GetAnomalyRequest
@@ -655,7 +749,7 @@ export type GetAnomalyRequest = Message<"aiops.v1.GetAnomalyRequest"> & {
  * Use `create(GetAnomalyRequestSchema)` to create a new message.
  */
 export const GetAnomalyRequestSchema: GenMessage<GetAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 18);
+  messageDesc(file_aiops_v1_detector_service, 20);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesRequest
@@ -698,7 +792,7 @@ export type ListAnomaliesRequest = Message<"aiops.v1.ListAnomaliesRequest"> & {
  * Use `create(ListAnomaliesRequestSchema)` to create a new message.
  */
 export const ListAnomaliesRequestSchema: GenMessage<ListAnomaliesRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 19);
+  messageDesc(file_aiops_v1_detector_service, 21);
 
 /**
  * @generated from message aiops.v1.ListAnomaliesResponse
@@ -724,7 +818,7 @@ export type ListAnomaliesResponse = Message<"aiops.v1.ListAnomaliesResponse"> & 
  * Use `create(ListAnomaliesResponseSchema)` to create a new message.
  */
 export const ListAnomaliesResponseSchema: GenMessage<ListAnomaliesResponse> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 20);
+  messageDesc(file_aiops_v1_detector_service, 22);
 
 /**
  * @generated from message aiops.v1.UpdateAnomalyRequest
@@ -750,7 +844,7 @@ export type UpdateAnomalyRequest = Message<"aiops.v1.UpdateAnomalyRequest"> & {
  * Use `create(UpdateAnomalyRequestSchema)` to create a new message.
  */
 export const UpdateAnomalyRequestSchema: GenMessage<UpdateAnomalyRequest> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector_service, 21);
+  messageDesc(file_aiops_v1_detector_service, 23);
 
 /**
  * Manages detectors and the anomalies they find.
@@ -899,6 +993,18 @@ export const DetectorService: GenService<{
     methodKind: "unary";
     input: typeof ReadDetectorScoresRequestSchema;
     output: typeof ReadDetectorScoresResponseSchema;
+  },
+  /**
+   * Lists the templates a log-pattern detector found, the most anomalous
+   * first (highest score, then most lines, then by id): those it keeps on
+   * this server, none for other detectors. See https://google.aip.dev/132.
+   *
+   * @generated from rpc aiops.v1.DetectorService.ListLogPatterns
+   */
+  listLogPatterns: {
+    methodKind: "unary";
+    input: typeof ListLogPatternsRequestSchema;
+    output: typeof ListLogPatternsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_aiops_v1_detector_service, 0);
