@@ -4,18 +4,21 @@ N concurrent EventService.Subscribe streams, served by aiops and by a bare grpc.
 of the same method (the ceiling).
 
     .venv/bin/python bench/fanout.py [--streams N] [--rate R] [--duration S] [--quick]
-        [--harness go|python] [--no-ceiling] [--json PATH]
+        [--harness go|python] [--workers N] [--no-ceiling] [--json PATH]
 
 Four kinds of process, so that each one's memory and CPU are its own:
 - the server (`--serve`): the real aiops server (`start_app`, as `aiops serve` builds it, no
-  detectors) on a SQLite file in a temporary directory, and a publisher in it that writes
+  detectors, `--workers` serving processes: one per core by default, as `aiops serve`) on a
+  SQLite file in a temporary directory, and a publisher in it that writes
   DATA_SOURCE_HEALTH events through the event log (`events.log.recording`, one transaction each,
   as the health probe writes them) at a fixed rate: event i is due i / rate seconds after the
   start, a late one goes at once, and none is written after the window;
 - the bare broadcaster (`--serve-bare`): a grpc.aio server with the same Subscribe method and
   messages and nothing else: no database, no bus, no filters, no interceptor, no heartbeats
   after the first; its publisher, at the same pace, serializes each event once into one
-  in-memory list that every stream reads from. It is the most a grpc.aio process delivers here;
+  in-memory list that every stream reads from. It is the most a grpc.aio process delivers here.
+  With `--workers` N it is N such processes on one port (SO_REUSEPORT), each publishing the
+  same events at the same pace: the most N grpc.aio processes deliver;
 - the subscribers: by default one Go process (`bench/fanout-sub`, built on demand into
   FANOUT_CACHE) holding every stream; with `--harness python`, several Python processes
   (`--subscribe`), each holding its share of the streams. Either spreads the streams over
@@ -37,8 +40,9 @@ events a stream misses because the server ended it (RESOURCE_EXHAUSTED when its 
 
 Latency is the time of receipt in the subscriber (its wall clock) minus the event's `time`,
 which the server sets when it stores the event: it takes in the commit, the fan-out, gRPC and
-the subscriber process getting round to it. Server RSS is VmRSS and VmHWM from /proc; CPU is
-utime + stime over the publishing window (100 % = one core), for the server and for all the
+the subscriber process getting round to it. Server RSS is VmRSS and VmHWM from /proc, summed
+over the server's processes (the primary and its workers); CPU is utime + stime over the
+publishing window (100 % = one core), for the server's processes together and for all the
 subscriber processes together: on a small machine they share the same cores. What the rest of
 the machine took in that window (/proc/stat's busy time less theirs) and the load average
 before and after are reported too: the figures of a shared machine depend on them.
@@ -64,7 +68,7 @@ import tempfile
 import time
 from array import array
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -82,17 +86,20 @@ TARGET_P99_MS = 100.0
 TARGET_RSS_MIB = 1536.0
 PLAN_P99_MS = 50.0
 PLAN_STREAMS = 1_000
+CORES = len(os.sched_getaffinity(0))
 
 
 # The server process.
 
 
-def serve(database: Path, stream_buffer: int, heartbeat: float, profile: Path | None) -> None:
+def serve(
+    database: Path, stream_buffer: int, heartbeat: float, profile: Path | None, workers: int
+) -> None:
     from aiops.store.database import migrate
 
     url = f"sqlite+aiosqlite:///{database}"
     migrate(url)
-    _run(_serve(url, stream_buffer, heartbeat), profile)
+    _run(_serve(url, stream_buffer, heartbeat, workers), profile)
 
 
 def _run(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
@@ -106,7 +113,7 @@ def _run(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
     profiler.dump_stats(profile)
 
 
-async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
+async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int) -> None:
     from aiops.app import start_app
     from aiops.config import Settings
     from aiops.events import log as event_log
@@ -120,6 +127,7 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
             envoy=False,
             stream_buffer=stream_buffer,
             heartbeat_interval=heartbeat,
+            workers=workers,
         )
     )
     sessions = session_factory(server.engine)
@@ -136,8 +144,11 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float) -> None:
         await server.stop(grace=None)
 
 
-async def _commands(address: str, write: Callable[[Any], Awaitable[Any]]) -> None:
-    """Says the address, then publishes through `write` as the driver asks."""
+async def _commands(
+    address: str, write: Callable[[Any], Awaitable[Any]], others: Sequence[Child] = ()
+) -> None:
+    """Says the address, then publishes through `write` as the driver asks; `others` (the bare
+    broadcaster's other processes) are told to publish too, at the same time."""
     loop = asyncio.get_running_loop()
     _say({"address": address})
     while True:
@@ -147,7 +158,12 @@ async def _commands(address: str, write: Callable[[Any], Awaitable[Any]]) -> Non
         command = json.loads(line)
         if "publish" not in command:
             break
-        _say(await _publish(write, command["rate"], command["duration"]))
+        for other in others:
+            other.tell(command)
+        published = await _publish(write, command["rate"], command["duration"])
+        for other in others:
+            await loop.run_in_executor(None, other.hear, command["duration"] * 3 + 120)
+        _say(published)
 
 
 async def _publish(
@@ -231,11 +247,13 @@ class Broadcast:
             position += 1
 
 
-def serve_bare(heartbeat: float, profile: Path | None) -> None:
-    _run(_serve_bare(heartbeat), profile)
+def serve_bare(heartbeat: float, profile: Path | None, workers: int, port: int) -> None:
+    _run(_serve_bare(heartbeat, workers, port), profile)
 
 
-async def _serve_bare(heartbeat: float) -> None:
+async def _serve_bare(heartbeat: float, workers: int, port: int) -> None:
+    """With `workers` > 1, as many processes on one port (SO_REUSEPORT, as aiops' workers),
+    each with its own publisher at the same pace: the ceiling of that many processes."""
     import grpc
 
     from aiops_api.v1 import event_service_pb2
@@ -252,15 +270,27 @@ async def _serve_bare(heartbeat: float) -> None:
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, methods),))
     server.add_registered_method_handlers(service, methods)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
+    others = [
+        Child.of_this_file(
+            "--serve-bare",
+            *("--heartbeat", str(heartbeat), "--port", str(port), "--workers", "1"),
+            log=sys.stderr,
+        )
+        for _ in range(workers - 1)
+    ]
+    for other in others:
+        other.hear(60)
 
     async def write(event: Any) -> Any:
         return broadcast.add(event)
 
     try:
-        await _commands(f"127.0.0.1:{port}", write)
+        await _commands(f"127.0.0.1:{port}", write, others)
     finally:
+        for other in others:
+            other.stop()
         await server.stop(grace=None)
 
 
@@ -461,9 +491,19 @@ def go_harness() -> Path:
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process."""
+    """utime + stime of a live process and of its serving processes (its children: aiops'
+    workers, the bare broadcaster's other processes)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(child) for child in path.read_text().split()]
+    except FileNotFoundError:  # gone meanwhile
+        return []
 
 
 def machine_busy_seconds() -> float:
@@ -474,9 +514,11 @@ def machine_busy_seconds() -> float:
 
 
 def memory_mib(pid: int, key: str = "VmRSS") -> float:
+    """A process's memory and its children's (the serving processes: all workers)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{key}:"):
-            return int(line.split()[1]) / 1024
+            own = int(line.split()[1]) / 1024
+            return own + sum(memory_mib(child, key) for child in children(pid))
     raise RuntimeError(f"no {key} for process {pid}")
 
 
@@ -502,8 +544,9 @@ def server_command(args: argparse.Namespace, scratch: Path, bare: bool) -> list[
     profile = []
     if args.profile:
         profile = ["--profile", str(args.profile.resolve()) + (".bare" if bare else "")]
+    workers = ["--workers", str(args.workers)]
     if bare:
-        return ["--serve-bare", "--heartbeat", str(args.heartbeat), *profile]
+        return ["--serve-bare", "--heartbeat", str(args.heartbeat), *workers, *profile]
     return [
         "--serve",
         "--database",
@@ -512,6 +555,7 @@ def server_command(args: argparse.Namespace, scratch: Path, bare: bool) -> list[
         str(args.stream_buffer),
         "--heartbeat",
         str(args.heartbeat),
+        *workers,
         *profile,
     ]
 
@@ -758,6 +802,13 @@ def main() -> None:
         help="write a cProfile of the aiops server here, of the bare one to PATH.bare (slows them)",
     )
     parser.add_argument("--log", type=Path, help="keep the processes' stderr (server log) here")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=CORES,
+        help="serving processes of aiops (and of the bare broadcaster); default one per core "
+        f"({CORES} here), as `aiops serve`",
+    )
     parser.add_argument("--quick", action="store_true", help="1,000 streams for 10 s")
     parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
     # The processes the driver starts.
@@ -766,12 +817,13 @@ def main() -> None:
     parser.add_argument("--subscribe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.database, args.stream_buffer, args.heartbeat, args.profile)
+        serve(args.database, args.stream_buffer, args.heartbeat, args.profile, args.workers)
         return
     if args.serve_bare:
-        serve_bare(args.heartbeat, args.profile)
+        serve_bare(args.heartbeat, args.profile, args.workers, args.port)
         return
     if args.subscribe:
         subscribe(args.address, args.streams, args.connections)
@@ -790,7 +842,7 @@ def main() -> None:
     figures = {
         **against_ceiling(figures, bare),
         "harness": args.harness,
-        "workers": 1,  # serving processes (aiops serve runs one today)
+        "workers": args.workers,  # serving processes, of aiops and of the bare broadcaster
     }
     describe("aiops", figures)
     if bare is not None:
@@ -798,7 +850,7 @@ def main() -> None:
         print(
             f"aiops / bare: {figures['ceiling_ratio']}x the deliveries a second, "
             f"{figures['cpu_per_delivery_ratio']}x the server CPU per delivery "
-            f"({figures['workers']} worker, {args.harness} subscribers)"
+            f"({figures['workers']} workers each, {args.harness} subscribers)"
         )
     print(
         f"targets (p99 < {TARGET_P99_MS:.0f} ms, RSS < {TARGET_RSS_MIB / 1024} GiB, no loss): "

@@ -132,10 +132,12 @@ class Api:
 @asynccontextmanager
 async def serving(database_url: str, **settings: Any) -> AsyncIterator[App]:
     """The aiops server on a free loopback port, with `settings` over the tests' defaults; no
-    Envoy unless `envoy=True` asks for one (tests/test_envoy.py)."""
+    Envoy unless `envoy=True` asks for one (tests/test_envoy.py), one serving process unless
+    `workers` asks for more."""
     settings.setdefault("heartbeat_interval", HEARTBEAT_INTERVAL)
     settings.setdefault("grpc_address", "127.0.0.1:0")
     settings.setdefault("envoy", False)
+    settings.setdefault("workers", 1)  # tests that want more ask (test_event_stream.py, ...)
     running = await start_app(Settings(database_url=database_url, **settings))
     try:
         yield running

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,6 +100,52 @@ def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -
     process, _ = served
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_gone(pids: list[int], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(map(alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not any(map(alive, pids))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_workers_share_the_port_and_end_with_the_primary(tmp_path: Path, stop: int) -> None:
+    """`--workers 3`: two more processes answer on the port; they stop with the primary, and
+    go by themselves when it is killed."""
+    process = run_aiops("serve", "--grpc-address", "127.0.0.1:0", "--workers", "3", cwd=tmp_path)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(SERVING_LINE), (line, process.stderr and process.stderr.read())
+        address = line.removeprefix(SERVING_LINE).strip()
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        workers = [int(pid) for pid in children]
+        assert len(workers) == 2
+        for _ in range(8):  # connections of their own, over the three processes
+            own = [("grpc.use_local_subchannel_pool", 1)]
+            with grpc.insecure_channel(address, options=own) as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                answer = health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+                assert answer.status == health_pb2.HealthCheckResponse.SERVING
+                detectors = detector_service_pb2_grpc.DetectorServiceStub(channel)
+                detectors.ListDetectors(detector_service_pb2.ListDetectorsRequest(), timeout=5)
+        process.send_signal(stop)
+        code = process.wait(timeout=30)
+        assert code == (-signal.SIGKILL if stop == signal.SIGKILL else 0)
+        assert wait_gone(workers), "the workers end with the primary"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,11 @@ def test_envoy_is_turned_off_by_the_environment_and_origins_are_a_list() -> None
     assert cors_origins(settings) == ["http://localhost:5173", "https://ui.example.com"]
 
 
+def test_one_serving_process_per_core_unless_told() -> None:
+    assert load_settings(environ={}).workers == len(os.sched_getaffinity(0))
+    assert load_settings({"workers": "3"}, environ={"AIOPS_WORKERS": "1"}).workers == 3
+
+
 def test_flags_left_unset_do_not_override() -> None:
     settings = load_settings({"grpc_address": None}, {"AIOPS_GRPC_ADDRESS": "127.0.0.1:9"})
     assert settings.grpc_address == "127.0.0.1:9"
@@ -83,6 +89,7 @@ def test_flags_left_unset_do_not_override() -> None:
         ("", {"AIOPS_HTTP_ADDRESS": "ui.example.com:80"}, "must be ip:port or localhost:port"),
         ('cors_origins = "localhost:5173"\n', {}, "'localhost:5173' is not an origin"),
         ("", {"AIOPS_CORS_ORIGINS": "http://x/ui"}, "'http://x/ui' is not an origin"),
+        ("", {"AIOPS_WORKERS": "0"}, "'workers' in environment must be positive"),
     ],
 )
 def test_bad_settings_name_the_setting_and_where_it_came_from(

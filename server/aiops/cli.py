@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between heartbeat events on every stream (AIOPS_HEARTBEAT_INTERVAL; "
         f"default {Settings.heartbeat_interval})",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="serving processes sharing the gRPC port, each with its own event loop "
+        f"(AIOPS_WORKERS; default one per core, {Settings.workers} here)",
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     watch = commands.add_parser(
         "watch", help="print a server's events as they happen (reconnects and resumes)"
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         "http_address": getattr(args, "http_address", None),
         "envoy": getattr(args, "envoy", None),
         "cors_origins": getattr(args, "cors_origins", None),
+        "workers": getattr(args, "workers", None),
     }
     try:
         settings = load_settings(flags, config_file=args.config)

@@ -13,6 +13,7 @@ ENV_PREFIX = "AIOPS_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # The UI's build output in a checkout (`make web`): server/aiops/config.py -> the repository.
 UI_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class Settings:
     status_interval: float = 2.0
     # Replicas share events through this Redis (redis://host:port/db); none: in-process.
     redis_url: str = ""
+    # Serving processes sharing the gRPC port (aiops.workers), by default one per core; 1
+    # serves from this process alone.
+    workers: int = CORES
     # False serves the API only and runs no detectors.
     run_detectors: bool = True
     # A Prometheus to register as dataSources/prometheus at start; with none, `serve` starts
@@ -101,6 +105,7 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         "scores_interval",
         "recent_points",
         "status_interval",
+        "workers",
     )
     for name in positive:
         if getattr(updated, name) <= 0:

@@ -26,12 +26,17 @@ from tests.rpc import detector, failure, prometheus
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
-@pytest.fixture
-async def replicas(database_url: str, redis: RedisServer) -> AsyncIterator[list[App]]:
+@pytest.fixture(params=[1, 2], ids=["1-worker", "2-workers"])
+async def replicas(
+    database_url: str, redis: RedisServer, request: pytest.FixtureRequest
+) -> AsyncIterator[list[App]]:
+    """Two replicas, each one serving process or two (the primary and a worker)."""
     async with AsyncExitStack() as stack:
         yield [
             await stack.enter_async_context(
-                serving(database_url, run_detectors=False, redis_url=redis.url)
+                serving(
+                    database_url, run_detectors=False, redis_url=redis.url, workers=request.param
+                )
             )
             for _ in range(2)
         ]
@@ -87,11 +92,12 @@ async def test_a_replica_replays_what_another_wrote_then_goes_on_live(
         assert await following == written[2:] + later
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
 async def test_when_redis_fails_streams_end_with_where_to_resume_and_writes_are_refused(
-    database_url: str, redis: RedisServer
+    database_url: str, redis: RedisServer, workers: int
 ) -> None:
     async with (
-        serving(database_url, run_detectors=False, redis_url=redis.url) as server,
+        serving(database_url, run_detectors=False, redis_url=redis.url, workers=workers) as server,
         connected(server) as api,
     ):
         written = await publish(server, 2)
