@@ -196,3 +196,39 @@ async def test_a_worker_that_dies_is_replaced_and_its_streams_resume(
                     break
         resumed.cancel()
         assert got == before[1:] + after
+
+
+async def test_the_server_status_counts_the_streams_of_every_process(database_url: str) -> None:
+    """SERVER_STATUS's open streams (the dashboard's connection count) are those of the primary
+    and of each worker (which each tell the primary over its event feed), not the primary's
+    alone. (With Redis, workers read Redis as replicas do and are not counted yet.)"""
+    async with (
+        serving(database_url, run_detectors=False, workers=WORKERS) as server,
+        AsyncExitStack() as stack,
+    ):
+        channels = [
+            await stack.enter_async_context(
+                grpc.aio.insecure_channel(
+                    server.address, options=[("grpc.use_local_subchannel_pool", 1)]
+                )
+            )
+            for _ in range(CONNECTIONS)
+        ]
+        opened = [
+            event_service_pb2_grpc.EventServiceStub(c).Subscribe(pb.SubscribeRequest(), timeout=30)
+            for c in channels
+        ]
+        for stream in opened:
+            await stream.read()
+        assert len(server.bus.subscriptions) < CONNECTIONS, "the streams are spread"
+
+        async def counted(expected: int) -> None:
+            while server.status.measure().server_status.open_streams != expected:  # noqa: ASYNC110 (polled: no event says it changed)
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(counted(CONNECTIONS), 5)
+        for stream in opened[: CONNECTIONS // 2]:
+            stream.cancel()
+        await asyncio.wait_for(counted(CONNECTIONS - CONNECTIONS // 2), 5)
+        for stream in opened:
+            stream.cancel()

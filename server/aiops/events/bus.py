@@ -143,6 +143,11 @@ class Bus:
             self._serialized_bytes -= len(self._serialized.pop(next(iter(self._serialized))))
 
     @property
+    def open_streams(self) -> int:
+        """The streams open on this server (SERVER_STATUS's count)."""
+        return len(self._subscriptions)
+
+    @property
     def subscriptions(self) -> set[Subscription]:
         return self._subscriptions
 

@@ -71,7 +71,7 @@ class StatusReporter:
         elapsed = max(now - self._at, 1e-9)
         status = event_pb2.ServerStatus(
             server=self.server,
-            open_streams=len(self.bus.subscriptions),
+            open_streams=self.bus.open_streams,
             events_per_second=(events - self._events) / elapsed,
             cpu_cores=(cpu - self._cpu) / elapsed,
             memory_bytes=self._process.memory_info().rss,
