@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aiops.api.server import ApiServer, build_server
 from aiops.config import Settings
 from aiops.detect import warmup
+from aiops.detectors.log_patterns import LogPatternsRegistry
 from aiops.detectors.recent import RecentScoresRegistry
 from aiops.envoy import Envoy, start_envoy
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
+from aiops.events.feed import FeedingBus
 from aiops.events.redis_bus import RedisBus
 from aiops.events.retention import Retention
 from aiops.health import HealthHistory
@@ -29,6 +31,7 @@ from aiops.pipeline.status import StatusReporter
 from aiops.sources import matrix
 from aiops.sources.clients import SourceClients
 from aiops.store.database import create_engine, session_factory
+from aiops.workers import Workers
 
 
 @dataclass
@@ -46,6 +49,7 @@ class App:
     retention: Retention
     status: StatusReporter
     envoy: Envoy | None = None
+    workers: Workers | None = None  # the other serving processes, with --workers > 1
 
     @property
     def http_url(self) -> str | None:
@@ -56,6 +60,8 @@ class App:
         """Ends every stream with where to resume, lets calls finish for `grace` seconds, stops
         Envoy (once the streams through it have ended), then lets each runner finish its step
         and checkpoint."""
+        if self.workers is not None:  # their streams end first, while events still reach them
+            await self.workers.stop()
         await self.api.stop(grace)
         if self.envoy is not None:
             await self.envoy.stop()
@@ -77,8 +83,8 @@ async def start_app(settings: Settings) -> App:
     """Starts serving on `settings.grpc_address` (port 0 picks a free port) and, unless
     `run_detectors` is off, running the started detectors, and, unless `envoy` is off, Envoy
     on `settings.http_address`; the schema must be migrated already. OSError when an address is
-    taken, Envoy does not start or the Redis bus cannot be reached; nothing is left running
-    then."""
+    taken, Envoy or a worker (`settings.workers` > 1: aiops.workers) does not start or the
+    Redis bus cannot be reached; nothing is left running then."""
     # Compiled kernels (or ones loaded from numba's cache) before the first request, off the loop.
     await asyncio.to_thread(_warm_up)
     async with contextlib.AsyncExitStack() as undo:  # what was started, stopped on a failure
@@ -87,9 +93,14 @@ async def start_app(settings: Settings) -> App:
         sessions = session_factory(engine)
         clients = SourceClients()
         undo.push_async_callback(clients.aclose)
+        workers = Workers(settings) if settings.workers > 1 else None
+        if workers is not None:
+            undo.push_async_callback(workers.stop)
         bus = (
             RedisBus(settings.redis_url, settings.stream_buffer)
             if settings.redis_url
+            else FeedingBus(settings.stream_buffer)
+            if workers is not None
             else Bus(settings.stream_buffer)
         )
         await bus.start()
@@ -97,6 +108,7 @@ async def start_app(settings: Settings) -> App:
         async with sessions() as session:
             _, bus.latest = await event_log.bounds(session)
         recent, history = RecentScoresRegistry(settings.recent_points), HealthHistory()
+        patterns = LogPatternsRegistry()
         # Bound last: a server that never starts keeps its port until it is collected.
         api = build_server(
             settings.grpc_address,
@@ -107,11 +119,16 @@ async def start_app(settings: Settings) -> App:
             settings.scores_interval,
             recent,
             history,
+            patterns,
         )
+        if workers is not None:
+            await workers.listen(api.server, bus)
         await api.start()
         undo.push_async_callback(api.stop, None)
         host, _, _ = settings.grpc_address.rpartition(":")
         address = f"{host}:{api.port}"
+        if workers is not None:
+            await workers.start(address)
         envoy = await start_envoy(settings, address) if settings.envoy else None
         undo.pop_all()
     scheduler = Scheduler(
@@ -124,6 +141,7 @@ async def start_app(settings: Settings) -> App:
             checkpoint_interval=settings.checkpoint_interval,
         ),
         recent,
+        patterns=patterns,
     )
     probe = HealthProbe(sessions, clients, bus, settings.health_interval, history)
     status = StatusReporter(bus, recent, history, clients, settings.status_interval)
@@ -135,4 +153,6 @@ async def start_app(settings: Settings) -> App:
     if settings.run_detectors:
         scheduler.start()
         probe.start()
-    return App(address, engine, clients, bus, api, scheduler, probe, retention, status, envoy)
+    return App(
+        address, engine, clients, bus, api, scheduler, probe, retention, status, envoy, workers
+    )
