@@ -36,7 +36,9 @@ class Subscription:
         self.events: deque[event_pb2.Event] = deque()
         self.ended: EndReason | None = None
         self.heartbeat_due = False
-        self.heartbeat_slot = 0
+        # None until the stream joins the ticker, after its opening heartbeat: a tick before
+        # that would send a second heartbeat right after the first.
+        self.heartbeat_slot = -1
         self._wakeup: asyncio.Future[None] | None = None
         # The stream's task, and when it was ended: one that is still here long after cannot
         # have got round to ending (aiops.events.heartbeats cancels it).
