@@ -416,10 +416,8 @@ class NaiveMiner:
                 continue
             if len(positions) > 1 and len(group) < sum(len(v) for v in values):
                 continue
-            merged = tuple(
-                generalise([m[p] for m in members]) if p in positions else t
-                for p, t in enumerate(tokens)
-            )
+            columns = [[m[p] for m in members] for p in range(len(tokens))]
+            merged = tuple(generalise(c) if len(set(c)) > 1 else c[0] for c in columns)
             if constants(merged) >= config.min_constants:
                 return group, merged
         return None

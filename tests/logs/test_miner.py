@@ -68,17 +68,25 @@ def test_few_constants_need_more_evidence() -> None:
     assert len(short) == 6
 
 
-def test_values_that_vary_together() -> None:
-    # host and unit vary at once: no three templates differ at one position only
+@pytest.mark.parametrize("varying", [1, 3])
+def test_values_that_vary_together(varying: int) -> None:
+    config = MinerConfig(max_varying=varying)
+    # host and unit vary at once: few templates differ at one position only
     pairs = [(h, u) for i, h in enumerate(USERS) for u in USERS[i % 2 :: 2]]
-    miner = TemplateMiner()
+    miner = TemplateMiner(config)
     miner.learn([f"<1> {h} systemd: Started unit {u} now" for h, u in pairs])
     assert texts(miner) == ["<*> <*> systemd: Started unit <*> now"]
-    # two states of a state machine do not: each pair of values comes once
-    fsm = TemplateMiner()
-    steps = ["NEW", "ASSIGNED", "RUNNING", "SUCCEEDED"]
+    # values that recombine, no three templates differing at one position: with max_varying
+    # above 1, a variable at each (6 templates, 3 + 3 values)
+    grid = TemplateMiner(config)
+    pairs = [("ann", "x"), ("bob", "y"), ("cyd", "z"), ("ann", "y"), ("bob", "z"), ("cyd", "x")]
+    grid.learn([f"copy {a} to {b} done ok" for a, b in pairs])
+    assert len(grid) == (1 if varying > 1 else 6)
+    # the states of a state machine do not: each pair of values comes once
+    fsm = TemplateMiner(config)
+    steps = ["NEW", "ASSIGNED", "RUNNING", "SUCCEEDED", "DONE", "GONE"]
     fsm.learn([f"task moved from {a} to {b} ok" for a, b in itertools.pairwise(steps)])
-    assert len(fsm) == 3
+    assert len(fsm) == 5
 
 
 def test_quoted_messages_are_constants() -> None:

@@ -7,16 +7,22 @@ tokens of the few shapes it has not seen.
 The rules, applied to the first `max_line_bytes` bytes of a line (ASCII semantics; other bytes
 are neither letters nor digits):
 
-1. Tokens are separated by whitespace, control bytes and `|`.
-2. A quoted value (`'...'`, `"..."`, up to `MAX_GROUP` tokens) is one wildcard, and so is a
-   bracketed value `[...]`, `(...)`, `{...}` that spans several tokens.
+1. Tokens are separated by whitespace, control bytes and `|`; a comma ends a token (`a,b` is
+   `a,` and `b`: compact JSON, lists).
+2. A value quoted over several tokens (`"a b c"`, `'...'`, up to `MAX_GROUP` tokens) is one
+   token: a wildcard if a token in it holds a variable (rule 3), else a constant (a klog
+   message, `"Starting controller"`; the miner makes it a variable if it takes many values).
+   A value quoted in one token is a token as others (`"user":"bob"`, `"id":7`), but a
+   wildcard where rule 3 finds a variable and no key before it (`"curl/8.4.0"`). A bracketed
+   value `[...]`, `(...)`, `{...}` that spans several tokens is one wildcard, unless it ends
+   the line (a JSON object, a trailing parenthesis: then each token is masked).
 3. In a token, a run of ASCII letters and digits that holds a digit (or 8+ hex letters) is a
    variable, with a sign before it; the token keeps what precedes its first variable:
    `core.2275` -> `core.<*>`, `uid=0` -> `uid=<*>`. The whole token is a wildcard when nothing
    before the variable is a letter or digit (`10.2.3.4:80`, `12ms`, `0x1f`, `[10.30`), when it
    opens with a bracket (`(uid=0)`), when it is an identifier with a numeric part
-   (`blk_-123`, `node-7`, `R02-M1-N0`), or an endpoint (`host.example.com:8080`). Paths
-   (`/a/b`, `./a`, `~/a`, `scheme://...`) are wildcards.
+   (`blk_-123`, `node-7`, `"pod-7"`, `R02-M1-N0`), or an endpoint (`host.example.com:8080`).
+   Paths (`/a/b`, `./a`, `~/a`, `scheme://...`, quoted too: `"/a/b"`) are wildcards.
 4. A run of wildcards and date words (month and weekday names, AM/PM, time zones) that holds a
    wildcard is one wildcard (timestamps such as `Jun 14 15:16:01` or `Sun Dec 04 04:47:44
    2005`, wherever they are), and a unit right after a wildcard is part of it (`12 ms`,

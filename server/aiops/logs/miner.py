@@ -11,13 +11,25 @@ Yu et al., "Brain: Log Parsing with Bidirectional Parallel Tree", IEEE TSC 2023)
    tokens) one; templates are bucketed by length, as Drain's first tree level. In a template,
    `W` (a masked value) stands for zero or one token, and `V` (a position found to vary)
    for exactly one.
+   A key prefix (`user=<*>`, `"id":<*>`: a key, `=` or `:`, then a wildcard) matches any
+   value of that key.
 3. A shape that no template covers becomes a template, which then settles:
    - it merges with a template of nearly its length that unifies with it: equal but for `W`s
      on either side, which may be absent (`chrome.exe *64 - x` and `chrome.exe - x`), and `V`s
-     on either side, which take any token;
-   - a position becomes `V` when `min_siblings` templates are equal but at that position (a
-     user name, a host, a program), and they merge. Two values are not enough: `Failed
-     password` and `Accepted password` stay apart.
+     and key prefixes on either side, which take any token (any value of the key). This only
+     combines variables already found, so it may leave one constant fewer than min_constants;
+   - a position becomes a variable when `min_siblings` templates are equal but at that
+     position (a user name, a host, a program), and they merge. Two values are not enough:
+     `Failed password` and `Accepted password` stay apart. The variable keeps the key its
+     values share (`user=alice`, `user=bob` -> `user=<*>`), else it is a `V`. A template left
+     with fewer than `min_constants` constants needs `min_siblings` times more siblings for
+     each constant short (9, then 27): `at <*>` needs 27 stack frames, a header and a short
+     message (`<*> INFO [main] <*> <*>`) 9 messages;
+   - else, a position where templates equal to it but there (a `V` or a key prefix matching
+     anything) take `min_siblings` values becomes a variable; with `max_varying` above 1,
+     up to that many positions at once, when the templates are at least as many as the values
+     they hold there (values that recombine, as independent variables do, not the pairs of a
+     state machine's transitions).
    A merge keeps the oldest id; the others become aliases of it (`resolve`). Each merge may
    enable another, until none applies.
 4. At most `max_templates` templates live; creating one more evicts the least recently seen
@@ -66,9 +78,12 @@ class MinerConfig:
     max_tokens      masked tokens of a line considered (the rest is ignored)
     max_shapes      shape keys cached before the cache is cleared
     min_siblings    templates equal but at one position that make it a variable
-    min_constants   constant tokens a merge must leave in a template
+    min_constants   constant tokens a merge must leave in a template (with fewer, a position
+                    needs min_siblings times more siblings for each constant short)
     max_optional    length difference between templates that may merge (absent `W`s)
-    max_varying     positions that may become variables together (`V`s) in one merge
+    max_varying     positions that may become variables together in one merge (1: one at a
+                    time; more finds values that vary together, at a cost when many
+                    templates are new)
     """
 
     max_templates: int = 1000
@@ -78,7 +93,7 @@ class MinerConfig:
     min_siblings: int = 3
     min_constants: int = 3
     max_optional: int = 4
-    max_varying: int = 4
+    max_varying: int = 1
 
     def __post_init__(self) -> None:
         minimum = {"min_siblings": 2, "min_constants": 0, "max_optional": 0, "max_varying": 0}
@@ -212,6 +227,7 @@ class TemplateMiner:
         self._next_id = 0
         self._entries: dict[int, _Entry] = {}
         self._by_length: dict[int, set[int]] = {}
+        self._loose: dict[int, set[int]] = {}  # by length: templates with a V or key prefix
         self._neighbours: dict[int, set[int]] = {}
         self._aliases: OrderedDict[int, int] = OrderedDict()
         self._lru: list[tuple[int, int]] = []  # (last_line, id), stale entries skipped
@@ -223,10 +239,11 @@ class TemplateMiner:
     def learn(self, lines: Sequence[str | bytes], time: int | None = None) -> np.ndarray:
         """Template ids of `lines` (int64, one per line), learning them: a line no template
         covers adds one, which may generalise or merge others. `time` (any integer, e.g.
-        Unix seconds or a step) is recorded as the lines' first/last seen; by default each
-        line's sequence number. Returned ids are resolved through the merges made while
-        learning; an id may belong to a template evicted within this same call. Within one
-        call, lines of known shapes are counted before new shapes are learnt."""
+        Unix seconds or a step; a float or numpy integer is made an int) is recorded as the
+        lines' first/last seen; by default each line's sequence number. Returned ids are
+        resolved through the merges made while learning; an id may belong to a template
+        evicted within this same call. Within one call, lines of known shapes are counted
+        before new shapes are learnt."""
         time = None if time is None else int(time)  # numpy integers and floats: JSON ints
         out = np.empty(len(lines), np.int64)
         for start in range(0, len(lines), CHUNK):
@@ -502,10 +519,11 @@ class TemplateMiner:
 
     def _varying(self, tid: int) -> tuple[list[int], Tokens] | None:
         """Templates of `tid`'s length equal to it but at a few positions P (at most
-        max_varying; a `V` equals anything), each of which takes at least min_siblings
-        values among them, and at least min_siblings times |P| of them: (their ids, the
-        template with `V` at P), if that keeps min_constants constants. The smallest P first,
-        then the first in order of positions."""
+        max_varying; a `V` equals anything, a key prefix any value of its key), each of which
+        takes at least min_siblings values among them; for more than one position, the
+        templates at least as many as those values summed. (Their ids, the template with a
+        variable at P and wherever one of them has one), if that keeps min_constants
+        constants; the smallest P first, then the first in order of positions."""
         config = self.config
         tokens = self._entries[tid].tokens
         n = len(tokens)
@@ -515,9 +533,18 @@ class TemplateMiner:
         limit = min(config.max_varying, constants(tokens) - config.min_constants + keys)
         if limit < 1:
             return None
-        found: dict[int, tuple[int, ...]] = {}
         loose = self._entries[tid].loose
-        for other in self._by_length.get(n, ()):
+        others: Iterable[int] = self._by_length.get(n, ())
+        if limit == 1 and not loose:
+            # one difference: the others are equal but at one position (indexed), or have a V
+            # or a key prefix somewhere
+            near = set(self._loose.get(n, ()))
+            for i, token in enumerate(tokens):
+                if token:
+                    near.update(self._neighbours.get(hash((*tokens[:i], V, *tokens[i + 1 :])), ()))
+            others = [t for t in near if len(self._entries[t].tokens) == n]
+        found: dict[int, tuple[int, ...]] = {}
+        for other in others:
             if other != tid:
                 entry = self._entries[other]
                 diff = _differences(tokens, entry.tokens, limit, loose + entry.loose)
@@ -551,9 +578,10 @@ class TemplateMiner:
                 continue
             if len(positions) > 1 and len(group) < sum(map(len, values)):
                 continue
+            # V at P, and wherever a member has a V or a key prefix that the others lack
             merged = tuple(
-                _generalise([m[p] for m in members]) if p in positions else token
-                for p, token in enumerate(tokens)
+                _generalise(column) if len(set(column)) > 1 else column[0]
+                for column in ([m[p] for m in members] for p in range(n))
             )
             if constants(merged) >= config.min_constants:
                 return group, merged
@@ -648,6 +676,8 @@ class TemplateMiner:
         tokens = entry.tokens
         entry.constants = frozenset(t for t in tokens if t and not _is_prefix(t))
         entry.loose = sum(1 for t in tokens if t == V or _is_prefix(t))
+        if entry.loose:
+            self._loose.setdefault(len(tokens), set()).add(entry.id)
         self._by_length.setdefault(len(tokens), set()).add(entry.id)
         for i, token in enumerate(tokens):
             if token:
@@ -660,6 +690,11 @@ class TemplateMiner:
         bucket.discard(entry.id)
         if not bucket:
             del self._by_length[len(tokens)]
+        loose = self._loose.get(len(tokens))
+        if loose is not None:
+            loose.discard(entry.id)
+            if not loose:
+                del self._loose[len(tokens)]
         for i, token in enumerate(tokens):
             if token:
                 key = hash((*tokens[:i], V, *tokens[i + 1 :]))
