@@ -20,6 +20,9 @@ from aiops.api.events import EventServicer, add_event_service
 from aiops.api.reflection import enable_reflection
 from aiops.events.bus import Bus
 
+# Imported for their descriptors: reflection on a worker describes the services it forwards.
+from aiops_api.v1 import data_source_service_pb2, detector_service_pb2  # noqa: F401
+
 # As aiops.api.server's, which a worker does not import (it would load the whole application:
 # the pipeline's clients, numba; a worker is kept small).
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
