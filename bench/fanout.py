@@ -135,7 +135,7 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int) -
     async def write(event: Any) -> Any:
         """One transaction each, as the health probe writes them."""
         async with event_log.recording(sessions, server.bus) as recorder:
-            await recorder.add(event)
+            recorder.add(event)
         return recorder.events[0]
 
     try:

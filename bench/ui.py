@@ -257,7 +257,7 @@ async def _publish(app: Any, count: int, rate: float, prefix: str) -> dict[str, 
             recorder.session.add(row)
             await recorder.session.flush()
             change = event_pb2.AnomalyChange(anomaly=anomaly_message(row))
-            await recorder.add(event_pb2.Event(anomaly_change=change), DETECTOR_ID)
+            recorder.add(event_pb2.Event(anomaly_change=change), DETECTOR_ID)
         committed = time.time()
         store_ms.append((committed - began) * 1000)
         stored.append((f"{DETECTOR}/anomalies/{row.id}", committed))

@@ -13,5 +13,5 @@ async def publish(server: App, count: int, source: str = "dataSources/a") -> lis
     async with event_log.recording(session_factory(server.engine), server.bus) as recorder:
         for i in range(count):
             health = event_pb2.DataSourceHealth(data_source=source, reachable=i % 2 == 0)
-            await recorder.add(event_pb2.Event(data_source_health=health))
+            recorder.add(event_pb2.Event(data_source_health=health))
     return [event.sequence for event in recorder.events]

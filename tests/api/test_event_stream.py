@@ -132,7 +132,7 @@ async def published_events(server: App, count: int) -> list[event_pb2.Event]:
     async with event_log.recording(session_factory(server.engine), server.bus) as recorder:
         for i in range(count):
             health = event_pb2.DataSourceHealth(data_source="dataSources/a", reachable=i % 2 == 0)
-            await recorder.add(event_pb2.Event(data_source_health=health))
+            recorder.add(event_pb2.Event(data_source_health=health))
     return recorder.events
 
 
@@ -430,7 +430,7 @@ async def test_a_stream_whose_client_reads_nothing_is_freed_once_cut_off(
         async with event_log.recording(sessions, server.bus) as recorder:
             for _ in range(STREAM_BUFFER // 2):
                 health = event_pb2.DataSourceHealth(data_source="dataSources/a", error="x" * 50_000)
-                await recorder.add(event_pb2.Event(data_source_health=health))
+                recorder.add(event_pb2.Event(data_source_health=health))
         await asyncio.sleep(0.05)
     ended = next(iter(server.bus.subscriptions))
     assert ended.ended is not None, "the stream is cut off"

@@ -90,7 +90,7 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
         _write_row(row, request.data_source, authorization=request.data_source.authorization)
         async with event_log.recording(self.sessions, self.bus) as recorder:
             await insert_row(recorder.session, row, f"{COLLECTION}/{row.id}")
-            await _record_change(recorder, row)
+            _record_change(recorder, row)
         return data_source_message(row)
 
     async def GetDataSource(
@@ -142,7 +142,7 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
             keep = None if "authorization" in paths else row.authorization
             _write_row(row, updated, authorization=request.data_source.authorization, keep=keep)
             await session.flush()
-            await _record_change(recorder, row)
+            _record_change(recorder, row)
         return data_source_message(row)
 
     async def DeleteDataSource(
@@ -156,7 +156,7 @@ class DataSourceServicer(data_source_service_pb2_grpc.DataSourceServiceServicer)
             users = await detectors_using(session, key)
             if users:
                 raise DataSourceInUse(request.name, users)
-            await _record_change(recorder, row, deleted=True)
+            _record_change(recorder, row, deleted=True)
             await session.delete(row)
             try:
                 await session.flush()
@@ -280,8 +280,8 @@ def _write_row(
     )
 
 
-async def _record_change(
+def _record_change(
     recorder: event_log.Recorder, row: DataSourceRow, *, deleted: bool = False
 ) -> None:
     change = event_pb2.DataSourceChange(data_source=data_source_message(row), deleted=deleted)
-    await recorder.add(event_pb2.Event(data_source_change=change))
+    recorder.add(event_pb2.Event(data_source_change=change))

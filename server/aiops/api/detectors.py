@@ -137,7 +137,7 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             session = recorder.session
             await _check_data_source_exists(session, row.data_source_id, detector)
             await insert_row(session, row, f"{COLLECTION}/{row.id}")
-            await _record_change(recorder, row)
+            _record_change(recorder, row)
         return detector_message(row)
 
     async def GetDetector(
@@ -191,7 +191,7 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             await _check_data_source_exists(session, data_source_id, updated)
             write_detector(row, updated)
             await session.flush()
-            await _record_change(recorder, row)
+            _record_change(recorder, row)
         return detector_message(row)
 
     async def DeleteDetector(
@@ -202,7 +202,7 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
             session = recorder.session
             row = await get_row(session, DetectorRow, key, request.name)
             check_etag(row, request.etag, request.name)
-            await _record_change(recorder, row, deleted=True)
+            _record_change(recorder, row, deleted=True)
             await session.delete(row)
         return Empty()
 
@@ -241,7 +241,7 @@ class DetectorServicer(detector_service_pb2_grpc.DetectorServiceServicer):
                 row.state_reason = ""
                 await recorder.session.flush()  # the new etag
                 status = event_pb2.DetectorStatus(detector=name, state=row.state, etag=row.etag)
-                await recorder.add(event_pb2.Event(detector_status=status), key)
+                recorder.add(event_pb2.Event(detector_status=status), key)
         return detector_message(row)
 
     async def GetAnomaly(
@@ -475,8 +475,8 @@ async def _check_data_source_exists(
         )
 
 
-async def _record_change(
+def _record_change(
     recorder: event_log.Recorder, row: DetectorRow, *, deleted: bool = False
 ) -> None:
     change = event_pb2.DetectorChange(detector=detector_message(row), deleted=deleted)
-    await recorder.add(event_pb2.Event(detector_change=change), row.id)
+    recorder.add(event_pb2.Event(detector_change=change), row.id)

@@ -76,7 +76,7 @@ class HealthProbe:
             return []
         async with event_log.recording(self.sessions, self.bus) as recorder:
             for health in changed:
-                await recorder.add(event_pb2.Event(data_source_health=health))
+                recorder.add(event_pb2.Event(data_source_health=health))
         return recorder.events
 
     async def _check(self, row: DataSourceRow) -> event_pb2.DataSourceHealth:

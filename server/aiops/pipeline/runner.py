@@ -338,7 +338,7 @@ class DetectorRunner:
                 stored = await self._store_anomaly(session, anomaly)
                 if stored is not None:
                     change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
-                    await recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
+                    recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
             # A reason is written when the state changes: a flapping error message is no news.
             # A running detector's own notes (a log-pattern detector's cut steps) are.
             moves = state is not None and lifecycle.pipeline_moves(row.state, state)
@@ -351,7 +351,7 @@ class DetectorRunner:
                 status = event_pb2.DetectorStatus(
                     detector=self.name, state=state, state_reason=reason, etag=row.etag
                 )
-                await recorder.add(event_pb2.Event(detector_status=status), self.detector_id)
+                recorder.add(event_pb2.Event(detector_status=status), self.detector_id)
             elif self._write_row(row):
                 await session.flush()
             if saved is not None:
