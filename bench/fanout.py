@@ -93,13 +93,18 @@ CORES = len(os.sched_getaffinity(0))
 
 
 def serve(
-    database: Path, stream_buffer: int, heartbeat: float, profile: Path | None, workers: int
+    database: Path,
+    stream_buffer: int,
+    heartbeat: float,
+    profile: Path | None,
+    workers: int,
+    envoy: bool,
 ) -> None:
     from aiops.store.database import migrate
 
     url = f"sqlite+aiosqlite:///{database}"
     migrate(url)
-    _run(_serve(url, stream_buffer, heartbeat, workers), profile)
+    _run(_serve(url, stream_buffer, heartbeat, workers, envoy), profile)
 
 
 def _run(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
@@ -113,7 +118,7 @@ def _run(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
     profiler.dump_stats(profile)
 
 
-async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int) -> None:
+async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int, envoy: bool) -> None:
     from aiops.app import start_app
     from aiops.config import Settings
     from aiops.events import log as event_log
@@ -124,7 +129,8 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int) -
             grpc_address="127.0.0.1:0",
             database_url=url,
             run_detectors=False,
-            envoy=False,
+            envoy=envoy,
+            http_address="127.0.0.1:0",
             stream_buffer=stream_buffer,
             heartbeat_interval=heartbeat,
             workers=workers,
@@ -139,18 +145,22 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int) -
         return recorder.events[0]
 
     try:
-        await _commands(server.address, write)
+        await _commands(server.address, server.http_url, write)
     finally:
         await server.stop(grace=None)
 
 
 async def _commands(
-    address: str, write: Callable[[Any], Awaitable[Any]], others: Sequence[Child] = ()
+    address: str,
+    url: str | None,
+    write: Callable[[Any], Awaitable[Any]],
+    others: Sequence[Child] = (),
 ) -> None:
-    """Says the address, then publishes through `write` as the driver asks; `others` (the bare
-    broadcaster's other processes) are told to publish too, at the same time."""
+    """Says the address (and Envoy's URL, with one), then publishes through `write` as the
+    driver asks; `others` (the bare broadcaster's other processes) are told to publish too, at
+    the same time."""
     loop = asyncio.get_running_loop()
-    _say({"address": address})
+    _say({"address": address, "url": url})
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
         if not line:
@@ -247,15 +257,20 @@ class Broadcast:
             position += 1
 
 
-def serve_bare(heartbeat: float, profile: Path | None, workers: int, port: int) -> None:
-    _run(_serve_bare(heartbeat, workers, port), profile)
+def serve_bare(
+    heartbeat: float, profile: Path | None, workers: int, port: int, envoy: bool
+) -> None:
+    _run(_serve_bare(heartbeat, workers, port, envoy), profile)
 
 
-async def _serve_bare(heartbeat: float, workers: int, port: int) -> None:
+async def _serve_bare(heartbeat: float, workers: int, port: int, envoy: bool) -> None:
     """With `workers` > 1, as many processes on one port (SO_REUSEPORT, as aiops' workers),
-    each with its own publisher at the same pace: the ceiling of that many processes."""
+    each with its own publisher at the same pace: the ceiling of that many processes. With
+    `envoy`, the Envoy aiops runs (its config, `aiops.envoy`) in front of them."""
     import grpc
 
+    from aiops.config import Settings
+    from aiops.envoy import start_envoy
     from aiops_api.v1 import event_service_pb2
 
     broadcast = Broadcast(heartbeat)
@@ -282,15 +297,19 @@ async def _serve_bare(heartbeat: float, workers: int, port: int) -> None:
     ]
     for other in others:
         other.hear(60)
+    address = f"127.0.0.1:{port}"
+    proxy = await start_envoy(Settings(http_address="127.0.0.1:0"), address) if envoy else None
 
     async def write(event: Any) -> Any:
         return broadcast.add(event)
 
     try:
-        await _commands(f"127.0.0.1:{port}", write, others)
+        await _commands(address, proxy.url if proxy else None, write, others)
     finally:
         for other in others:
             other.stop()
+        if proxy is not None:
+            await proxy.stop()
         await server.stop(grace=None)
 
 
@@ -544,7 +563,7 @@ def server_command(args: argparse.Namespace, scratch: Path, bare: bool) -> list[
     profile = []
     if args.profile:
         profile = ["--profile", str(args.profile.resolve()) + (".bare" if bare else "")]
-    workers = ["--workers", str(args.workers)]
+    workers = ["--workers", str(args.workers), "--via", args.via]
     if bare:
         return ["--serve-bare", "--heartbeat", str(args.heartbeat), *workers, *profile]
     return [
@@ -561,9 +580,10 @@ def server_command(args: argparse.Namespace, scratch: Path, bare: bool) -> list[
 
 
 def subscribers(
-    args: argparse.Namespace, address: str, harness: Path | None, log: IO[str]
+    args: argparse.Namespace, server: dict[str, Any], harness: Path | None, log: IO[str]
 ) -> list[Child]:
     """The subscriber processes, each told its share of the streams and connections."""
+    address = server["address"]
     processes = args.clients or (
         1 if harness is not None else math.ceil(args.streams / STREAMS_PER_PROCESS)
     )
@@ -572,7 +592,8 @@ def subscribers(
     connections = max(connections, processes)
     parts = zip(share(args.streams, processes), share(connections, processes), strict=True)
     if harness is not None:
-        command = [str(harness), "-address", address, "-opening", str(OPENING)]
+        target = ["-grpcweb", server["url"]] if args.via == "envoy" else ["-address", address]
+        command = [str(harness), *target, "-opening", str(OPENING)]
         return [
             Child([*command, "-streams", str(n), "-connections", str(c)], log) for n, c in parts
         ]
@@ -603,10 +624,10 @@ def measure(
     server = Child.of_this_file(*server_command(args, scratch / name, bare), log=log)
     clients: list[Child] = []
     try:
-        address = server.hear(300)["address"]
+        serving = server.hear(300)
         idle_rss = memory_mib(server.pid)
         began, opening_cpu = time.monotonic(), cpu_seconds(server.pid)
-        clients = subscribers(args, address, harness, log)
+        clients = subscribers(args, serving, harness, log)
         ready = [c.hear(600) for c in clients]
         open_s = time.monotonic() - began
         opening_cpu = cpu_seconds(server.pid) - opening_cpu
@@ -614,6 +635,8 @@ def measure(
         connections = max(
             args.connections or math.ceil(args.streams / STREAMS_PER_CONNECTION), len(clients)
         )
+        if args.via == "envoy":  # HTTP/1.1 to Envoy: a connection per stream
+            connections = args.streams
         print(
             f"{name}: {up:,} of {args.streams:,} streams up in {open_s:.1f} s "
             f"({len(clients)} subscriber processes, {connections} connections); "
@@ -809,6 +832,14 @@ def main() -> None:
         help="serving processes of aiops (and of the bare broadcaster); default one per core "
         f"({CORES} here), as `aiops serve`",
     )
+    parser.add_argument(
+        "--via",
+        choices=("direct", "envoy"),
+        default="direct",
+        help="the subscribers' way in: gRPC to the servers, or grpc-web through an Envoy in "
+        "front of each (as the UI's; Go subscribers only; Envoy's CPU and memory count as "
+        "the server's)",
+    )
     parser.add_argument("--quick", action="store_true", help="1,000 streams for 10 s")
     parser.add_argument("--json", type=Path, help="write the figures here as one JSON object")
     # The processes the driver starts.
@@ -820,16 +851,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.database, args.stream_buffer, args.heartbeat, args.profile, args.workers)
+        envoy = args.via == "envoy"
+        serve(args.database, args.stream_buffer, args.heartbeat, args.profile, args.workers, envoy)
         return
     if args.serve_bare:
-        serve_bare(args.heartbeat, args.profile, args.workers, args.port)
+        serve_bare(args.heartbeat, args.profile, args.workers, args.port, args.via == "envoy")
         return
     if args.subscribe:
         subscribe(args.address, args.streams, args.connections)
         return
     if args.quick:
         args.streams, args.duration, args.grace = 1_000, 10.0, 5.0
+    if args.via == "envoy" and args.harness != "go":
+        parser.error("--via envoy needs the Go subscribers (grpc-web)")
 
     harness = go_harness() if args.harness == "go" else None
     with tempfile.TemporaryDirectory() as scratch:
@@ -843,6 +877,7 @@ def main() -> None:
         **against_ceiling(figures, bare),
         "harness": args.harness,
         "workers": args.workers,  # serving processes, of aiops and of the bare broadcaster
+        "via": args.via,
     }
     describe("aiops", figures)
     if bare is not None:

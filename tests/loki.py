@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from aiops.demo_logs import LOKI_CONFIG
 from tests.postgres import ServerError, free_port, http_probe, log_tail, wait_until_ready
 
 BINARY = Path(__file__).resolve().parent.parent / ".tools" / "bin" / "loki"
@@ -56,62 +57,6 @@ def sample_streams() -> list[dict[str, object]]:
     return streams
 
 
-CONFIG = """\
-auth_enabled: false
-server:
-  http_listen_address: 127.0.0.1
-  http_listen_port: {http_port}
-  grpc_listen_address: 127.0.0.1
-  grpc_listen_port: {grpc_port}
-  log_level: warn
-common:
-  instance_addr: 127.0.0.1
-  path_prefix: {directory}
-  replication_factor: 1
-  ring:
-    kvstore:
-      store: inmemory
-  storage:
-    filesystem:
-      chunks_directory: {directory}/chunks
-      rules_directory: {directory}/rules
-schema_config:
-  configs:
-    - from: 2020-01-01
-      store: tsdb
-      object_store: filesystem
-      schema: v13
-      index:
-        prefix: index_
-        period: 24h
-ingester:
-  lifecycler:
-    min_ready_duration: 0s  # ready at once instead of after 15s
-    final_sleep: 0s
-  chunk_idle_period: 24h  # the test data stays in memory however long the session runs
-  # Single binary: the ingester answers for lines up to about 2h40m old unless told otherwise.
-  query_store_max_look_back_period: -1
-limits_config:
-  reject_old_samples: false  # the test data is hours old
-  # Streams keep exactly the labels pushed: no service_name, no detected_level.
-  discover_service_name: []
-  discover_log_levels: false
-  max_line_size: 0  # lines of a megabyte (the log-pattern detectors' bad input) are taken
-# Loki's own log patterns (/loki/api/v1/patterns), which log-pattern detectors may use.
-pattern_ingester:
-  enabled: true
-  lifecycler:
-    min_ready_duration: 0s
-    final_sleep: 0s
-frontend:
-  scheduler_dns_lookup_period: 100ms  # finds the scheduler at once instead of after 10s
-querier:
-  query_ingesters_within: 0  # nothing is flushed: ask the ingester however old the range
-analytics:
-  reporting_enabled: false
-"""
-
-
 class LokiServer:
     """Loki, started and filled with `streams` (as push() takes them)."""
 
@@ -121,7 +66,9 @@ class LokiServer:
         self.directory = Path(tempfile.mkdtemp(prefix="aiops-loki-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = CONFIG.format(http_port=self.port, grpc_port=free_port(), directory=self.directory)
+        config = LOKI_CONFIG.format(
+            http_port=self.port, grpc_port=free_port(), directory=self.directory
+        )
         (self.directory / "loki.yaml").write_text(config)
         # The log goes to a file: a pipe nobody reads stalls the server.
         self.log_path = self.directory / "loki.log"

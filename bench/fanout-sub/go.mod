@@ -5,6 +5,7 @@ module github.com/aiops-dev/aiops/bench/fanout-sub
 go 1.26.0
 
 require (
+	connectrpc.com/connect v1.21.1
 	github.com/aiops-dev/aiops/clients/go v0.0.0
 	google.golang.org/grpc v1.85.0
 )

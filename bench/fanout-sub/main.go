@@ -10,6 +10,10 @@
 //
 // Latency is the wall clock at receipt minus the event's time, in bins of 0.1 ms; one Go
 // process holds every stream, so that the subscribers take a small share of the machine.
+//
+// With -grpcweb URL the streams are grpc-web calls to an Envoy at URL (connect-go's grpc-web
+// protocol, as the UI's connect-web sends them), each on its own HTTP/1.1 connection as a
+// browser tab's stream is; otherwise gRPC over -connections HTTP/2 connections to -address.
 package main
 
 import (
@@ -22,12 +26,15 @@ import (
 	"io"
 	"log"
 	"math"
+	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
 
+	"connectrpc.com/connect"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -101,29 +108,72 @@ type report struct {
 
 func main() {
 	address := flag.String("address", "", "the server, host:port")
+	grpcWeb := flag.String("grpcweb", "", "instead of -address: an Envoy's URL, for grpc-web streams")
 	count := flag.Int("streams", 1000, "Subscribe streams")
 	connections := flag.Int("connections", 10, "connections (HTTP/2) the streams are spread over")
 	opening := flag.Int("opening", 100, "streams opened at a time")
 	flag.Parse()
-	if *address == "" || *count < 1 || *connections < 1 || *opening < 1 {
+	if (*address == "") == (*grpcWeb == "") || *count < 1 || *connections < 1 || *opening < 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*address, *count, *connections, *opening); err != nil {
+	var openers []opener
+	if *grpcWeb != "" {
+		openers = []opener{grpcWebOpener(*grpcWeb)}
+	} else {
+		for range *connections {
+			client, err := aiops.Dial(*address) // a connection each
+			if err != nil {
+				log.Fatal(err)
+			}
+			defer client.Close()
+			openers = append(openers, grpcOpener(client.Events))
+		}
+	}
+	if err := run(openers, *count, *opening); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(address string, count, connections, opening int) error {
-	clients := make([]*aiops.Client, connections)
-	for k := range clients {
-		client, err := aiops.Dial(address) // a connection each
+// opener opens one Subscribe stream and returns what receives its next event.
+type opener func(ctx context.Context) (func() (*aiopsv1.Event, error), error)
+
+func grpcOpener(events aiopsv1.EventServiceClient) opener {
+	return func(ctx context.Context) (func() (*aiopsv1.Event, error), error) {
+		call, err := events.Subscribe(ctx, &aiopsv1.SubscribeRequest{})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer client.Close()
-		clients[k] = client
+		return call.Recv, nil
 	}
+}
+
+func grpcWebOpener(url string) opener {
+	// HTTP/1.1: a stream holds its connection until it ends, so each has one of its own.
+	transport := &http.Transport{MaxIdleConnsPerHost: 100_000}
+	client := connect.NewClient[aiopsv1.SubscribeRequest, aiopsv1.Event](
+		&http.Client{Transport: transport},
+		strings.TrimSuffix(url, "/")+aiopsv1.EventService_Subscribe_FullMethodName,
+		connect.WithGRPCWeb(),
+	)
+	return func(ctx context.Context) (func() (*aiopsv1.Event, error), error) {
+		call, err := client.CallServerStream(ctx, connect.NewRequest(&aiopsv1.SubscribeRequest{}))
+		if err != nil {
+			return nil, err
+		}
+		return func() (*aiopsv1.Event, error) {
+			if call.Receive() {
+				return call.Msg(), nil
+			}
+			if err := call.Err(); err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}, nil
+	}
+}
+
+func run(openers []opener, count, opening int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var (
@@ -142,7 +192,7 @@ func run(address string, count, connections, opening int) error {
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			s.follow(ctx, clients[k%len(clients)].Events, &latencies, &t, func() {
+			s.follow(ctx, openers[k%len(openers)], &latencies, &t, func() {
 				<-slots
 				opened.Done()
 			})
@@ -188,7 +238,7 @@ func run(address string, count, connections, opening int) error {
 
 // follow runs one stream until it fails or ctx is done; opened is called once, when its
 // first heartbeat has come or it failed before.
-func (s *stream) follow(ctx context.Context, events aiopsv1.EventServiceClient, latencies *histogram, t *tally, opened func()) {
+func (s *stream) follow(ctx context.Context, open opener, latencies *histogram, t *tally, opened func()) {
 	defer func() {
 		if !s.up {
 			opened()
@@ -198,13 +248,13 @@ func (s *stream) follow(ctx context.Context, events aiopsv1.EventServiceClient, 
 			t.finish(s)
 		}
 	}()
-	call, err := events.Subscribe(ctx, &aiopsv1.SubscribeRequest{})
+	receive, err := open(ctx)
 	if err != nil {
 		s.fail(err)
 		return
 	}
 	for {
-		event, err := call.Recv()
+		event, err := receive()
 		if err != nil {
 			s.fail(err)
 			return
@@ -239,6 +289,13 @@ func (s *stream) follow(ctx context.Context, events aiopsv1.EventServiceClient, 
 // fail keeps the stream's error, unless it is the cancellation that ends every stream.
 func (s *stream) fail(err error) {
 	if errors.Is(err, io.EOF) {
+		return
+	}
+	var webErr *connect.Error
+	if errors.As(err, &webErr) { // grpc-web: codes spelled "resource_exhausted"
+		if webErr.Code() != connect.CodeCanceled {
+			s.err = strings.ToUpper(webErr.Code().String())
+		}
 		return
 	}
 	if code := status.Code(err); code != codes.Canceled {

@@ -144,7 +144,7 @@ async def start_app(settings: Settings) -> App:
         patterns=patterns,
     )
     probe = HealthProbe(sessions, clients, bus, settings.health_interval, history)
-    status = StatusReporter(bus, recent, history, clients, settings.status_interval)
+    status = StatusReporter(bus, recent, history, clients, settings.status_interval, workers)
     status.start()
     retention = Retention(
         sessions, settings.event_retention_count, timedelta(hours=settings.event_retention_hours)

@@ -44,7 +44,9 @@ DETECTOR_ID = "demo-log-patterns"
 SELECTOR = '{app="demo-shop"}'
 NS = 1_000_000_000
 
-CONFIG = """\
+# Loki as one binary on loopback, everything in memory and in `directory` (the demo's, and the
+# tests' in tests/loki.py): ready at once, any line taken, queries answered from the ingester.
+LOKI_CONFIG = """\
 auth_enabled: false
 server:
   http_listen_address: 127.0.0.1
@@ -74,19 +76,27 @@ schema_config:
         period: 24h
 ingester:
   lifecycler:
-    min_ready_duration: 0s
+    min_ready_duration: 0s  # ready at once instead of after 15s
     final_sleep: 0s
+  chunk_idle_period: 24h  # what is pushed stays in memory however long it runs
+  # Single binary: the ingester answers for lines up to about 2h40m old unless told otherwise.
+  query_store_max_look_back_period: -1
 limits_config:
-  reject_old_samples: false
+  reject_old_samples: false  # the history pushed at start is hours old
+  # Streams keep exactly the labels pushed: no service_name, no detected_level.
   discover_service_name: []
   discover_log_levels: false
+  max_line_size: 0  # lines of a megabyte are taken (the tests' bad input)
+# Loki's own log patterns (/loki/api/v1/patterns), which log-pattern detectors may use.
 pattern_ingester:
   enabled: true
   lifecycler:
     min_ready_duration: 0s
     final_sleep: 0s
 frontend:
-  scheduler_dns_lookup_period: 100ms
+  scheduler_dns_lookup_period: 100ms  # finds the scheduler at once instead of after 10s
+querier:
+  query_ingesters_within: 0  # nothing is flushed: ask the ingester however old the range
 analytics:
   reporting_enabled: false
 """
@@ -153,7 +163,7 @@ class LogDemo:
     def _start_loki(self) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        config = CONFIG.format(http_port=port, grpc_port=free_port(), directory=self.directory)
+        config = LOKI_CONFIG.format(http_port=port, grpc_port=free_port(), directory=self.directory)
         (self.directory / "loki.yaml").write_text(config)
         self.process = subprocess.Popen(
             [self.binary, "-config.file=loki.yaml"],

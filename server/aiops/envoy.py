@@ -89,6 +89,7 @@ gRPC address.</p>
 </body></html>
 """
 MAX_CONNECTIONS = 10_000  # open to Envoy's listener at once
+STREAMS_PER_UPSTREAM = 100  # calls on one HTTP/2 connection from Envoy to the gRPC server
 START_SECONDS = 60.0  # for Envoy to answer a health check through its listener
 STOP_SECONDS = 10.0
 ADMIN_ADDRESS = "admin-address"  # the file where Envoy writes its admin interface's host:port
@@ -296,7 +297,12 @@ def render(settings: Settings, grpc_address: str, ui_dir: Path | None = None) ->
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
                 "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3"
                 ".HttpProtocolOptions",
-                "explicit_http_config": {"http2_protocol_options": {}},
+                # A new connection to the server per so many streams (the default puts every
+                # stream on one): the kernel spreads connections over the serving processes
+                # (`--workers`), so the streams of many pages are spread too.
+                "explicit_http_config": {
+                    "http2_protocol_options": {"max_concurrent_streams": STREAMS_PER_UPSTREAM}
+                },
             }
         },
         # Every open Subscribe stream is one request to the cluster for as long as it lasts;

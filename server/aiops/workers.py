@@ -1,18 +1,19 @@
 """Several serving processes on one port (`aiops serve --workers N`).
 
-The process `aiops serve` starts is the primary: it runs everything it runs with one worker
-(the full API, the pipeline, the health probe, retention, Envoy) and writes every event. It also
-starts N - 1 worker processes (`python -m aiops.workers`), each with its own event loop and
-grpc.aio server bound to the same port (SO_REUSEPORT: the kernel spreads incoming connections
-over the N processes). A worker serves Subscribe from its own bus, health and reflection, and
-forwards every other call to the primary's private unix socket (`aiops.api.worker`). Its bus is
-the primary's feed (`aiops.events.feed`), or with `redis_url` the Redis stream, as a replica's.
+The process `aiops serve` starts is the primary: it runs everything it runs with one worker (the
+full API, the pipeline, the health probe, retention, Envoy) and writes every event. It also starts
+N - 1 worker processes (`python -m aiops.workers`), each with its own event loop and grpc.aio
+server bound to the same port (SO_REUSEPORT: the kernel spreads incoming connections over the N
+processes). A worker serves Subscribe from its own bus, health and reflection, and forwards every
+other call to the primary's private unix socket (`aiops.api.worker`). Its bus is the primary's feed
+(`aiops.events.feed`), or with `redis_url` the Redis stream, as a replica's.
 
-A worker learns its plan on stdin (one JSON line) and says `ready` on stdout once it serves; it
-stops when told (SIGTERM: its streams end with SHUTTING_DOWN and where to resume; SIGINT, a
-terminal's Ctrl-C, it leaves to the primary) or when its stdin closes (the primary is gone, even
-killed). A worker that dies is started again.
-"""
+A worker learns its plan on stdin (one JSON line) and says `ready` on stdout once it serves, then
+its number of open streams (a JSON line, `{"streams": N}`) every `STREAMS_REPORT_S`: the primary's
+SERVER_STATUS counts every process's streams, on either bus. It stops when told (SIGTERM: its
+streams end with SHUTTING_DOWN and where to resume; SIGINT, a terminal's Ctrl-C, it leaves to the
+primary) or when its stdin closes (the primary is gone, even killed). A worker that dies is started
+again."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ READY = "ready"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 WORKER_GRACE_S = 5.0
+STREAMS_REPORT_S = 0.5
 
 
 class Workers:
@@ -57,6 +59,7 @@ class Workers:
         self.primary = f"unix-abstract:{name}.api"
         self.feed = f"\0{name}.feed"
         self.processes: list[asyncio.subprocess.Process | None] = [None] * self.count
+        self.streams = [0] * self.count  # what each said it has open
         self._watching: list[asyncio.Task[None]] = []
         self._stopping = False
         self._address = ""
@@ -88,6 +91,11 @@ class Workers:
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes if p is not None and p.returncode is None]
+
+    @property
+    def open_streams(self) -> int:
+        """The streams open on the workers, as they last said."""
+        return sum(self.streams)
 
     async def stop(self) -> None:
         """Ends every worker's streams with where to resume, and the workers."""
@@ -128,7 +136,9 @@ class Workers:
         while True:
             process = self.processes[i]
             if process is not None:
+                await self._hear(i, process)
                 code = await process.wait()
+                self.streams[i] = 0
                 if self._stopping:
                     return
                 log.warning(
@@ -142,6 +152,13 @@ class Workers:
             except OSError as e:
                 log.error("%s", e)
                 failures += 1
+
+    async def _hear(self, i: int, process: asyncio.subprocess.Process) -> None:
+        """Keeps what worker `i` says of its streams until its stdout closes (it has gone)."""
+        assert process.stdout is not None
+        async for line in process.stdout:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                self.streams[i] = int(json.loads(line)["streams"])
 
 
 async def _end(process: asyncio.subprocess.Process) -> None:
@@ -199,9 +216,16 @@ async def _work() -> None:
         await stdin.read()
         stop.set()
 
-    watching = asyncio.create_task(orphaned())
+    async def report() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the primary has gone
+            while True:
+                print(json.dumps({"streams": bus.open_streams}), flush=True)
+                await asyncio.sleep(STREAMS_REPORT_S)
+
+    tasks = [asyncio.create_task(orphaned()), asyncio.create_task(report())]
     await stop.wait()
-    watching.cancel()
+    for task in tasks:
+        task.cancel()
     await api.stop(WORKER_GRACE_S)
     await primary.close()
     await bus.stop()

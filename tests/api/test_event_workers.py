@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import grpc
+import psutil
 import pytest
 
 from aiops.app import App
@@ -198,14 +199,19 @@ async def test_a_worker_that_dies_is_replaced_and_its_streams_resume(
         assert got == before[1:] + after
 
 
-async def test_the_server_status_counts_the_streams_of_every_process(database_url: str) -> None:
-    """SERVER_STATUS's open streams (the dashboard's connection count) are those of the primary
-    and of each worker (which each tell the primary over its event feed), not the primary's
-    alone. (With Redis, workers read Redis as replicas do and are not counted yet.)"""
+async def test_the_server_status_counts_the_streams_cpu_and_memory_of_every_process(
+    database_url: str, bus_settings: dict[str, Any]
+) -> None:
+    """SERVER_STATUS's open streams (the dashboard's connection count), CPU and memory are those
+    of the primary and of each worker (which each tell the primary their streams), not the
+    primary's alone; on either bus."""
     async with (
-        serving(database_url, run_detectors=False, workers=WORKERS) as server,
+        serving(database_url, run_detectors=False, workers=WORKERS, **bus_settings) as server,
         AsyncExitStack() as stack,
     ):
+        # The primary is this test's process; each worker holds its own interpreter.
+        alone = psutil.Process().memory_info().rss
+        assert server.status.measure().server_status.memory_bytes > alone + 2 * 30 * 2**20
         channels = [
             await stack.enter_async_context(
                 grpc.aio.insecure_channel(

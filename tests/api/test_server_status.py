@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,3 +109,29 @@ async def test_the_status_measures_detectors_and_data_sources() -> None:
     assert again.data_sources[0].requests == 0
     assert math.isnan(again.data_sources[0].mean_latency_seconds)
     await clients.aclose()
+
+
+async def test_the_status_adds_up_the_cpu_memory_and_streams_of_every_process() -> None:
+    """With workers (`aiops serve --workers`), CPU, memory and open streams are those of every
+    serving process: here a worker that spins for a second."""
+    spinning = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"
+    )
+
+    @dataclass
+    class Workers:
+        pids: list[int]
+        open_streams: int
+
+    recent, history, bus = RecentScoresRegistry(10), HealthHistory(), Bus()
+    workers = Workers([spinning.pid], 7)
+    reporter = StatusReporter(bus, recent, history, SourceClients(), 1.0, workers)
+    alone = StatusReporter(bus, recent, history, SourceClients(), 1.0)
+    try:
+        await asyncio.sleep(1.0)
+        status, own = reporter.measure().server_status, alone.measure().server_status
+    finally:
+        await spinning.wait()
+    assert status.open_streams == 7 + own.open_streams
+    assert status.cpu_cores > own.cpu_cores + 0.2  # at least a fifth of a core: a shared machine
+    assert status.memory_bytes > own.memory_bytes

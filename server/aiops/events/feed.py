@@ -1,16 +1,15 @@
-"""The bus across the serving processes of one server (`aiops serve --workers N`), without
-Redis: the primary process, which writes every event, hands each one it delivers to the worker
+"""The bus across the serving processes of one server (`aiops serve --workers N`), without Redis:
+the primary process, which writes every event, hands each one it delivers to the worker
 processes over a unix socket, in the order it delivers them (sequence order: writers hold
 `Bus.writing` until they have published), and each worker fans them out to its own streams as
 the in-process bus does. With `redis_url` the workers read Redis instead, as replicas do.
 
 A frame is a 4-byte big-endian length and an `Event`'s bytes: a stored event's as every stream
-sends them (`Bus.serialized`), SCORES and SERVER_STATUS events as they are. The first frame on
-a connection is an event with the primary's latest sequence and no payload. A worker that falls
-more than `FEED_BUFFER_BYTES` behind is disconnected; like a worker whose primary went away for
-a moment, it ends its streams with EVENT_BUS_LOST and where to resume, and connects again.
-The other way, a worker sends its number of open streams (4 bytes, big-endian) every
-`STREAMS_REPORT_S`: the primary's SERVER_STATUS counts every process's streams."""
+sends them (`Bus.serialized`), SCORES and SERVER_STATUS events as they are. The first frame on a
+connection is an event with the primary's latest sequence and no payload. A worker that falls more
+than `FEED_BUFFER_BYTES` behind is disconnected; like a worker whose primary went away for a
+moment, it ends its streams with EVENT_BUS_LOST and where to resume, and connects again. A worker
+sends nothing back (it tells its number of streams to the primary on its stdout: aiops.workers)."""
 
 from __future__ import annotations
 
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 LENGTH = struct.Struct(">I")
 # What one worker may have waiting in the primary before it is cut off (it resumes).
 FEED_BUFFER_BYTES = 64 * 1024 * 1024
-STREAMS_REPORT_S = 0.5
 RETRY_FIRST_S = 0.05
 RETRY_CAP_S = 2.0
 
@@ -45,12 +43,6 @@ class FeedingBus(Bus):
         super().__init__(capacity)
         self._feeds: set[asyncio.StreamWriter] = set()
         self._server: asyncio.AbstractServer | None = None
-        self._worker_streams: dict[asyncio.StreamWriter, int] = {}
-
-    @property
-    def open_streams(self) -> int:
-        """This process's streams and those each worker said it has."""
-        return super().open_streams + sum(self._worker_streams.values())
 
     async def serve_feed(self, path: str) -> None:
         """Listens for workers on the unix socket `path`."""
@@ -68,14 +60,11 @@ class FeedingBus(Bus):
         writer.write(_frame(event_pb2.Event(sequence=self.latest).SerializeToString()))
         self._feeds.add(writer)
         try:
-            while True:  # its streams, now and then, until it goes
-                (streams,) = LENGTH.unpack(await reader.readexactly(LENGTH.size))
-                self._worker_streams[writer] = streams
-        except (ConnectionError, asyncio.IncompleteReadError):
+            await reader.read()  # nothing comes: its end says the worker has gone
+        except ConnectionError:
             pass
         finally:
             self._feeds.discard(writer)
-            self._worker_streams.pop(writer, None)
             writer.close()
 
     def deliver(self, events: Iterable[event_pb2.Event]) -> None:
@@ -104,20 +93,17 @@ class FeedBus(Bus):
         super().__init__(capacity)
         self.path = path
         self._reading: asyncio.Task[None] | None = None
-        self._reporting: asyncio.Task[None] | None = None
         self._writer: asyncio.StreamWriter | None = None  # kept: dropping it closes the socket
 
     async def start(self) -> None:
         """Connects; `OSError` when the primary cannot be reached."""
         reader = await self._connect()
         self._reading = asyncio.create_task(self._read(reader), name="event feed reader")
-        self._reporting = asyncio.create_task(self._report(), name="event feed streams")
 
     async def stop(self) -> None:
-        for task in (self._reading, self._reporting):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        if self._reading is not None:
+            self._reading.cancel()
+            await asyncio.gather(self._reading, return_exceptions=True)
         if self._writer is not None:
             self._writer.close()
 
@@ -128,14 +114,6 @@ class FeedBus(Bus):
         hello = event_pb2.Event.FromString(await self._next(reader))
         self.latest = max(self.latest, hello.sequence)
         return reader
-
-    async def _report(self) -> None:
-        """Tells the primary how many streams this worker has open, now and then."""
-        while True:
-            writer = self._writer
-            if writer is not None and not writer.is_closing():
-                writer.write(LENGTH.pack(self.open_streams))
-            await asyncio.sleep(STREAMS_REPORT_S)
 
     @staticmethod
     async def _next(reader: asyncio.StreamReader) -> bytes:

@@ -1,6 +1,7 @@
 """The server's status for the system dashboard: every `interval` seconds, a SERVER_STATUS event
 (not kept in the log, like SCORES) with its open streams, the events it delivered, its CPU and
-memory, each detector's lag and last step, and each data source's requests and latest check."""
+memory, each detector's lag and last step, and each data source's requests and latest check.
+Streams, CPU and memory are those of every serving process (`aiops serve --workers`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import math
 import os
 import socket
 import time
+from typing import Protocol
 
 import psutil
 
@@ -24,6 +26,16 @@ from aiops_api.v1 import event_pb2
 log = logging.getLogger(__name__)
 
 
+class Workers(Protocol):
+    """The server's other serving processes (aiops.workers.Workers)."""
+
+    @property
+    def pids(self) -> list[int]: ...
+
+    @property
+    def open_streams(self) -> int: ...
+
+
 class StatusReporter:
     def __init__(
         self,
@@ -32,8 +44,10 @@ class StatusReporter:
         history: HealthHistory,
         clients: SourceClients,
         interval: float,
+        workers: Workers | None = None,
     ) -> None:
         self.bus = bus
+        self.workers = workers
         self.recent = recent
         self.history = history
         self.clients = clients
@@ -43,7 +57,8 @@ class StatusReporter:
         self._started = self._process.create_time()
         # What the previous status measured from (the counters are cumulative).
         self._at = time.monotonic()
-        self._cpu = time.process_time()
+        self._cpu: dict[int, float] = {}  # CPU seconds by process
+        self._cpu_seconds()
         self._events = bus.events_delivered
         self._requests: dict[str, RequestStats] = {}
         self._task: asyncio.Task[None] | None = None
@@ -67,18 +82,19 @@ class StatusReporter:
 
     def measure(self) -> event_pb2.Event:
         """The status since the previous call (or since this reporter was made)."""
-        now, cpu, events = time.monotonic(), time.process_time(), self.bus.events_delivered
+        now, events = time.monotonic(), self.bus.events_delivered
         elapsed = max(now - self._at, 1e-9)
+        workers = self.workers.open_streams if self.workers is not None else 0
         status = event_pb2.ServerStatus(
             server=self.server,
-            open_streams=self.bus.open_streams,
+            open_streams=self.bus.open_streams + workers,
             events_per_second=(events - self._events) / elapsed,
-            cpu_cores=(cpu - self._cpu) / elapsed,
-            memory_bytes=self._process.memory_info().rss,
+            cpu_cores=self._cpu_seconds() / elapsed,
+            memory_bytes=self._memory_bytes(),
         )
         status.start_time.FromNanoseconds(int(self._started * 1e9))
         status.interval.FromNanoseconds(int(elapsed * 1e9))
-        self._at, self._cpu, self._events = now, cpu, events
+        self._at, self._events = now, events
         wall = time.time()
         for detector_id, ring in self.recent.items():
             if not ring.running:
@@ -93,6 +109,32 @@ class StatusReporter:
         event = event_pb2.Event(server_status=status)
         event.time.GetCurrentTime()
         return event
+
+    def _processes(self) -> list[psutil.Process]:
+        """This process and its workers (those alive now)."""
+        processes = [self._process]
+        for pid in self.workers.pids if self.workers is not None else []:
+            with contextlib.suppress(psutil.Error):
+                processes.append(psutil.Process(pid))
+        return processes
+
+    def _cpu_seconds(self) -> float:
+        """CPU time the serving processes used since the previous call."""
+        used, seen = 0.0, {}
+        for process in self._processes():
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                seen[process.pid] = times.user + times.system
+                used += seen[process.pid] - self._cpu.get(process.pid, 0.0)
+        self._cpu = seen
+        return used
+
+    def _memory_bytes(self) -> int:
+        total = 0
+        for process in self._processes():
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total
 
     def _add_data_sources(self, status: event_pb2.ServerStatus) -> None:
         stats = self.clients.stats()
