@@ -119,6 +119,7 @@ def _run(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
 
 
 async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int, envoy: bool) -> None:
+    from aiops import heap
     from aiops.app import start_app
     from aiops.config import Settings
     from aiops.events import log as event_log
@@ -136,6 +137,7 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int, e
             workers=workers,
         )
     )
+    heap.freeze()  # as `aiops serve` does
     sessions = session_factory(server.engine)
 
     async def write(event: Any) -> Any:
@@ -268,6 +270,7 @@ async def _serve_bare(heartbeat: float, workers: int, port: int, envoy: bool) ->
     each with its own publisher at the same pace: the ceiling of that many processes. With
     `envoy`, the Envoy aiops runs (its config, `aiops.envoy`) in front of them."""
     import grpc
+    from grpc_health.v1 import health, health_pb2_grpc
 
     from aiops.config import Settings
     from aiops.envoy import start_envoy
@@ -285,6 +288,8 @@ async def _serve_bare(heartbeat: float, workers: int, port: int, envoy: bool) ->
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, methods),))
     server.add_registered_method_handlers(service, methods)
+    if envoy:  # Envoy is ready once a health check through it answers SERVING
+        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
     port = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     others = [

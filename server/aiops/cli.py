@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _serve(settings: Settings) -> None:
+    from aiops import heap
     from aiops.app import start_app
 
     stop = asyncio.Event()
@@ -142,6 +143,7 @@ async def _serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     running = await start_app(settings)
+    heap.freeze()
     # Tests and scripts read this line for the port; keep its shape. Signals are handled
     # before it appears, so whoever reads it may stop the server at once.
     print(f"aiops: serving on {running.address}", flush=True)

@@ -30,6 +30,7 @@ from typing import Any
 
 import grpc
 
+from aiops import heap
 from aiops.api.worker import build_worker_server
 from aiops.config import Settings
 from aiops.events import log as event_log
@@ -210,6 +211,7 @@ async def _work() -> None:
         settings.scores_interval,
     )
     await api.start()
+    heap.freeze()
     print(READY, flush=True)
 
     async def orphaned() -> None:  # the primary is gone when its end of stdin closes
