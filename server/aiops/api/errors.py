@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -190,7 +191,12 @@ def _guard_unary(behaviour: Any, method: str) -> Callable[..., Awaitable[Any]]:
     return guarded
 
 
-def _guard_stream(behaviour: Any, method: str) -> Callable[..., AsyncIterator[Any]]:
+def _guard_stream(behaviour: Any, method: str) -> Callable[..., Any]:
+    """A server-streaming method that yields its responses, or one that writes them with
+    `context.write` (a coroutine: guarded as a unary one, with no generator in between)."""
+    if inspect.iscoroutinefunction(behaviour):
+        return _guard_unary(behaviour, method)
+
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
             async for response in behaviour(request, context):

@@ -1,8 +1,10 @@
 """EventService: the server-streaming replacement of the WebSocket gateway.
 
-Subscribe yields each event serialized: a stored event is serialized once and every stream
+Subscribe writes each event serialized: a stored event is serialized once and every stream
 sends the same bytes (`Bus.serialized`), which the method's handler passes through
-(`add_event_service`) instead of serializing the event again for each stream."""
+(`add_event_service`) instead of serializing the event again for each stream. It writes them
+with `context.write` rather than yielding them: a generator (and the error interceptor's around
+it) would cost each delivery a few more steps."""
 
 from __future__ import annotations
 
@@ -56,8 +58,9 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
         self,
         request: event_service_pb2.SubscribeRequest,
         context: grpc.aio.ServicerContext[Any, Any],
-    ) -> AsyncIterator[bytes]:
+    ) -> None:
         _check_subscribe(request)
+        write = context.write
         wanted = EventFilter.of(request)
         # Subscribed before the log is read: what is published meanwhile waits in the queue,
         # and what the replay already gave is skipped by its sequence. No gap, no duplicate.
@@ -68,12 +71,12 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
             else:  # live only: the bus knows where that starts (opening streams is cheaper)
                 latest = self.bus.latest
             # The first heartbeat at once, so that a client knows the stream is up.
-            yield self._heartbeat(latest).SerializeToString()
+            await write(self._heartbeat(latest).SerializeToString())
             last = latest
             if request.after_sequence:
                 replay = self._replay(request.after_sequence, oldest, latest, wanted)
                 async for payload in replay:
-                    yield payload
+                    await write(payload)
             self.heartbeats.join(subscription)
             subscription.task = asyncio.current_task()
             if self.closed:
@@ -85,10 +88,10 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     raise subscription.ended(last)
                 if subscription.heartbeat_due:  # however busy the stream is
                     subscription.heartbeat_due = False
-                    yield self._heartbeat(last).SerializeToString()
+                    await write(self._heartbeat(last).SerializeToString())
                 if scores.waiting:
                     for event in scores.due(loop.time()):
-                        yield _at_sequence(event, last).SerializeToString()
+                        await write(_at_sequence(event, last).SerializeToString())
                 if not subscription.events:
                     longest = max(0.0, scores.next_due() - loop.time()) if scores.waiting else None
                     await subscription.wait(longest)
@@ -101,13 +104,13 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
                     continue
                 if kind == "server_status":  # not in the log either
                     if wanted.matches(published):
-                        yield _at_sequence(published, last).SerializeToString()
+                        await write(_at_sequence(published, last).SerializeToString())
                     continue
                 if published.sequence <= last:
                     continue
                 last = published.sequence
                 if wanted.matches(published):
-                    yield self.bus.serialized(published)
+                    await write(self.bus.serialized(published))
 
     async def _replay(
         self, after: int, oldest: int, latest: int, wanted: EventFilter
