@@ -10,9 +10,10 @@ Four kinds of process, so that each one's memory and CPU are its own:
 - the server (`--serve`): the real aiops server (`start_app`, as `aiops serve` builds it, no
   detectors, `--workers` serving processes: one per core by default, as `aiops serve`) on a
   SQLite file in a temporary directory, and a publisher in it that writes
-  DATA_SOURCE_HEALTH events through the event log (`events.log.recording`, one transaction each,
-  as the health probe writes them) at a fixed rate: event i is due i / rate seconds after the
-  start, a late one goes at once, and none is written after the window;
+  DATA_SOURCE_HEALTH events through the event log (`events.log.recording`) at a fixed rate,
+  `--batch` events to a transaction (1 by default; a detector's step or the health probe's round
+  writes its several events in one): event i is due i / rate seconds after the start, a batch
+  when its first event is, a late one goes at once, and none is written after the window;
 - the bare broadcaster (`--serve-bare`): a grpc.aio server with the same Subscribe method and
   messages and nothing else: no database, no bus, no filters, no interceptor, no heartbeats
   after the first; its publisher, at the same pace, serializes each event once into one
@@ -140,11 +141,13 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int, e
     heap.freeze()  # as `aiops serve` does
     sessions = session_factory(server.engine)
 
-    async def write(event: Any) -> Any:
-        """One transaction each, as the health probe writes them."""
+    async def write(events: list[Any]) -> list[Any]:
+        """In one transaction, as a writer of several events (a detector's step, the health
+        probe's round) writes them."""
         async with event_log.recording(sessions, server.bus) as recorder:
-            recorder.add(event)
-        return recorder.events[0]
+            for event in events:
+                recorder.add(event)
+        return recorder.events
 
     try:
         await _commands(server.address, server.http_url, write)
@@ -155,7 +158,7 @@ async def _serve(url: str, stream_buffer: int, heartbeat: float, workers: int, e
 async def _commands(
     address: str,
     url: str | None,
-    write: Callable[[Any], Awaitable[Any]],
+    write: Callable[[list[Any]], Awaitable[list[Any]]],
     others: Sequence[Child] = (),
 ) -> None:
     """Says the address (and Envoy's URL, with one), then publishes through `write` as the
@@ -172,18 +175,19 @@ async def _commands(
             break
         for other in others:
             other.tell(command)
-        published = await _publish(write, command["rate"], command["duration"])
+        published = await _publish(write, command["rate"], command["duration"], command["batch"])
         for other in others:
             await loop.run_in_executor(None, other.hear, command["duration"] * 3 + 120)
         _say(published)
 
 
 async def _publish(
-    write: Callable[[Any], Awaitable[Any]], rate: float, duration: float
+    write: Callable[[list[Any]], Awaitable[list[Any]]], rate: float, duration: float, batch: int
 ) -> dict[str, Any]:
-    """DATA_SOURCE_HEALTH events at `rate` a second for `duration` seconds, each through
-    `write`, which stores and publishes it and returns it with its sequence and time; what was
-    published, and how late the publisher ran."""
+    """DATA_SOURCE_HEALTH events at `rate` a second for `duration` seconds, `batch` at a time
+    (each batch due when its first event is), each batch through `write`, which stores and
+    publishes it and returns its events with their sequence and time; what was published, and
+    how late the publisher ran."""
     from aiops_api.v1 import event_pb2
 
     loop = asyncio.get_running_loop()
@@ -193,8 +197,8 @@ async def _publish(
     sequences: list[int] = []
     store_ms: list[float] = []
     lag_ms = 0.0
-    for i in range(planned):
-        due = started + i / rate
+    for first in range(0, planned, batch):
+        due = started + first / rate
         now = loop.time()
         if now >= end:
             break
@@ -202,13 +206,16 @@ async def _publish(
             await asyncio.sleep(due - now)
         else:
             lag_ms = max(lag_ms, (now - due) * 1000)
-        health = event_pb2.DataSourceHealth(
-            data_source="dataSources/bench", reachable=i % 2 == 0, url="http://127.0.0.1:9090"
-        )
-        event = await write(event_pb2.Event(data_source_health=health))
-        # From the event's time (set as it is stored) to its publication after the commit.
-        store_ms.append((time.time() - event.time.ToNanoseconds() / 1e9) * 1000)
-        sequences.append(event.sequence)
+        healths = [
+            event_pb2.DataSourceHealth(
+                data_source="dataSources/bench", reachable=i % 2 == 0, url="http://127.0.0.1:9090"
+            )
+            for i in range(first, min(first + batch, planned))
+        ]
+        events = await write([event_pb2.Event(data_source_health=h) for h in healths])
+        # From the events' time (set as they are stored) to their publication after the commit.
+        store_ms.append((time.time() - events[0].time.ToNanoseconds() / 1e9) * 1000)
+        sequences.extend(event.sequence for event in events)
     return {
         "first": sequences[0] if sequences else 0,
         "last": sequences[-1] if sequences else 0,
@@ -305,8 +312,8 @@ async def _serve_bare(heartbeat: float, workers: int, port: int, envoy: bool) ->
     address = f"127.0.0.1:{port}"
     proxy = await start_envoy(Settings(http_address="127.0.0.1:0"), address) if envoy else None
 
-    async def write(event: Any) -> Any:
-        return broadcast.add(event)
+    async def write(events: list[Any]) -> list[Any]:
+        return [broadcast.add(event) for event in events]
 
     try:
         await _commands(address, proxy.url if proxy else None, write, others)
@@ -657,7 +664,9 @@ def measure(
         server_cpu, clients_cpu = cpu_seconds(server.pid), sum(map(cpu_seconds, pids))
         machine_cpu = machine_busy_seconds()
         window = time.monotonic()
-        server.tell({"publish": True, "rate": args.rate, "duration": args.duration})
+        server.tell(
+            {"publish": True, "rate": args.rate, "duration": args.duration, "batch": args.batch}
+        )
         published = server.hear(args.duration * 3 + 120)
         window_s = time.monotonic() - window
         window_end_cpu = cpu_seconds(server.pid)
@@ -697,6 +706,7 @@ def measure(
         "streams": args.streams,
         "rate": args.rate,
         "duration": args.duration,
+        "batch": args.batch,
         "client_processes": len(clients),
         "connections": connections,
         "stream_buffer": args.stream_buffer,
@@ -790,6 +800,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=10_000, help="concurrent Subscribe streams")
     parser.add_argument("--rate", type=float, default=100.0, help="events published a second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of publishing")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="events written in one transaction (a detector step's anomalies, a health round)",
+    )
     parser.add_argument(
         "--grace", type=float, default=10.0, help="seconds to wait for the last event after"
     )

@@ -28,6 +28,7 @@ from tests.loki import LokiServer, sample_streams
 from tests.postgres import PostgresCluster
 from tests.prometheus import PrometheusServer, sample_data
 from tests.redis import RedisServer
+from tests.subscribers import build as build_subscribers
 
 HEARTBEAT_INTERVAL = 0.2
 
@@ -168,3 +169,9 @@ async def server(database_url: str) -> AsyncIterator[App]:
 async def api(server: App) -> AsyncIterator[Api]:
     async with connected(server) as stubs:
         yield stubs
+
+
+@pytest.fixture(scope="session")
+def go_subscribers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """bench/fanout-sub, built once per session."""
+    return build_subscribers(tmp_path_factory.mktemp("fanout-sub"))

@@ -35,8 +35,10 @@ from aiops_api.v1 import (
     event_service_pb2,
 )
 from tests.conftest import connected, serving
+from tests.events import publish
 from tests.postgres import free_port
 from tests.rpc import prometheus
+from tests.subscribers import subscribing
 
 ALLOWED_ORIGIN = "http://localhost:5173"
 INDEX = "<!doctype html><title>aiops</title><div id=root></div>"
@@ -227,6 +229,32 @@ async def test_a_subscribe_stream_through_envoy_outlives_envoys_default_timeouts
     assert arrivals[0] < 3, "the first heartbeat came late: Envoy buffered the stream"
     assert len(arrivals) >= 12  # one a second, spread over the 16 s
     assert arrivals[-1] > 16
+
+
+async def test_grpc_web_streams_are_spread_over_the_serving_processes_and_miss_nothing(
+    sqlite_url: str, ui_dir: Path, go_subscribers: Path
+) -> None:
+    """Envoy opens a connection to the gRPC port per 100 calls (by default it would put every
+    page's stream on one connection, so on one of `--workers`' processes): 300 grpc-web
+    streams, each on its own HTTP/1.1 connection as a browser tab's, take at least 3, and each
+    stream gets every event in order."""
+    streams = 300
+    async with serving(sqlite_url, workers=2, **envoy_settings(ui_dir)) as app:
+        assert app.envoy is not None and app.http_url is not None
+        target = ("-grpcweb", app.http_url)
+        async with subscribing(go_subscribers, *target, streams=streams) as subscribers:
+            assert await subscribers.up() == streams
+            async with httpx.AsyncClient(trust_env=False) as admin:
+                stats = await admin.get(
+                    f"{app.envoy.admin_url}/stats",
+                    params={"filter": "^cluster.aiops_grpc.upstream_cx_active$"},
+                )
+            connections = int(stats.text.split(":")[1])
+            sequences = await publish(app, 5)
+            report = await subscribers.receive(sequences[0], sequences[-1])
+    assert connections >= streams // aiops_envoy.STREAMS_PER_UPSTREAM
+    assert report["received"] == streams * 5
+    assert (report["disorder"], report["errors"], report["incomplete"]) == (0, {}, 0)
 
 
 def test_the_config_never_cuts_a_stream_and_compresses_nothing() -> None:

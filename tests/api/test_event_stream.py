@@ -8,9 +8,7 @@ hands to either (tests/api/test_event_workers.py spreads subscribers over both).
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from aiops_api.v1 import event_service_pb2 as pb
 from tests.conftest import Api, connected, serving
 from tests.events import publish
 from tests.rpc import failure
+from tests.subscribers import subscribing
 
 STREAM_BUFFER = 50
 SCORES_INTERVAL = 0.5
@@ -178,36 +177,15 @@ async def test_events_go_out_as_the_bytes_of_the_published_event(api: Api, serve
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_go_client_reads_every_event_in_order(
-    api: Api, server: App, tmp_path: Path
+    api: Api, server: App, go_subscribers: Path
 ) -> None:
     """The Go client (bench/fanout-sub, on the Go client's stubs) decodes the events as they
     go out: every one, in order, with its sequence and time."""
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("no Go toolchain")
-    harness = Path(__file__).parents[2] / "bench" / "fanout-sub"
-    build = await asyncio.create_subprocess_exec(
-        go, "build", "-o", str(tmp_path / "fanout-sub"), ".", cwd=harness
-    )
-    assert await asyncio.wait_for(build.wait(), timeout=300) == 0
-    subscribers = await asyncio.create_subprocess_exec(
-        str(tmp_path / "fanout-sub"),
-        *("-address", api.address, "-streams", "20", "-connections", "2"),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert subscribers.stdin is not None and subscribers.stdout is not None
-    try:
-        up = json.loads(await asyncio.wait_for(subscribers.stdout.readline(), timeout=30))
-        assert up["up"] == 20
+    target = ("-address", api.address)
+    async with subscribing(go_subscribers, *target, streams=20) as subscribers:
+        assert await subscribers.up() == 20
         sequences = await publish(server, 5)
-        command = {"first": sequences[0], "last": sequences[-1], "grace": 10}
-        subscribers.stdin.write(json.dumps(command).encode() + b"\n")
-        report = json.loads(await asyncio.wait_for(subscribers.stdout.readline(), timeout=30))
-    finally:
-        if subscribers.returncode is None:
-            subscribers.kill()
-        await subscribers.wait()
+        report = await subscribers.receive(sequences[0], sequences[-1])
     assert report["received"] == 20 * 5
     assert (report["first_min"], report["last_max"]) == (sequences[0], sequences[-1])
     assert (report["disorder"], report["errors"], report["incomplete"]) == (0, {}, 0)
