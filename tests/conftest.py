@@ -3,6 +3,7 @@ Prometheus, Loki and Redis."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +32,9 @@ from tests.redis import RedisServer
 from tests.subscribers import build as build_subscribers
 
 HEARTBEAT_INTERVAL = 0.2
+# The `aiops serve` processes tests start serve /metrics on a free port (scripts/test says the
+# same for the clients' tests).
+os.environ.setdefault("AIOPS_METRICS_ADDRESS", "127.0.0.1:0")
 
 
 def migrate_in_thread(url: str) -> None:
@@ -139,6 +143,7 @@ async def serving(database_url: str, **settings: Any) -> AsyncIterator[App]:
     settings.setdefault("grpc_address", "127.0.0.1:0")
     settings.setdefault("envoy", False)
     settings.setdefault("workers", 1)  # tests that want more ask (test_event_stream.py, ...)
+    settings.setdefault("metrics_address", "")  # tests/test_metrics.py asks for /metrics
     running = await start_app(Settings(database_url=database_url, **settings))
     try:
         yield running

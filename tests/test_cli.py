@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 from google.protobuf.descriptor_pb2 import FileDescriptorProto
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -65,6 +66,23 @@ def test_serve_migrates_the_default_sqlite_file_and_answers_health_checks(
         detectors = detector_service_pb2_grpc.DetectorServiceStub(channel)
         listed = detectors.ListDetectors(detector_service_pb2.ListDetectorsRequest(), timeout=5)
         assert list(listed.detectors) == []
+
+
+def test_serve_says_where_its_metrics_are_and_they_count_its_calls(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, address = served
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.startswith("aiops: metrics at http://127.0.0.1:"), line
+    with grpc.insecure_channel(address) as channel:
+        detectors = detector_service_pb2_grpc.DetectorServiceStub(channel)
+        detectors.ListDetectors(detector_service_pb2.ListDetectorsRequest(), timeout=5)
+    text = httpx.get(line.split(" at ", 1)[1].strip(), timeout=10, trust_env=False).text
+    assert (
+        'grpc_server_handled_total{grpc_code="OK",grpc_method="ListDetectors",'
+        'grpc_service="aiops.v1.DetectorService",grpc_type="unary"} 1.0'
+    ) in text
 
 
 def test_reflection_lists_every_service(served: tuple[subprocess.Popen[str], str]) -> None:

@@ -25,6 +25,7 @@ def test_defaults_listen_on_loopback_with_a_sqlite_file() -> None:
     assert settings.envoy is True
     assert settings.http_address == "127.0.0.1:8080"
     assert settings.cors_origins == ""
+    assert settings.metrics_address == "127.0.0.1:9464"  # Prometheus' /metrics, loopback only
     assert Path(settings.ui_dir) == Path(__file__).resolve().parents[1] / "web" / "dist"
 
 
@@ -90,6 +91,8 @@ def test_flags_left_unset_do_not_override() -> None:
         ('cors_origins = "localhost:5173"\n', {}, "'localhost:5173' is not an origin"),
         ("", {"AIOPS_CORS_ORIGINS": "http://x/ui"}, "'http://x/ui' is not an origin"),
         ("", {"AIOPS_WORKERS": "0"}, "'workers' in environment must be positive"),
+        ("", {"AIOPS_METRICS_ADDRESS": "9464"}, "'metrics_address' in environment must be ip:port"),
+        ('metrics_address = "prom:1"\n', {}, "'metrics_address' in config file .* or empty"),
     ],
 )
 def test_bad_settings_name_the_setting_and_where_it_came_from(

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aiops.api.metrics import RpcCollector, RpcMetrics
 from aiops.api.server import ApiServer, build_server
 from aiops.config import Settings
 from aiops.detect import warmup
@@ -24,6 +25,7 @@ from aiops.events.feed import FeedingBus
 from aiops.events.redis_bus import RedisBus
 from aiops.events.retention import Retention
 from aiops.health import HealthHistory
+from aiops.metrics import MetricsServer, registry_of, serve_metrics
 from aiops.pipeline.health import HealthProbe
 from aiops.pipeline.runner import PipelineSettings
 from aiops.pipeline.scheduler import Scheduler
@@ -50,6 +52,7 @@ class App:
     status: StatusReporter
     envoy: Envoy | None = None
     workers: Workers | None = None  # the other serving processes, with --workers > 1
+    metrics: MetricsServer | None = None  # /metrics, unless metrics_address is empty
 
     @property
     def http_url(self) -> str | None:
@@ -62,6 +65,8 @@ class App:
         and checkpoint."""
         if self.workers is not None:  # their streams end first, while events still reach them
             await self.workers.stop()
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.stop)
         await self.api.stop(grace)
         if self.envoy is not None:
             await self.envoy.stop()
@@ -109,6 +114,7 @@ async def start_app(settings: Settings) -> App:
             _, bus.latest = await event_log.bounds(session)
         recent, history = RecentScoresRegistry(settings.recent_points), HealthHistory()
         patterns = LogPatternsRegistry()
+        rpc = RpcMetrics()
         # Bound last: a server that never starts keeps its port until it is collected.
         api = build_server(
             settings.grpc_address,
@@ -120,6 +126,7 @@ async def start_app(settings: Settings) -> App:
             recent,
             history,
             patterns,
+            rpc,
         )
         if workers is not None:
             await workers.listen(api.server, bus)
@@ -130,6 +137,12 @@ async def start_app(settings: Settings) -> App:
         if workers is not None:
             await workers.start(address)
         envoy = await start_envoy(settings, address) if settings.envoy else None
+        if envoy is not None:
+            undo.push_async_callback(envoy.stop)
+        metrics = None
+        if settings.metrics_address:
+            rpcs = RpcCollector(lambda: [rpc, *(workers.rpc if workers is not None else [])])
+            metrics = serve_metrics(settings.metrics_address, registry_of(rpcs))
         undo.pop_all()
     scheduler = Scheduler(
         sessions,
@@ -154,5 +167,16 @@ async def start_app(settings: Settings) -> App:
         scheduler.start()
         probe.start()
     return App(
-        address, engine, clients, bus, api, scheduler, probe, retention, status, envoy, workers
+        address,
+        engine,
+        clients,
+        bus,
+        api,
+        scheduler,
+        probe,
+        retention,
+        status,
+        envoy,
+        workers,
+        metrics,
     )

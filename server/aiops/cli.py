@@ -55,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         "e.g. http://localhost:5173 (AIOPS_CORS_ORIGINS)",
     )
     serve.add_argument(
+        "--metrics-address",
+        help="host:port of Prometheus' /metrics, port 0 for any, '' for none "
+        f"(AIOPS_METRICS_ADDRESS; default {Settings.metrics_address})",
+    )
+    serve.add_argument(
         "--heartbeat-interval",
         type=float,
         help="seconds between heartbeat events on every stream (AIOPS_HEARTBEAT_INTERVAL; "
@@ -100,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "envoy": getattr(args, "envoy", None),
         "cors_origins": getattr(args, "cors_origins", None),
         "workers": getattr(args, "workers", None),
+        "metrics_address": getattr(args, "metrics_address", None),
     }
     try:
         settings = load_settings(flags, config_file=args.config)
@@ -149,6 +155,8 @@ async def _serve(settings: Settings) -> None:
     print(f"aiops: serving on {running.address}", flush=True)
     if running.http_url is not None:
         print(f"aiops: UI at {running.http_url}", flush=True)
+    if running.metrics is not None:
+        print(f"aiops: metrics at {running.metrics.url}", flush=True)
     demo = await _start_demo_or_data_source(settings, running.address)
     await stop.wait()
     log.info("shutting down")

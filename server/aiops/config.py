@@ -57,6 +57,8 @@ class Settings:
     # UI that Envoy serves is on the same origin and needs none.
     cors_origins: str = ""
     ui_dir: str = str(UI_DIR)
+    # Prometheus' /metrics (aiops.metrics) on this host:port (port 0 picks one); empty: none.
+    metrics_address: str = "127.0.0.1:9464"
 
 
 def load_settings(
@@ -123,6 +125,13 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         raise ValueError(
             f"setting 'http_address' in {origin} must be ip:port or localhost:port (Envoy's)"
         )
+    if updated.metrics_address:
+        host, _, port = updated.metrics_address.rpartition(":")
+        if not _listenable(host.strip("[]")) or not port.isdigit() or int(port) > 65535:
+            raise ValueError(
+                f"setting 'metrics_address' in {origin} must be ip:port or localhost:port, "
+                "or empty for no /metrics"
+            )
     if updated.log_level.upper() not in LOG_LEVELS:
         raise ValueError(f"setting 'log_level' in {origin} must be one of {', '.join(LOG_LEVELS)}")
     return updated

@@ -9,8 +9,9 @@ other call to the primary's private unix socket (`aiops.api.worker`). Its bus is
 (`aiops.events.feed`), or with `redis_url` the Redis stream, as a replica's.
 
 A worker learns its plan on stdin (one JSON line) and says `ready` on stdout once it serves, then
-its number of open streams (a JSON line, `{"streams": N}`) every `STREAMS_REPORT_S`: the primary's
-SERVER_STATUS counts every process's streams, on either bus. It stops when told (SIGTERM: its
+its number of open streams and its gRPC metrics (a JSON line, `{"streams": N, "rpc": [...]}`)
+every `STREAMS_REPORT_S`: the primary's SERVER_STATUS and /metrics count every process's, on
+either bus. It stops when told (SIGTERM: its
 streams end with SHUTTING_DOWN and where to resume; SIGINT, a terminal's Ctrl-C, it leaves to the
 primary) or when its stdin closes (the primary is gone, even killed). A worker that dies is started
 again."""
@@ -31,6 +32,7 @@ from typing import Any
 import grpc
 
 from aiops import heap
+from aiops.api.metrics import RpcMetrics
 from aiops.api.worker import build_worker_server
 from aiops.config import Settings
 from aiops.events import log as event_log
@@ -61,6 +63,7 @@ class Workers:
         self.feed = f"\0{name}.feed"
         self.processes: list[asyncio.subprocess.Process | None] = [None] * self.count
         self.streams = [0] * self.count  # what each said it has open
+        self.rpc = [RpcMetrics() for _ in range(self.count)]  # and its gRPC metrics
         self._watching: list[asyncio.Task[None]] = []
         self._stopping = False
         self._address = ""
@@ -139,7 +142,8 @@ class Workers:
             if process is not None:
                 await self._hear(i, process)
                 code = await process.wait()
-                self.streams[i] = 0
+                # What it counted goes with it: a counter that falls is a restart to Prometheus.
+                self.streams[i], self.rpc[i] = 0, RpcMetrics()
                 if self._stopping:
                     return
                 log.warning(
@@ -159,7 +163,11 @@ class Workers:
         assert process.stdout is not None
         async for line in process.stdout:
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                self.streams[i] = int(json.loads(line)["streams"])
+                said = json.loads(line)
+                self.streams[i] = int(said["streams"])
+                metrics = RpcMetrics()
+                metrics.merge(said["rpc"])
+                self.rpc[i] = metrics
 
 
 async def _end(process: asyncio.subprocess.Process) -> None:
@@ -202,6 +210,7 @@ async def _work() -> None:
     async with sessions() as session:
         _, latest = await event_log.bounds(session)
     bus.latest = max(bus.latest, latest)
+    rpc = RpcMetrics()
     api, primary = build_worker_server(
         plan["address"],
         plan["primary"],
@@ -209,6 +218,7 @@ async def _work() -> None:
         bus,
         settings.heartbeat_interval,
         settings.scores_interval,
+        rpc,
     )
     await api.start()
     heap.freeze()
@@ -221,7 +231,8 @@ async def _work() -> None:
     async def report() -> None:
         with contextlib.suppress(BrokenPipeError):  # the primary has gone
             while True:
-                print(json.dumps({"streams": bus.open_streams}), flush=True)
+                said = {"streams": bus.open_streams, "rpc": rpc.snapshot()}
+                print(json.dumps(said), flush=True)
                 await asyncio.sleep(STREAMS_REPORT_S)
 
     tasks = [asyncio.create_task(orphaned()), asyncio.create_task(report())]

@@ -12,6 +12,7 @@ from aiops.api.data_sources import DataSourceServicer
 from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer, add_event_service
+from aiops.api.metrics import MetricsInterceptor, RpcMetrics
 from aiops.api.reflection import enable_reflection
 from aiops.detectors.log_patterns import LogPatternsRegistry
 from aiops.detectors.recent import RecentScoresRegistry
@@ -65,10 +66,13 @@ def build_server(
     recent: RecentScoresRegistry,
     history: HealthHistory,
     patterns: LogPatternsRegistry | None = None,
+    rpc_metrics: RpcMetrics | None = None,
 ) -> ApiServer:
     """The server listening on `address` (port 0 picks a free one); OSError when it cannot."""
+    # The metrics' interceptor outermost: it sees the status the error interceptor gave.
+    counting = [MetricsInterceptor(rpc_metrics)] if rpc_metrics is not None else []
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor()],
+        interceptors=[*counting, ErrorInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer, add_event_service
+from aiops.api.metrics import MetricsInterceptor, RpcMetrics
 from aiops.api.reflection import enable_reflection
 from aiops.events.bus import Bus
 
@@ -102,11 +103,13 @@ def build_worker_server(
     bus: Bus,
     heartbeat_interval: float,
     scores_interval: float,
+    rpc_metrics: RpcMetrics,
 ) -> tuple[WorkerServer, grpc.aio.Channel]:
     """The worker's server on `address` (the primary's port; port 0 is not allowed), and its
-    channel to the `primary`; OSError when it cannot listen."""
+    channel to the `primary`; OSError when it cannot listen. Its calls are counted into
+    `rpc_metrics`, but for those it forwards: the primary counts them."""
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor()],
+        interceptors=[MetricsInterceptor(rpc_metrics, skip=FORWARDED), ErrorInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
