@@ -120,17 +120,19 @@ class EventServicer(event_service_pb2_grpc.EventServiceServicer):
             yield _reset(after, oldest, latest).SerializeToString()
             return
         position = after
-        async with self.sessions() as session:
-            while position < latest:
+        while position < latest:
+            # A session per page, closed before the page is written: a slow client must not
+            # hold a transaction (on SQLite, the write lock) while it reads.
+            async with self.sessions() as session:
                 rows = await event_log.read_after(session, position, latest, REPLAY_PAGE)
-                if not rows or rows[0].sequence != position + 1:  # pruned while we read
-                    yield _reset(after, oldest, latest).SerializeToString()
-                    return
-                for row in rows:
-                    event = event_log.stored_event(row)
-                    if wanted.matches(event):
-                        yield self.bus.serialized(event)
-                    position = row.sequence
+                page = [event_log.stored_event(row) for row in rows]
+            if not page or page[0].sequence != position + 1:  # pruned while we read
+                yield _reset(after, oldest, latest).SerializeToString()
+                return
+            for event in page:
+                if wanted.matches(event):
+                    yield self.bus.serialized(event)
+                position = event.sequence
 
     def _heartbeat(self, sequence: int) -> event_pb2.Event:
         interval_ms = round(self.heartbeat_interval * 1000)

@@ -35,9 +35,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # SQLite ignores foreign keys unless asked, per connection.
     cursor.execute("PRAGMA foreign_keys=ON")
+    # First: a busy database makes every later statement wait its turn, the PRAGMA below
+    # included (it takes a lock, and without a busy timeout fails at once, "database is locked").
+    cursor.execute("PRAGMA busy_timeout=30000")
     # WAL lets readers (streams, lists) go on while a detector writes.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
