@@ -1,6 +1,7 @@
 """Prometheus' /metrics: every RPC counted with go-grpc-prometheus' names and the code its client
 got (a stream its client leaves: Canceled), in every serving process, scraped by a real
-Prometheus."""
+Prometheus; aiops' own metrics (streams cut off, the event log, data sources, transactions).
+The scores written back: tests/pipeline/test_metrics.py and test_live.py."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from aiops.app import App
-from aiops_api.v1 import detector_service_pb2, event_service_pb2, event_service_pb2_grpc
+from aiops_api.v1 import (
+    data_source_service_pb2,
+    detector_service_pb2,
+    event_service_pb2,
+    event_service_pb2_grpc,
+)
 from tests.conftest import connected, serving
+from tests.events import publish
 from tests.prometheus import PrometheusServer
+from tests.rpc import prometheus
 
 DETECTORS, EVENTS = "aiops.v1.DetectorService", "aiops.v1.EventService"
 # The counting does not depend on the database.
@@ -31,10 +39,16 @@ async def server(database_url: str) -> AsyncIterator[App]:
         yield running
 
 
-def scrape(app: App) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(app: App) -> Samples:
     """Every sample of /metrics, by name and labels."""
     assert app.metrics is not None
-    text = httpx.get(app.metrics.url, timeout=10, trust_env=False).text
+    return samples(httpx.get(app.metrics.url, timeout=10, trust_env=False).text)
+
+
+def samples(text: str) -> Samples:
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
@@ -173,3 +187,59 @@ async def test_a_taken_metrics_address_is_a_clear_error(database_url: str, serve
     with pytest.raises(OSError, match="metrics_address"):
         async with serving(database_url, metrics_address=server.metrics.address):
             pass
+
+
+async def test_a_stream_cut_off_and_the_events_it_dropped_are_counted(database_url: str) -> None:
+    async with (
+        serving(database_url, stream_buffer=50, metrics_address="127.0.0.1:0") as server,
+        connected(server) as api,
+    ):
+        stream = api.events.Subscribe(event_service_pb2.SubscribeRequest())
+        await stream.read()  # open; it reads no more
+        assert scrape(server)[sample("aiops_subscribe_streams")] == 1
+        # One transaction: all 60 reach the stream before it sends any, 10 past its buffer.
+        await publish(server, 60)
+        seen = scrape(server)
+        assert seen[sample("aiops_events_published_total")] == 60
+        assert seen[sample("aiops_streams_cut_off_total")] == 1
+        # The 50 it had waiting and the one that did not fit; the 9 after found it gone.
+        assert seen[sample("aiops_stream_events_dropped_total")] == 51
+        stream.cancel()
+        await until(lambda: scrape(server)[sample("aiops_subscribe_streams")] == 0)
+
+
+async def test_the_event_log_size_and_what_retention_pruned(server: App) -> None:
+    await publish(server, 60)
+    await server.retention.prune()
+    seen = scrape(server)
+    assert seen[sample("aiops_event_log_events")] == 60
+    assert seen[sample("aiops_event_log_pruned_events_total")] == 0
+    server.retention.keep = 10
+    await server.retention.prune()
+    seen = scrape(server)
+    assert seen[sample("aiops_event_log_events")] == 10
+    assert seen[sample("aiops_event_log_pruned_events_total")] == 50
+
+
+async def test_data_source_requests_and_database_transactions_are_timed(server: App) -> None:
+    commits = sample("aiops_db_transaction_seconds_count", outcome="commit")
+    before = scrape(server)[commits]
+    async with connected(server) as api:
+        await api.data_sources.CreateDataSource(
+            data_source_service_pb2.CreateDataSourceRequest(
+                data_source=prometheus(urls=["http://127.0.0.1:9"]), data_source_id="away"
+            )
+        )
+        check = await api.data_sources.CheckDataSource(
+            data_source_service_pb2.CheckDataSourceRequest(name="dataSources/away")
+        )
+    assert not check.reachable
+    seen = scrape(server)
+    away = {"data_source": "dataSources/away"}
+    # The check, and the health probe's (if it came by): every one failed.
+    requests = seen[sample("aiops_data_source_request_seconds_count", **away)]
+    assert requests >= 1
+    assert seen[sample("aiops_data_source_request_errors_total", **away)] == requests
+    assert seen[sample("aiops_data_source_request_seconds_sum", **away)] > 0
+    assert seen[commits] >= before + 1  # the create (and the probe's health event)
+    assert seen[sample("aiops_db_transaction_seconds_sum", outcome="commit")] > 0

@@ -10,6 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
+from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aiops.api.metrics import RpcCollector, RpcMetrics
@@ -27,12 +28,13 @@ from aiops.events.retention import Retention
 from aiops.health import HealthHistory
 from aiops.metrics import MetricsServer, registry_of, serve_metrics
 from aiops.pipeline.health import HealthProbe
+from aiops.pipeline.metrics import ServerCollector
 from aiops.pipeline.runner import PipelineSettings
 from aiops.pipeline.scheduler import Scheduler
 from aiops.pipeline.status import StatusReporter
 from aiops.sources import matrix
 from aiops.sources.clients import SourceClients
-from aiops.store.database import create_engine, session_factory
+from aiops.store.database import create_engine, session_factory, time_transactions
 from aiops.workers import Workers
 
 
@@ -139,10 +141,26 @@ async def start_app(settings: Settings) -> App:
         envoy = await start_envoy(settings, address) if settings.envoy else None
         if envoy is not None:
             undo.push_async_callback(envoy.stop)
+        retention = Retention(
+            sessions,
+            settings.event_retention_count,
+            timedelta(hours=settings.event_retention_hours),
+        )
         metrics = None
         if settings.metrics_address:
             rpcs = RpcCollector(lambda: [rpc, *(workers.rpc if workers is not None else [])])
-            metrics = serve_metrics(settings.metrics_address, registry_of(rpcs))
+            own = ServerCollector(
+                bus, recent, retention, clients, workers, settings.score_series_limit
+            )
+            transactions = Histogram(
+                "aiops_db_transaction_seconds",
+                "How long database transactions are open (on SQLite: hold the write lock); "
+                "rollback includes the read-only ones.",
+                ["outcome"],
+                registry=None,
+            )
+            time_transactions(engine, transactions)
+            metrics = serve_metrics(settings.metrics_address, registry_of(rpcs, own, transactions))
         undo.pop_all()
     scheduler = Scheduler(
         sessions,
@@ -159,9 +177,6 @@ async def start_app(settings: Settings) -> App:
     probe = HealthProbe(sessions, clients, bus, settings.health_interval, history)
     status = StatusReporter(bus, recent, history, clients, settings.status_interval, workers)
     status.start()
-    retention = Retention(
-        sessions, settings.event_retention_count, timedelta(hours=settings.event_retention_hours)
-    )
     retention.start()
     if settings.run_detectors:
         scheduler.start()

@@ -59,6 +59,8 @@ class Settings:
     ui_dir: str = str(UI_DIR)
     # Prometheus' /metrics (aiops.metrics) on this host:port (port 0 picks one); empty: none.
     metrics_address: str = "127.0.0.1:9464"
+    # At most this many series' scores on /metrics, of all the detectors with export_scores.
+    score_series_limit: int = 10_000
 
 
 def load_settings(
@@ -108,6 +110,7 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         "recent_points",
         "status_interval",
         "workers",
+        "score_series_limit",
     )
     for name in positive:
         if getattr(updated, name) <= 0:

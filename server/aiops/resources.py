@@ -50,6 +50,7 @@ def detector_message(row: DetectorRow) -> detector_pb2.Detector:
         step=Duration(seconds=row.step_seconds),
         direction=row.direction,
         min_deviation=row.min_deviation,
+        export_scores=row.export_scores,
         thresholds=detector_pb2.SeverityThresholds(
             warning=row.warning_threshold, critical=row.critical_threshold
         ),
@@ -75,6 +76,7 @@ def write_detector(row: DetectorRow, detector: detector_pb2.Detector) -> None:
     row.algorithm = algorithm_json(detector)
     row.direction = detector_pb2.Direction.Name(detector.direction)
     row.min_deviation = detector.min_deviation
+    row.export_scores = detector.export_scores
     row.warning_threshold = detector.thresholds.warning
     row.critical_threshold = detector.thresholds.critical
 

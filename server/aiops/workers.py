@@ -9,7 +9,8 @@ other call to the primary's private unix socket (`aiops.api.worker`). Its bus is
 (`aiops.events.feed`), or with `redis_url` the Redis stream, as a replica's.
 
 A worker learns its plan on stdin (one JSON line) and says `ready` on stdout once it serves, then
-its number of open streams and its gRPC metrics (a JSON line, `{"streams": N, "rpc": [...]}`)
+its number of open streams, of streams it cut off and their events, and its gRPC metrics (a
+JSON line, `{"streams": N, "cut_off": [streams, events], "rpc": [...]}`)
 every `STREAMS_REPORT_S`: the primary's SERVER_STATUS and /metrics count every process's, on
 either bus. It stops when told (SIGTERM: its
 streams end with SHUTTING_DOWN and where to resume; SIGINT, a terminal's Ctrl-C, it leaves to the
@@ -64,6 +65,7 @@ class Workers:
         self.processes: list[asyncio.subprocess.Process | None] = [None] * self.count
         self.streams = [0] * self.count  # what each said it has open
         self.rpc = [RpcMetrics() for _ in range(self.count)]  # and its gRPC metrics
+        self.cut_off = [(0, 0)] * self.count  # streams cut off, and their events
         self._watching: list[asyncio.Task[None]] = []
         self._stopping = False
         self._address = ""
@@ -100,6 +102,11 @@ class Workers:
     def open_streams(self) -> int:
         """The streams open on the workers, as they last said."""
         return sum(self.streams)
+
+    @property
+    def cut_offs(self) -> tuple[int, int]:
+        """Streams the workers cut off, and the events those had waiting, as they last said."""
+        return sum(s for s, _ in self.cut_off), sum(e for _, e in self.cut_off)
 
     async def stop(self) -> None:
         """Ends every worker's streams with where to resume, and the workers."""
@@ -143,7 +150,7 @@ class Workers:
                 await self._hear(i, process)
                 code = await process.wait()
                 # What it counted goes with it: a counter that falls is a restart to Prometheus.
-                self.streams[i], self.rpc[i] = 0, RpcMetrics()
+                self.streams[i], self.rpc[i], self.cut_off[i] = 0, RpcMetrics(), (0, 0)
                 if self._stopping:
                     return
                 log.warning(
@@ -165,6 +172,8 @@ class Workers:
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 said = json.loads(line)
                 self.streams[i] = int(said["streams"])
+                streams, events = said["cut_off"]
+                self.cut_off[i] = (int(streams), int(events))
                 metrics = RpcMetrics()
                 metrics.merge(said["rpc"])
                 self.rpc[i] = metrics
@@ -231,7 +240,11 @@ async def _work() -> None:
     async def report() -> None:
         with contextlib.suppress(BrokenPipeError):  # the primary has gone
             while True:
-                said = {"streams": bus.open_streams, "rpc": rpc.snapshot()}
+                said = {
+                    "streams": bus.open_streams,
+                    "cut_off": [bus.cut_offs.streams, bus.cut_offs.events],
+                    "rpc": rpc.snapshot(),
+                }
                 print(json.dumps(said), flush=True)
                 await asyncio.sleep(STREAMS_REPORT_S)
 

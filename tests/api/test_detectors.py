@@ -47,6 +47,7 @@ async def test_create_fills_defaults_and_starts_stopped(api: Api, source: str) -
     assert created.ensemble.half_life == 2000
     assert created.direction == detector_pb2.DIRECTION_BOTH
     assert created.min_deviation == 0
+    assert not created.export_scores
     assert created.thresholds.warning == pytest.approx(0.95)
     assert created.thresholds.critical == pytest.approx(0.99)
     assert created.etag and created.create_time.seconds > 0
@@ -271,6 +272,21 @@ async def test_update_honours_the_mask(api: Api, source: str) -> None:
     assert updated.display_name == "old"
     assert updated.state == created.state
     assert updated.etag != created.etag
+
+
+async def test_the_scores_export_is_switched_on_and_off_by_update(api: Api, source: str) -> None:
+    created = await create(api, export_scores=True)
+    assert created.export_scores
+
+    switched = await api.detectors.UpdateDetector(
+        pb.UpdateDetectorRequest(
+            detector=Detector(name=created.name), update_mask=FieldMask(paths=["export_scores"])
+        )
+    )
+
+    assert not switched.export_scores
+    got = await api.detectors.GetDetector(pb.GetDetectorRequest(name=created.name))
+    assert not got.export_scores
 
 
 async def test_update_star_resets_unset_fields_to_defaults(api: Api, source: str) -> None:

@@ -122,6 +122,7 @@ async def test_the_status_adds_up_the_cpu_memory_and_streams_of_every_process() 
     class Workers:
         pids: list[int]
         open_streams: int
+        cut_offs: tuple[int, int] = (0, 0)
 
     recent, history, bus = RecentScoresRegistry(10), HealthHistory(), Bus()
     workers = Workers([spinning.pid], 7)

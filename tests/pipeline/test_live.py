@@ -1,16 +1,21 @@
 """The whole pipeline in real time: Prometheus scrapes a test exporter, the server's scheduler
-runs a detector over it, and a spike in the exporter becomes a stored anomaly within two steps."""
+runs a detector over it, and a spike in the exporter becomes a stored anomaly within two steps;
+Prometheus scrapes the detector's scores back from the server's /metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
 
 from aiops_api.v1 import anomaly_pb2, data_source_service_pb2, detector_pb2, detector_service_pb2
 from tests.conftest import Api, connected, serving
+from tests.postgres import free_port
 from tests.prometheus import PrometheusServer
 from tests.rpc import detector, prometheus
 
@@ -46,17 +51,29 @@ class Exporter:
         await self.server.wait_closed()
 
 
+@dataclass
+class Scraped:
+    exporter: Exporter
+    prometheus: PrometheusServer
+    metrics_address: str  # where the server is to serve /metrics, which Prometheus scrapes
+
+
 @pytest.fixture
-async def scraped() -> AsyncIterator[tuple[Exporter, PrometheusServer]]:
+async def scraped() -> AsyncIterator[Scraped]:
     exporter = Exporter()
     port = await exporter.start()
+    metrics_address = f"127.0.0.1:{free_port()}"
+    # The scores come back with the labels of their series (job="exporter"): honor_labels
+    # keeps them, as for federation.
     config = (
         f"global:\n  scrape_interval: {SCRAPE}\n  scrape_timeout: 400ms\n"
         "scrape_configs:\n  - job_name: exporter\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        "  - job_name: aiops\n    honor_labels: true\n"
+        f"    static_configs:\n      - targets: ['{metrics_address}']\n"
     )
     server = await asyncio.to_thread(PrometheusServer, None, config)
-    yield exporter, server
+    yield Scraped(exporter, server, metrics_address)
     server.stop()
     await exporter.stop()
 
@@ -70,12 +87,17 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float) -> 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_spike_scraped_by_prometheus_is_stored_within_two_steps(
-    database_url: str, scraped: tuple[Exporter, PrometheusServer]
+    database_url: str, scraped: Scraped
 ) -> None:
-    exporter, prometheus_server = scraped
+    exporter, prometheus_server = scraped.exporter, scraped.prometheus
     await asyncio.sleep(12)  # history for the backfill: six steps of a constant 100
     async with (
-        serving(database_url, evaluation_delay=1.0, backfill_points=30) as server,
+        serving(
+            database_url,
+            evaluation_delay=1.0,
+            backfill_points=30,
+            metrics_address=scraped.metrics_address,
+        ) as server,
         connected(server) as api,
     ):
         name = await start_detector(api, prometheus_server.url)
@@ -105,6 +127,29 @@ async def test_a_spike_scraped_by_prometheus_is_stored_within_two_steps(
         assert injected - STEP <= anomaly.start_time.seconds <= injected + 2 * STEP
         assert anomaly.peak_value == 1000.0 and anomaly.active
 
+        # Its scores, scraped back by Prometheus with the series' labels: the peak among them.
+        score = 'max_over_time(aiops_anomaly_score{detector="detectors/live",job="exporter"}[1m])'
+        severity = detector_pb2.Severity.Name(anomaly.severity).removeprefix("SEVERITY_").lower()
+        opened = f'aiops_anomalies_opened_total{{job="aiops",severity="{severity}"}}'
+
+        async def scraped_back() -> bool:
+            scores, counts = (
+                await instant(prometheus_server, score),
+                await instant(prometheus_server, opened),
+            )
+            return (
+                len(scores) == 1
+                and float(scores[0]["value"][1]) >= anomaly.peak_score
+                and [float(count["value"][1]) for count in counts] == [1]
+            )
+
+        await wait_for(scraped_back, seconds=5)
+        (found,) = await instant(prometheus_server, score)
+        assert found["metric"]["exported_name"] == "live"
+        lag = 'aiops_detector_lag_seconds{job="aiops",detector="detectors/live"}'
+        (lagging,) = await instant(prometheus_server, lag)
+        assert float(lagging["value"][1]) < 3 * STEP  # a step, the delay, and a scrape
+
 
 async def start_detector(api: Api, url: str) -> str:
     await api.data_sources.CreateDataSource(
@@ -117,6 +162,7 @@ async def start_detector(api: Api, url: str) -> str:
         query="live",
         step={"seconds": STEP},
         robust_z_score=detector_pb2.RobustZScore(window=5),
+        export_scores=True,
     )
     created = await api.detectors.CreateDetector(
         detector_service_pb2.CreateDetectorRequest(detector=spec, detector_id="live")
@@ -130,3 +176,13 @@ async def listed(api: Api, name: str) -> list[anomaly_pb2.Anomaly]:
         detector_service_pb2.ListAnomaliesRequest(parent=name)
     )
     return list(response.anomalies)
+
+
+async def instant(prometheus_server: PrometheusServer, query: str) -> list[dict[str, Any]]:
+    """The result of an instant query."""
+    async with httpx.AsyncClient(trust_env=False) as client:
+        response = await client.get(
+            f"{prometheus_server.url}/api/v1/query", params={"query": query}
+        )
+    result: list[dict[str, Any]] = response.raise_for_status().json()["data"]["result"]
+    return result

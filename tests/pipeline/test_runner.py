@@ -9,14 +9,16 @@ of its own), so hours of history pass in a second; test_live.py runs the schedul
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import grpc
 import numpy as np
 import pytest
 from sqlalchemy import select
 
+from aiops.detectors.recent import RecentScoresRegistry
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.pipeline.runner import DetectorRunner, DetectorStopped, PipelineSettings
@@ -79,10 +81,14 @@ class Setup:
     detector: str
     clients: SourceClients
     runner: DetectorRunner | None = None
+    recent: RecentScoresRegistry = field(default_factory=RecentScoresRegistry)
 
     async def new_runner(self, settings: PipelineSettings = SETTINGS) -> DetectorRunner:
-        """A runner as the scheduler makes one (at start, and after a restart)."""
-        runner = DetectorRunner("load", self.api.sessions, self.clients, Bus(), settings)
+        """A runner as the scheduler makes one (at start, and after a restart), with the
+        process's registry of what runners scored and opened."""
+        runner = DetectorRunner(
+            "load", self.api.sessions, self.clients, Bus(), settings, self.recent
+        )
         await runner.load()
         return runner
 
@@ -164,6 +170,8 @@ async def test_backfill_then_exactly_the_planted_anomalies(setup: Setup) -> None
     )
     assert found[0].peak_value == pytest.approx(140, abs=1)
     assert found[0].severity == detector_pb2.SEVERITY_CRITICAL
+    # For /metrics: each counted once, by its severity when it opened (before it grew).
+    assert setup.recent.anomalies_opened == Counter({"SEVERITY_CRITICAL": 2})
 
 
 async def test_an_anomaly_is_one_record_updated_while_it_lasts(setup: Setup) -> None:
@@ -207,6 +215,7 @@ async def test_a_restart_resumes_without_raising_anything_twice(setup: Setup) ->
     assert spans(found) == EXPECTED
     assert found[0].name == raised[0].name
     assert found[0].create_time == raised[0].create_time
+    assert sum(setup.recent.anomalies_opened.values()) == 2, "the replay opened none again"
 
 
 async def test_prometheus_going_away_degrades_the_detector_and_the_gap_is_caught_up(

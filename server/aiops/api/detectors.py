@@ -62,6 +62,7 @@ UPDATABLE = frozenset(
         "direction",
         "min_deviation",
         "thresholds",
+        "export_scores",
     }
 )
 IMMUTABLE = frozenset({"name"})

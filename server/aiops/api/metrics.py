@@ -65,7 +65,8 @@ class RpcMetrics:
         return counts
 
     def snapshot(self) -> list[dict[str, Any]]:
-        """The counts as JSON (a worker's, for the primary)."""
+        """The counts as JSON (a worker's, for the primary). Safe from another thread (the
+        scrape's): the methods are copied in one step before they are read."""
         return [
             {
                 "key": list(key),
@@ -73,10 +74,10 @@ class RpcMetrics:
                 "received": c.received,
                 "sent": c.sent,
                 "handled": dict(c.handled),
-                "buckets": c.buckets,
+                "buckets": list(c.buckets),
                 "seconds": c.seconds,
             }
-            for key, c in self.methods.items()
+            for key, c in list(self.methods.items())
         ]
 
     def merge(self, snapshot: Iterable[dict[str, Any]]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +56,7 @@ class RecentScores:
         self.step_seconds = math.nan  # how long the detector's last step took
         self.stepped_at = 0.0  # wall-clock time of the last step's end
         self.running = False  # whether a runner writes to it now
+        self.exported = False  # whether /metrics exports its latest points (export_scores)
 
     def record(
         self,
@@ -180,6 +182,9 @@ class RecentScoresRegistry:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = capacity
         self._detectors: dict[str, RecentScores] = {}
+        # Anomalies the runners of this process opened since it started, by severity's name
+        # (for /metrics: its runners come and go, the count stays).
+        self.anomalies_opened: Counter[str] = Counter()
 
     def get(self, detector_id: str, created: datetime | None = None) -> RecentScores | None:
         """The ring of the detector made at `created` (any, when None)."""

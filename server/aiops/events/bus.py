@@ -25,14 +25,24 @@ SERIALIZED_KEPT = 1024
 SERIALIZED_KEPT_BYTES = 8 * 1024 * 1024
 
 
+class CutOffs:
+    """Streams cut off for falling behind, and the events they had waiting or were offered as
+    they were cut (their clients resume from the log and miss none of them)."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+        self.events = 0
+
+
 class Subscription:
     """One subscriber's events, waiting to be sent. A subscriber that lets more than `capacity`
     pile up is cut off (`StreamTooSlow`) rather than slowing the publishers or the other
     subscribers down. Its stream sleeps in `wait` until there is something to do: an event, its
     end, or its heartbeat (`tick`, from `aiops.events.heartbeats`)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, cut_offs: CutOffs | None = None) -> None:
         self.capacity = capacity
+        self.cut_offs = cut_offs if cut_offs is not None else CutOffs()
         self.events: deque[event_pb2.Event] = deque()
         self.ended: EndReason | None = None
         self.heartbeat_due = False
@@ -49,6 +59,8 @@ class Subscription:
         if self.ended is not None:
             return
         if len(self.events) >= self.capacity:
+            self.cut_offs.streams += 1
+            self.cut_offs.events += len(self.events) + 1
             self.end(StreamTooSlow)
             return
         self.events.append(event)
@@ -93,6 +105,7 @@ class Bus:
         self.latest = 0
         # Stored events delivered since start (the status's events per second).
         self.events_delivered = 0
+        self.cut_offs = CutOffs()
         self._serialized: dict[int, bytes] = {}  # by sequence, oldest first
         self._serialized_bytes = 0
 
@@ -161,7 +174,7 @@ class Bus:
     @contextmanager
     def subscribe(self) -> Iterator[Subscription]:
         """A subscription that receives every event published while the block runs."""
-        subscription = Subscription(self.capacity)
+        subscription = Subscription(self.capacity, self.cut_offs)
         self._subscriptions.add(subscription)
         try:
             yield subscription

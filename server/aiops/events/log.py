@@ -87,6 +87,11 @@ async def bounds(session: AsyncSession) -> tuple[int, int]:
     return int(oldest or 0), int(latest or 0)
 
 
+async def size(session: AsyncSession) -> int:
+    """How many events the log holds."""
+    return int(await session.scalar(select(func.count()).select_from(EventRow)) or 0)
+
+
 async def read_after(session: AsyncSession, after: int, until: int, limit: int) -> list[EventRow]:
     """Up to `limit` events with after < sequence <= until, in order."""
     rows = await session.scalars(

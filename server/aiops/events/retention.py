@@ -25,6 +25,10 @@ class Retention:
         self.keep = keep
         self.max_age = max_age
         self._task: asyncio.Task[None] | None = None
+        # For /metrics: the events the log held after the last pruning, and those pruned since
+        # start.
+        self.size = 0
+        self.pruned = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._prune_forever(), name="event retention")
@@ -37,7 +41,10 @@ class Retention:
 
     async def prune(self) -> int:
         async with self.sessions.begin() as session:
-            return await event_log.prune(session, self.keep, self.max_age)
+            pruned = await event_log.prune(session, self.keep, self.max_age)
+            self.size = await event_log.size(session)
+        self.pruned += pruned
+        return pruned
 
     async def _prune_forever(self) -> None:
         while True:

@@ -124,7 +124,7 @@ class DetectorRunner:
             log.warning("%s: checkpoint unreadable, learning afresh", self.name, exc_info=True)
             self._start_afresh(row)
             return
-        self._keep_recent(row.create_time, afresh=False)
+        self._keep_recent(row, afresh=False)
         self.series = list(saved.series)
         self.keys = {series_key(labels): i for i, labels in enumerate(self.series)}
         self.active = {
@@ -214,7 +214,7 @@ class DetectorRunner:
 
     def _start_afresh(self, row: DetectorRow) -> None:
         """The detector learns from nothing: no series, no state."""
-        self._keep_recent(row.create_time, afresh=True)
+        self._keep_recent(row, afresh=True)
 
     def _resume_more(self, row: DetectorRow, saved: CheckpointRow) -> None:
         """Restores what the checkpoint holds besides the algorithm's state; ValueError when it
@@ -297,11 +297,12 @@ class DetectorRunner:
         )
         return True
 
-    def _keep_recent(self, created: datetime, *, afresh: bool) -> None:
+    def _keep_recent(self, row: DetectorRow, *, afresh: bool) -> None:
         """Picks the ring its scores go to: a new one when it learns afresh."""
         ring = self.recent_scores.fresh if afresh else self.recent_scores.resume
-        self.recent = ring(self.detector_id, self.step, created)
+        self.recent = ring(self.detector_id, self.step, row.create_time)
         self.recent.running = True
+        self.recent.exported = row.export_scores
 
     def _remember(self, start: int, values: np.ndarray, scored: Scored) -> None:
         """Keeps the scored points for charts (`aiops.detectors.recent`)."""
@@ -329,6 +330,7 @@ class DetectorRunner:
     ) -> None:
         # Serialized before the transaction: a big state takes a while, and writers queue.
         saved = self._checkpoint_row() if save else None
+        opened: list[str] = []  # the severities of the anomalies it opens
         async with event_log.recording(self.sessions, self.bus) as recorder:
             session = recorder.session
             row = await session.get(DetectorRow, self.detector_id)
@@ -336,6 +338,8 @@ class DetectorRunner:
                 raise DetectorStopped(self.name)
             for anomaly in changed:
                 stored = await self._store_anomaly(session, anomaly)
+                if stored is not None and stored.revision == 1:
+                    opened.append(stored.severity)
                 if stored is not None:
                     change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
                     recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
@@ -356,6 +360,7 @@ class DetectorRunner:
                 await session.flush()
             if saved is not None:
                 await session.merge(saved)
+        self.recent_scores.anomalies_opened.update(opened)  # counted once committed
         if save:
             self.saved_at = time.monotonic()
 

@@ -100,6 +100,7 @@ class Scheduler:
                     detector.min_deviation,
                     detector.warning_threshold,
                     detector.critical_threshold,
+                    detector.export_scores,
                     source.id,
                     source.revision,
                     # Start after Stop (or a second Start while backfilling) learns afresh.

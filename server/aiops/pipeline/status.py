@@ -35,6 +35,9 @@ class Workers(Protocol):
     @property
     def open_streams(self) -> int: ...
 
+    @property
+    def cut_offs(self) -> tuple[int, int]: ...
+
 
 class StatusReporter:
     def __init__(

@@ -66,8 +66,9 @@ class SourceClients:
             await self._clients.pop(key)[1].aclose()
 
     def stats(self) -> dict[str, RequestStats]:
-        """Per data source id, the requests of its current client."""
-        return {key: client.http.stats for key, (_, client) in self._clients.items()}
+        """Per data source id, the requests of its current client (safe from the scrape's
+        thread: the clients are copied in one step first)."""
+        return {key: client.http.stats for key, (_, client) in list(self._clients.items())}
 
     async def aclose(self) -> None:
         for _, client in self._clients.values():

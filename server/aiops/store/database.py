@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from prometheus_client import Histogram
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -20,6 +22,28 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
+
+
+def time_transactions(engine: AsyncEngine, seconds: Histogram) -> None:
+    """Observes in `seconds` how long each of `engine`'s transactions is open, BEGIN to
+    COMMIT or ROLLBACK (on SQLite, how long it holds the write lock), by `outcome`."""
+
+    def began(connection: Any) -> None:
+        connection.info["began"] = time.perf_counter()
+
+    def ended(outcome: str) -> Any:
+        def end(connection: Any) -> None:
+            start = connection.info.pop("began", None)
+            if start is not None:
+                seconds.labels(outcome).observe(time.perf_counter() - start)
+
+        return end
+
+    for outcome in ("commit", "rollback"):  # shown from zero
+        seconds.labels(outcome)
+    event.listen(engine.sync_engine, "begin", began)
+    event.listen(engine.sync_engine, "commit", ended("commit"))
+    event.listen(engine.sync_engine, "rollback", ended("rollback"))
 
 
 def _begin_immediate(connection: Any) -> None:

@@ -102,6 +102,8 @@ class DetectorRow(Versioned, Base):
     # A log-pattern detector's source as it runs (LogPatternRates.Source's name); "" for others
     # and before its first step. Kept apart from `algorithm`, which says what the user asked.
     log_source: Mapped[str] = mapped_column(String(32), server_default="", default="")
+    # Whether /metrics exports its latest scores per series (aiops.pipeline.metrics).
+    export_scores: Mapped[bool] = mapped_column(Boolean, server_default="0", default=False)
 
 
 class AnomalyRow(Versioned, Base):

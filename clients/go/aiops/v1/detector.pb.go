@@ -291,6 +291,12 @@ type Detector struct {
 	MinDeviation float64 `protobuf:"fixed64,19,opt,name=min_deviation,json=minDeviation,proto3" json:"min_deviation,omitempty"`
 	// Score thresholds that raise anomalies. Defaults when unset.
 	Thresholds *SeverityThresholds `protobuf:"bytes,8,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// Whether the server's /metrics exports, while the detector runs, each of
+	// its series' latest score, expected value and band (aiops_anomaly_score,
+	// aiops_expected_value, aiops_expected_lower, aiops_expected_upper, with the
+	// series' labels and `detector`), for Prometheus to scrape back. Off when
+	// unset; the server caps how many series it exports in all.
+	ExportScores bool `protobuf:"varint,21,opt,name=export_scores,json=exportScores,proto3" json:"export_scores,omitempty"`
 	// Where the detector is in its life.
 	State Detector_State `protobuf:"varint,9,opt,name=state,proto3,enum=aiops.v1.Detector_State" json:"state,omitempty"`
 	// Why the detector is in its state, for people; empty when there is nothing to say.
@@ -458,6 +464,13 @@ func (x *Detector) GetThresholds() *SeverityThresholds {
 		return x.Thresholds
 	}
 	return nil
+}
+
+func (x *Detector) GetExportScores() bool {
+	if x != nil {
+		return x.ExportScores
+	}
+	return false
 }
 
 func (x *Detector) GetState() Detector_State {
@@ -1094,7 +1107,8 @@ var File_aiops_v1_detector_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\n" +
-	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdf\t\n" +
+	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\n" +
+	"\n" +
 	"\bDetector\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12'\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\vdisplayName\x12&\n" +
@@ -1115,7 +1129,8 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\rmin_deviation\x18\x13 \x01(\x01B\x04\xe2A\x01\x01R\fminDeviation\x12B\n" +
 	"\n" +
 	"thresholds\x18\b \x01(\v2\x1c.aiops.v1.SeverityThresholdsB\x04\xe2A\x01\x01R\n" +
-	"thresholds\x124\n" +
+	"thresholds\x12)\n" +
+	"\rexport_scores\x18\x15 \x01(\bB\x04\xe2A\x01\x01R\fexportScores\x124\n" +
 	"\x05state\x18\t \x01(\x0e2\x18.aiops.v1.Detector.StateB\x04\xe2A\x01\x03R\x05state\x12'\n" +
 	"\fstate_reason\x18\n" +
 	" \x01(\tB\x04\xe2A\x01\x03R\vstateReason\x12A\n" +
