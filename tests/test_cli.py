@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -114,10 +115,18 @@ def test_reflection_finds_the_file_of_a_method_as_ghz_asks(
     assert unknown.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
 
 
-def test_sigterm_shuts_down_cleanly(served: tuple[subprocess.Popen[str], str]) -> None:
+def test_sigterm_shuts_down_cleanly_and_logs_json_lines(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
     process, _ = served
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
+    # Its stderr is no terminal: one JSON object per line, the stdlib's lines (alembic's) too.
+    assert process.stderr is not None
+    lines = [json.loads(line) for line in process.stderr.read().splitlines()]
+    last = lines[-1]
+    assert (last["event"], last["level"], last["logger"]) == ("shutting down", "info", "aiops")
+    assert any(line["logger"].startswith("alembic") for line in lines)
 
 
 def alive(pid: int) -> bool:

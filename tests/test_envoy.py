@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +193,11 @@ async def test_an_error_through_envoy_keeps_its_status_message_and_details(
     resource = error_details_pb2.ResourceInfo()
     assert any(d.Unpack(resource) for d in details.details if d.Is(resource.DESCRIPTOR))
     assert resource.resource_name == "detectors/missing"
+    # The request id is the one Envoy made (a UUID; aiops' own are 32 hex digits): the server's
+    # log lines and Envoy's access log name the call alike.
+    info = error_details_pb2.ErrorInfo()
+    assert any(d.Unpack(info) for d in details.details if d.Is(info.DESCRIPTOR))
+    assert str(uuid.UUID(info.metadata["request_id"])) == info.metadata["request_id"]
     # A page on another origin may read them (when they come as headers, trailers-only).
     exposed = result.response.headers["access-control-expose-headers"]
     assert {"grpc-status", "grpc-message", "grpc-status-details-bin"} <= {

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aiops import structured_logs
 from aiops.config import Settings, load_settings
 from aiops.watch import TYPES as WATCH_TYPES
 
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"SQLAlchemy async URL (AIOPS_DATABASE_URL; default {Settings.database_url})",
     )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (AIOPS_LOG_LEVEL)")
+    parser.add_argument(
+        "--log-format",
+        help="json (one object per line), console, or auto: json but at a terminal "
+        "(AIOPS_LOG_FORMAT)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser(
@@ -99,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     flags = {
         "database_url": args.database_url,
         "log_level": args.log_level,
+        "log_format": args.log_format,
         "grpc_address": getattr(args, "grpc_address", None),
         "heartbeat_interval": getattr(args, "heartbeat_interval", None),
         "http_address": getattr(args, "http_address", None),
@@ -111,12 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(flags, config_file=args.config)
     except (ValueError, OSError) as e:
         parser.error(str(e))
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per query otherwise
+    structured_logs.configure(settings.log_level, settings.log_format)
 
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -11,6 +11,7 @@ from typing import Any
 
 ENV_PREFIX = "AIOPS_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("auto", "json", "console")
 # The UI's build output in a checkout (`make web`): server/aiops/config.py -> the repository.
 UI_DIR = Path(__file__).resolve().parents[2] / "web" / "dist"
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -22,6 +23,8 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///aiops.db"
     heartbeat_interval: float = 5.0  # seconds between heartbeat events on every stream
     log_level: str = "INFO"
+    # auto: one JSON object per line, but for a person at a terminal; json; console.
+    log_format: str = "auto"
     # The pipeline (aiops.pipeline.runner.PipelineSettings says what each does).
     evaluation_delay: float = 5.0
     backfill_points: int = 2880
@@ -135,6 +138,10 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
                 f"setting 'metrics_address' in {origin} must be ip:port or localhost:port, "
                 "or empty for no /metrics"
             )
+    if updated.log_format not in LOG_FORMATS:
+        raise ValueError(
+            f"setting 'log_format' in {origin} must be one of {', '.join(LOG_FORMATS)}"
+        )
     if updated.log_level.upper() not in LOG_LEVELS:
         raise ValueError(f"setting 'log_level' in {origin} must be one of {', '.join(LOG_LEVELS)}")
     return updated

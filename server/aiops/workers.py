@@ -31,8 +31,9 @@ import sys
 from typing import Any
 
 import grpc
+import structlog
 
-from aiops import heap
+from aiops import heap, structured_logs
 from aiops.api.metrics import RpcMetrics
 from aiops.api.worker import build_worker_server
 from aiops.config import Settings
@@ -200,10 +201,8 @@ async def _work() -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
     plan: dict[str, Any] = json.loads(await stdin.readline())
     settings = Settings(**plan["settings"])
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [worker]: %(message)s",
-    )
+    structured_logs.configure(settings.log_level, settings.log_format)
+    structlog.contextvars.bind_contextvars(worker=os.getpid())  # on every line it logs
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     # A terminal's Ctrl-C reaches every process of the group: the primary stops the workers.

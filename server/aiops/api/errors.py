@@ -1,13 +1,17 @@
-"""Every failure leaves as a canonical gRPC status with google.rpc details, never UNKNOWN."""
+"""Every failure leaves as a canonical gRPC status with google.rpc details, never UNKNOWN; and
+every call has a request id (the client's `x-request-id`, as Envoy sends one, or a new one),
+bound to every log line the call causes and put in its error's ErrorInfo metadata."""
 
 from __future__ import annotations
 
 import inspect
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+import structlog
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -30,13 +34,27 @@ from aiops.errors import (
 from aiops_api.v1.error_reason_pb2 import ErrorReason
 
 DOMAIN = "aiops.dev"
-log = logging.getLogger(__name__)
+REQUEST_ID = "x-request-id"
+MAX_REQUEST_ID = 128  # characters; a longer or unprintable id is replaced by a new one
+# The codes of calls refused for what they asked (logged at debug, not as the server's trouble).
+REFUSED = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+log = structlog.stdlib.get_logger(__name__)
 
 
-def to_status(error: Exception) -> grpc.Status:
-    """The status a client sees: code, message, ErrorInfo and the detail that fits the error."""
+def to_status(error: Exception, request_id: str = "") -> grpc.Status:
+    """The status a client sees: code, message, ErrorInfo (with `request_id` in its metadata,
+    when given) and the detail that fits the error."""
     details: list[Any] = []
-    metadata: dict[str, str] = {}
+    metadata: dict[str, str] = {"request_id": request_id} if request_id else {}
     match error:
         case InvalidArgument():
             code = code_pb2.INVALID_ARGUMENT
@@ -170,23 +188,39 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
-async def _abort(
-    context: grpc.aio.ServicerContext[Any, Any], error: Exception, method: str
-) -> None:
+def request_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    """The call's `x-request-id` when it has a usable one, else a new random one."""
+    for key, value in context.invocation_metadata() or ():
+        usable = isinstance(value, str) and 0 < len(value) <= MAX_REQUEST_ID and value.isprintable()
+        if key == REQUEST_ID and usable:
+            return str(value)
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str:
+    """The id of the call this code runs for; "" outside one."""
+    return str(structlog.contextvars.get_contextvars().get("request_id", ""))
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) -> None:
+    status = to_status(error, current_request_id())
     if not isinstance(error, AiopsError | StaleDataError):
-        log.exception("%s failed", method, exc_info=error)
-    status = to_status(error)
+        log.error("call failed", exc_info=error)  # a bug: its traceback
+    else:  # the client's doing, or the server's trouble (UNAVAILABLE)
+        level = logging.DEBUG if status.code in REFUSED else logging.WARNING
+        log.log(level, "call failed", code=status.code.name, error=str(error))
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
 def _guard_unary(behaviour: Any, method: str) -> Callable[..., Awaitable[Any]]:
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        try:
-            return await behaviour(request, context)
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:
-            await _abort(context, error, method)
+        with structlog.contextvars.bound_contextvars(request_id=request_id(context), rpc=method):
+            try:
+                return await behaviour(request, context)
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                await _abort(context, error)
 
     return guarded
 
@@ -198,12 +232,13 @@ def _guard_stream(behaviour: Any, method: str) -> Callable[..., Any]:
         return _guard_unary(behaviour, method)
 
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        try:
-            async for response in behaviour(request, context):
-                yield response
-        except grpc.aio.AbortError:
-            raise
-        except Exception as error:
-            await _abort(context, error, method)
+        with structlog.contextvars.bound_contextvars(request_id=request_id(context), rpc=method):
+            try:
+                async for response in behaviour(request, context):
+                    yield response
+            except grpc.aio.AbortError:
+                raise
+            except Exception as error:
+                await _abort(context, error)
 
     return guarded

@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiops.api.errors import ErrorInterceptor
+from aiops.api.errors import REQUEST_ID, ErrorInterceptor, current_request_id
 from aiops.api.events import EventServicer, add_event_service
 from aiops.api.metrics import MetricsInterceptor, RpcMetrics
 from aiops.api.reflection import enable_reflection
@@ -58,10 +58,13 @@ class Forwarder(grpc.GenericRpcHandler):
         call = self.channel.unary_unary(method)
 
         async def forward(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
-            metadata = tuple(
-                (key, value)
-                for key, value in context.invocation_metadata() or ()
-                if not key.startswith(("grpc-", ":")) and key not in HOP_METADATA
+            metadata = (
+                *(
+                    (key, value)
+                    for key, value in context.invocation_metadata() or ()
+                    if not key.startswith(("grpc-", ":")) and key not in (*HOP_METADATA, REQUEST_ID)
+                ),
+                (REQUEST_ID, current_request_id()),  # the primary logs it under the same id
             )
             try:
                 answer: bytes = await call(

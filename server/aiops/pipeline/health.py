@@ -77,6 +77,15 @@ class HealthProbe:
         async with event_log.recording(self.sessions, self.bus) as recorder:
             for health in changed:
                 recorder.add(event_pb2.Event(data_source_health=health))
+        for health in changed:
+            if health.reachable:
+                log.info("data source reachable", extra={"data_source": health.data_source})
+            else:
+                log.warning(
+                    "data source unreachable: %s",
+                    health.error,
+                    extra={"data_source": health.data_source},
+                )
         return recorder.events
 
     async def _check(self, row: DataSourceRow) -> event_pb2.DataSourceHealth:

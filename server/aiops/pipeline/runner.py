@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.detect.base import Algorithm, Scored
@@ -106,6 +107,8 @@ class DetectorRunner:
             assert source is not None, "a data source cannot go while detectors use it"
             saved = await session.get(CheckpointRow, self.detector_id)
         self.detector, self.source = detector_message(row), source_config(source)
+        # On every line it logs (the scheduler runs it in a task of its own).
+        structlog.contextvars.bind_contextvars(data_source=self.detector.data_source)
         self.algorithm, self.scoring = spec.build(self.detector)
         self.fingerprint = checkpoint.fingerprint(
             row.data_source_id, row.query, row.step_seconds, row.algorithm
@@ -361,6 +364,9 @@ class DetectorRunner:
             if saved is not None:
                 await session.merge(saved)
         self.recent_scores.anomalies_opened.update(opened)  # counted once committed
+        if moves:  # a line per change of state: its detector and data source are bound
+            level = logging.WARNING if state in (DEGRADED, FAILED) else logging.INFO
+            log.log(level, "detector now %s", state, extra={"state": state, "reason": reason})
         if save:
             self.saved_at = time.monotonic()
 

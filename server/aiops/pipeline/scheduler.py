@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -143,6 +144,8 @@ class Scheduler:
 
     async def _run(self, key: str, stop: asyncio.Event) -> None:
         """Advances the detector until `stop` is set or the detector stops or fails."""
+        # On every line it logs (its own task's context).
+        structlog.contextvars.bind_contextvars(detector=f"detectors/{key}")
         try:
             await self._advance_until_stopped(key, stop)
         finally:
