@@ -1,13 +1,17 @@
 """The whole pipeline in real time: Prometheus scrapes a test exporter, the server's scheduler
 runs a detector over it, and a spike in the exporter becomes a stored anomaly within two steps;
-Prometheus scrapes the detector's scores back from the server's /metrics."""
+Prometheus scrapes the detector's scores back from the server's /metrics, and every query of
+the Grafana dashboard (deploy/grafana) answers from them."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +26,7 @@ from tests.rpc import detector, prometheus
 Detector = detector_pb2.Detector
 STEP = 2  # seconds
 SCRAPE = "500ms"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Exporter:
@@ -150,6 +155,15 @@ async def test_a_spike_scraped_by_prometheus_is_stored_within_two_steps(
         (lagging,) = await instant(prometheus_server, lag)
         assert float(lagging["value"][1]) < 3 * STEP  # a step, the delay, and a scrape
 
+        # The Grafana dashboard: every query over metrics the server exports, and answered.
+        assert server.metrics is not None
+        async with httpx.AsyncClient(trust_env=False) as client:
+            exposed = (await client.get(server.metrics.url)).text
+        for query in dashboard_queries():
+            named = set(re.findall(r"\b(?:aiops|grpc_server|process)_[a-z_]+\b", query))
+            assert named and all(f"\n{name}" in exposed for name in named), query
+            assert await instant(prometheus_server, query), f"no answer: {query}"
+
 
 async def start_detector(api: Api, url: str) -> str:
     await api.data_sources.CreateDataSource(
@@ -176,6 +190,17 @@ async def listed(api: Api, name: str) -> list[anomaly_pb2.Anomaly]:
         detector_service_pb2.ListAnomaliesRequest(parent=name)
     )
     return list(response.anomalies)
+
+
+def dashboard_queries() -> list[str]:
+    """The PromQL of every panel of deploy/grafana/aiops.json, its variables filled in as
+    Grafana would for this test's Prometheus."""
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "aiops.json").read_text())
+    return [
+        target["expr"].replace("$job", "aiops").replace("$__rate_interval", "10s")
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    ]
 
 
 async def instant(prometheus_server: PrometheusServer, query: str) -> list[dict[str, Any]]:
