@@ -29,6 +29,7 @@ from aiops.health import HealthHistory
 from aiops.metrics import MetricsServer, registry_of, serve_metrics
 from aiops.pipeline.health import HealthProbe
 from aiops.pipeline.metrics import ServerCollector
+from aiops.pipeline.notifications import Notifier
 from aiops.pipeline.runner import PipelineSettings
 from aiops.pipeline.scheduler import Scheduler
 from aiops.pipeline.status import StatusReporter
@@ -55,6 +56,7 @@ class App:
     envoy: Envoy | None = None
     workers: Workers | None = None  # the other serving processes, with --workers > 1
     metrics: MetricsServer | None = None  # /metrics, unless metrics_address is empty
+    notifier: Notifier | None = None  # sends anomalies to the notification channels
 
     @property
     def http_url(self) -> str | None:
@@ -74,6 +76,8 @@ class App:
             await self.envoy.stop()
         await self.scheduler.stop()
         await self.health_probe.stop()
+        if self.notifier is not None:
+            await self.notifier.stop()
         await self.status.stop()
         await self.retention.stop()
         await self.bus.stop()
@@ -146,11 +150,19 @@ async def start_app(settings: Settings) -> App:
             settings.event_retention_count,
             timedelta(hours=settings.event_retention_hours),
         )
+        notifier = Notifier(
+            sessions,
+            recent,
+            settings.external_url or f"http://{settings.http_address}",
+            settings.notification_interval,
+            settings.alert_resend_interval,
+        )
+        undo.push_async_callback(notifier.stop)
         metrics = None
         if settings.metrics_address:
             rpcs = RpcCollector(lambda: [rpc, *(workers.rpc if workers is not None else [])])
             own = ServerCollector(
-                bus, recent, retention, clients, workers, settings.score_series_limit
+                bus, recent, retention, clients, workers, settings.score_series_limit, notifier
             )
             transactions = Histogram(
                 "aiops_db_transaction_seconds",
@@ -181,6 +193,7 @@ async def start_app(settings: Settings) -> App:
     if settings.run_detectors:
         scheduler.start()
         probe.start()
+        notifier.start()
     return App(
         address,
         engine,
@@ -194,4 +207,5 @@ async def start_app(settings: Settings) -> App:
         envoy,
         workers,
         metrics,
+        notifier,
     )

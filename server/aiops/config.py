@@ -64,6 +64,12 @@ class Settings:
     metrics_address: str = "127.0.0.1:9464"
     # At most this many series' scores on /metrics, of all the detectors with export_scores.
     score_series_limit: int = 10_000
+    # Where people reach the UI, for the links in notifications; empty: http_address's.
+    external_url: str = ""
+    # Seconds between looks for what notification channels are due, and between two posts of
+    # every firing alert to an Alertmanager (its alerts last four of these).
+    notification_interval: float = 2.0
+    alert_resend_interval: float = 60.0
 
 
 def load_settings(
@@ -114,6 +120,8 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
         "status_interval",
         "workers",
         "score_series_limit",
+        "notification_interval",
+        "alert_resend_interval",
     )
     for name in positive:
         if getattr(updated, name) <= 0:
@@ -138,6 +146,8 @@ def _apply(settings: Settings, values: dict[str, Any], origin: str) -> Settings:
                 f"setting 'metrics_address' in {origin} must be ip:port or localhost:port, "
                 "or empty for no /metrics"
             )
+    if updated.external_url and not updated.external_url.startswith(("http://", "https://")):
+        raise ValueError(f"setting 'external_url' in {origin} must be an http or https URL")
     if updated.log_format not in LOG_FORMATS:
         raise ValueError(
             f"setting 'log_format' in {origin} must be one of {', '.join(LOG_FORMATS)}"

@@ -10,8 +10,8 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.sources.clients import SourceConfig
-from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow
-from aiops_api.v1 import anomaly_pb2, data_source_pb2, detector_pb2
+from aiops.store.models import AnomalyRow, DataSourceRow, DetectorRow, NotificationChannelRow
+from aiops_api.v1 import anomaly_pb2, data_source_pb2, detector_pb2, notification_channel_pb2
 
 DataSource = data_source_pb2.DataSource
 Detector = detector_pb2.Detector
@@ -34,6 +34,22 @@ def data_source_message(row: DataSourceRow) -> data_source_pb2.DataSource:
         urls=row.urls,
         timeout=timeout,
         has_authorization=bool(row.authorization),
+        create_time=timestamp(row.create_time),
+        update_time=timestamp(row.update_time),
+        etag=row.etag,
+    )
+
+
+def notification_channel_message(
+    row: NotificationChannelRow,
+) -> notification_channel_pb2.NotificationChannel:
+    return notification_channel_pb2.NotificationChannel(
+        name=f"notificationChannels/{row.id}",
+        display_name=row.display_name,
+        kind=row.kind,
+        url=row.url,
+        min_severity=row.min_severity,
+        has_secret=bool(row.secret),
         create_time=timestamp(row.create_time),
         update_time=timestamp(row.update_time),
         etag=row.etag,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
@@ -135,3 +136,20 @@ def page_size(value: int, field: str = "page_size", default: int = DEFAULT_PAGE_
 def shorten(text: str, limit: int = 80) -> str:
     """Echoes client input in errors without echoing a megabyte of it."""
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def url_problem(url: str, max_length: int, *, base: bool) -> str | None:
+    """What is wrong with `url` as an http or https URL with a host (a `base` URL has no query
+    or fragment either); None when nothing is."""
+    if len(url) > max_length:
+        return f"at most {max_length} characters, got {len(url)}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as e:
+        return f"{shorten(url)!r} is not a URL: {e}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{shorten(url)!r} is not an http or https URL with a host"
+    if base and (parts.query or parts.fragment):
+        return "a base URL has no query or fragment"
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
 from google.protobuf.empty_pb2 import Empty
@@ -228,7 +227,7 @@ def _check_data_source(data_source: data_source_pb2.DataSource, violations: Viol
         violations.add("data_source.urls", f"at most {MAX_URLS} URLs, got {len(data_source.urls)}")
     else:
         for i, url in enumerate(data_source.urls):
-            problem = _url_problem(url)
+            problem = validation.url_problem(url, MAX_URL_LENGTH, base=True)
             if problem:
                 violations.add(f"data_source.urls[{i}]", problem)
         if len(set(data_source.urls)) != len(data_source.urls):
@@ -245,21 +244,6 @@ def _check_data_source(data_source: data_source_pb2.DataSource, violations: Viol
         )
         if seconds is not None and not 0.001 <= seconds <= MAX_TIMEOUT_SECONDS:
             violations.add("data_source.timeout", f"must be from 1ms to {MAX_TIMEOUT_SECONDS:.0f}s")
-
-
-def _url_problem(url: str) -> str | None:
-    if len(url) > MAX_URL_LENGTH:
-        return f"at most {MAX_URL_LENGTH} characters, got {len(url)}"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as e:
-        return f"{validation.shorten(url)!r} is not a URL: {e}"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{validation.shorten(url)!r} is not an http or https URL with a host"
-    if parts.query or parts.fragment:
-        return "a base URL has no query or fragment"
-    return None
 
 
 def _write_row(

@@ -13,6 +13,7 @@ from aiops.api.detectors import DetectorServicer
 from aiops.api.errors import ErrorInterceptor
 from aiops.api.events import EventServicer, add_event_service
 from aiops.api.metrics import MetricsInterceptor, RpcMetrics
+from aiops.api.notification_channels import NotificationChannelServicer
 from aiops.api.reflection import enable_reflection
 from aiops.detectors.log_patterns import LogPatternsRegistry
 from aiops.detectors.recent import RecentScoresRegistry
@@ -25,6 +26,8 @@ from aiops_api.v1 import (
     detector_service_pb2,
     detector_service_pb2_grpc,
     event_service_pb2,
+    notification_channel_service_pb2,
+    notification_channel_service_pb2_grpc,
 )
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -32,6 +35,9 @@ SERVICE_NAMES = (
     data_source_service_pb2.DESCRIPTOR.services_by_name["DataSourceService"].full_name,
     detector_service_pb2.DESCRIPTOR.services_by_name["DetectorService"].full_name,
     event_service_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+    notification_channel_service_pb2.DESCRIPTOR.services_by_name[
+        "NotificationChannelService"
+    ].full_name,
 )
 
 
@@ -84,6 +90,9 @@ def build_server(
     detector_service_pb2_grpc.add_DetectorServiceServicer_to_server(
         DetectorServicer(sessions, clients, bus, recent, patterns or LogPatternsRegistry()),
         server,
+    )
+    notification_channel_service_pb2_grpc.add_NotificationChannelServiceServicer_to_server(
+        NotificationChannelServicer(sessions), server
     )
     events = EventServicer(sessions, bus, heartbeat_interval, scores_interval)
     add_event_service(events, server)

@@ -22,14 +22,24 @@ from aiops.api.reflection import enable_reflection
 from aiops.events.bus import Bus
 
 # Imported for their descriptors: reflection on a worker describes the services it forwards.
-from aiops_api.v1 import data_source_service_pb2, detector_service_pb2  # noqa: F401
+from aiops_api.v1 import (  # noqa: F401
+    data_source_service_pb2,
+    detector_service_pb2,
+    notification_channel_service_pb2,
+)
 
 # As aiops.api.server's, which a worker does not import (it would load the whole application:
 # the pipeline's clients, numba; a worker is kept small).
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 EVENT_SERVICE = "aiops.v1.EventService"
 # Calls forwarded: every method of these services (all unary).
-FORWARDED = frozenset(("aiops.v1.DataSourceService", "aiops.v1.DetectorService"))
+FORWARDED = frozenset(
+    (
+        "aiops.v1.DataSourceService",
+        "aiops.v1.DetectorService",
+        "aiops.v1.NotificationChannelService",
+    )
+)
 # Metadata that belongs to the hop, not to the call.
 HOP_METADATA = ("user-agent", "content-type", "te", "host")
 

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -26,6 +27,9 @@ from aiops.events.bus import Bus
 from aiops.events.retention import Retention
 from aiops.pipeline.status import Workers
 from aiops.sources.clients import SourceClients
+
+if TYPE_CHECKING:  # it builds its alerts' labels with exposed_labels, from here
+    from aiops.pipeline.notifications import Notifier
 
 # The scores written back, by the ring's field they come from.
 EXPORTED = {
@@ -46,6 +50,7 @@ class ServerCollector:
         clients: SourceClients,
         workers: Workers | None = None,
         score_series_limit: int = 10_000,
+        notifier: Notifier | None = None,
     ) -> None:
         self.bus = bus
         self.recent = recent
@@ -53,6 +58,7 @@ class ServerCollector:
         self.clients = clients
         self.workers = workers
         self.score_series_limit = score_series_limit
+        self.notifier = notifier
         self._dropped = 0  # series the limit left out, summed over scrapes
         self._dropping = threading.Lock()  # scrapes may run at once
 
@@ -62,6 +68,7 @@ class ServerCollector:
         yield from self._detectors()
         yield from self._anomalies()
         yield from self._data_sources()
+        yield from self._notifications()
         yield from self._scores()
 
     def _streams(self) -> Iterator[Metric]:
@@ -153,6 +160,24 @@ class ServerCollector:
             errors.add_metric(name, stats.errors)
         yield from (seconds, errors)
 
+    def _notifications(self) -> Iterator[Metric]:
+        sent = CounterMetricFamily(
+            "aiops_notifications_sent",
+            "Alerts each notification channel took (firing, again while firing, resolved).",
+            labels=["channel"],
+        )
+        errors = CounterMetricFamily(
+            "aiops_notification_errors",
+            "Requests to each notification channel that failed (what was due is sent again).",
+            labels=["channel"],
+        )
+        stats = self.notifier.stats if self.notifier is not None else {}
+        for channel_id, counts in sorted(stats.items()):
+            name = [f"notificationChannels/{channel_id}"]
+            sent.add_metric(name, counts.notifications)
+            errors.add_metric(name, counts.errors)
+        yield from (sent, errors)
+
     def _scores(self) -> Iterator[Metric]:
         families = {
             field: GaugeMetricFamily(name, help) for field, (name, help) in EXPORTED.items()
@@ -167,7 +192,7 @@ class ServerCollector:
             for row, series in enumerate(labels[: points.shape[1]]):
                 if math.isnan(points[rows["scores"], row]):
                     continue  # no point at the latest time: a series that went away
-                exposed = exposed_labels(series, f"detectors/{detector_id}")
+                exposed = exposed_labels(series, {"detector": f"detectors/{detector_id}"})
                 key = frozenset(exposed.items())
                 if len(exported) >= self.score_series_limit or key in exported:
                     dropped += 1
@@ -189,15 +214,15 @@ class ServerCollector:
         )
 
 
-def exposed_labels(series: dict[str, str], detector: str) -> dict[str, str]:
-    """A series' labels as /metrics shows them, with `detector`: a label aiops sets itself or
-    Prometheus reserves (`__name__`) is kept as `exported_<name>` (as Prometheus renames a
-    target's clashing labels); characters a label name cannot have become `_`."""
+def exposed_labels(series: dict[str, str], own: dict[str, str]) -> dict[str, str]:
+    """A series' labels with aiops' `own` (`detector`, ...), as /metrics and alerts show them:
+    a series label named as one of `own` or reserved by Prometheus (`__name__`) is kept as
+    `exported_<name>` (as Prometheus renames a target's clashing labels); characters a label
+    name cannot have become `_`."""
     exposed = {}
     for name, value in series.items():
         name = INVALID_LABEL_CHARACTERS.sub("_", name)
-        if name == "detector" or name.startswith("__") or name[:1].isdigit():
+        if name in own or name.startswith("__") or name[:1].isdigit():
             name = "exported_" + name.strip("_")
         exposed[name] = value
-    exposed["detector"] = detector
-    return exposed
+    return exposed | own

@@ -159,3 +159,32 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(32))
     detector_id: Mapped[str | None] = mapped_column(String(63), index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # the aiops.v1.Event, serialized
+
+
+class NotificationChannelRow(Versioned, Base):
+    """An Alertmanager or webhook that anomalies are sent to (aiops.pipeline.notifications)."""
+
+    __tablename__ = "notification_channels"
+    __mapper_args__ = {"version_id_col": Versioned.revision}  # noqa: RUF012
+
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    min_severity: Mapped[str] = mapped_column(String(32))
+    secret: Mapped[str] = mapped_column(Text, default="")
+
+
+class NotifiedAnomalyRow(Base):
+    """An anomaly a channel was told is firing, at which severity: what it must be told
+    is resolved, and (a webhook) not told again."""
+
+    __tablename__ = "notified_anomalies"
+
+    channel_id: Mapped[str] = mapped_column(
+        ForeignKey("notification_channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    anomaly_id: Mapped[str] = mapped_column(
+        ForeignKey("anomalies.id", ondelete="CASCADE"), primary_key=True
+    )
+    severity: Mapped[str] = mapped_column(String(32))

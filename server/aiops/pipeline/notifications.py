@@ -1,0 +1,265 @@
+"""Sends anomalies to the notification channels: to an Alertmanager as alerts (its v2 API),
+to a webhook as signed JSON.
+
+What is due is worked out from the database on every poll, not from events seen in passing:
+a channel is due a *firing* alert for every open, active anomaly at or above its severity, and
+a *resolved* one for every anomaly it was told is firing that no longer is (it ended, or was
+acknowledged or marked a false positive). What a channel was told is stored only once it took
+it (`notified_anomalies`), so a channel that is down loses nothing: it is sent what is due
+when it answers again, with capped exponential backoff in between. The sending runs in a task
+of its own with a timeout per request, so a slow channel never holds up a detector.
+
+An Alertmanager is sent each change at once and, every `resend_interval`, every firing alert
+again with `endsAt` four intervals ahead (as Prometheus does), so that it keeps them while they
+last and lets them expire if aiops goes away. A webhook is sent the changes only: an anomaly that
+starts firing (or turns critical), and one resolved."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aiops.detectors.recent import FIELDS, RecentScoresRegistry
+from aiops.pipeline.metrics import exposed_labels
+from aiops.retry import full_jitter
+from aiops.sources.matrix import series_key
+from aiops.store.models import AnomalyRow, NotificationChannelRow, NotifiedAnomalyRow
+
+log = logging.getLogger(__name__)
+
+ALERTNAME = "AiopsAnomaly"
+SIGNATURE_HEADER = "X-Aiops-Signature"
+SEVERITY_RANK = {"SEVERITY_WARNING": 1, "SEVERITY_CRITICAL": 2}
+REQUEST_TIMEOUT = 10.0  # seconds
+BACKOFF_FIRST, BACKOFF_CAP = 1.0, 300.0  # seconds
+
+
+@dataclass
+class ChannelStats:
+    """What one channel was sent since start (for /metrics)."""
+
+    notifications: int = 0  # alerts in requests it took
+    errors: int = 0  # requests it did not take
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The `X-Aiops-Signature` of `body`: "sha256=" and the hex HMAC-SHA256 under `secret`
+    (as GitHub signs its webhooks). A receiver recomputes it over the raw body and compares in
+    constant time."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Notifier:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        recent: RecentScoresRegistry,
+        external_url: str,
+        poll_interval: float = 2.0,
+        resend_interval: float = 60.0,
+    ) -> None:
+        self.sessions = sessions
+        self.recent = recent
+        self.external_url = external_url.rstrip("/")
+        self.poll_interval = poll_interval
+        self.resend_interval = resend_interval
+        self.stats: dict[str, ChannelStats] = {}  # by channel id
+        self._failures: dict[str, int] = {}  # consecutive, by channel id
+        self._retry_at: dict[str, float] = {}  # monotonic
+        self._resent_at: dict[str, float] = {}  # monotonic, Alertmanagers'
+        self._http = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, trust_env=False)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._notify_forever(), name="notifications")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._http.aclose()
+
+    async def _notify_forever(self) -> None:
+        while True:
+            try:
+                await self.notify()
+            except Exception:  # the database may be away for a moment: try again
+                log.exception("notifications: cannot read what is due")
+            await asyncio.sleep(self.poll_interval)
+
+    async def notify(self) -> None:
+        """Sends every channel what is due to it (those backing off wait their turn)."""
+        async with self.sessions() as session:
+            channels = list(await session.scalars(select(NotificationChannelRow)))
+            firing = list(
+                await session.scalars(
+                    select(AnomalyRow).where(AnomalyRow.active, AnomalyRow.state == "STATE_OPEN")
+                )
+            )
+            told: dict[str, dict[str, str]] = {}
+            for row in await session.scalars(select(NotifiedAnomalyRow)):
+                told.setdefault(row.channel_id, {})[row.anomaly_id] = row.severity
+            # What the channels were told of, firing or not: a resolved alert needs its anomaly.
+            known = {anomaly.id: anomaly for anomaly in firing}
+            others = {a for ids in told.values() for a in ids} - set(known)
+            for anomaly in await session.scalars(
+                select(AnomalyRow).where(AnomalyRow.id.in_(others))
+            ):
+                known[anomaly.id] = anomaly
+        self.stats = {
+            channel.id: self.stats.get(channel.id, ChannelStats()) for channel in channels
+        }
+        now = time.monotonic()
+        for channel in channels:
+            if now >= self._retry_at.get(channel.id, 0.0):
+                await self._notify(channel, firing, told.get(channel.id, {}), known)
+
+    async def _notify(
+        self,
+        channel: NotificationChannelRow,
+        firing: list[AnomalyRow],
+        told: dict[str, str],
+        known: dict[str, AnomalyRow],
+    ) -> None:
+        """`told`: the severity the channel was told each anomaly fires at, by anomaly id."""
+        floor = SEVERITY_RANK[channel.min_severity]
+        due = [a for a in firing if _rank(a.severity) >= floor]
+        due_ids = {anomaly.id for anomaly in due}
+        # Firing news: an anomaly it was not told of, or one that turned critical.
+        news = [
+            a for a in due if SEVERITY_RANK[a.severity] > SEVERITY_RANK.get(told.get(a.id, ""), 0)
+        ]
+        ended = [a for a in told if a not in due_ids]
+        resolved = [known[a] for a in ended if a in known]  # not those deleted meanwhile
+        alertmanager = channel.kind == "KIND_ALERTMANAGER"
+        resend = alertmanager and (
+            time.monotonic() - self._resent_at.get(channel.id, -math.inf) >= self.resend_interval
+        )
+        sent = [*(due if resend else news), *resolved]
+        if sent:
+            alerts = [
+                *(self._alert(a, "firing") for a in (due if resend else news)),
+                *(self._alert(a, "resolved") for a in resolved),
+            ]
+            try:
+                await self._post(channel, alerts)
+            except httpx.HTTPError as error:
+                self._failed(channel, error)
+                return
+            self.stats[channel.id].notifications += len(sent)
+        if resend:
+            self._resent_at[channel.id] = time.monotonic()
+        self._failures.pop(channel.id, None)
+        if news or ended:
+            await self._remember(channel.id, news, ended)
+
+    async def _post(self, channel: NotificationChannelRow, alerts: list[dict[str, Any]]) -> None:
+        if channel.kind == "KIND_ALERTMANAGER":
+            response = await self._http.post(
+                f"{channel.url.rstrip('/')}/api/v2/alerts", json=alerts
+            )
+        else:
+            body = json.dumps(
+                {"version": "1", "channel": f"notificationChannels/{channel.id}", "alerts": alerts}
+            ).encode()
+            headers = {"Content-Type": "application/json"}
+            if channel.secret:
+                headers[SIGNATURE_HEADER] = signature(channel.secret, body)
+            response = await self._http.post(channel.url, content=body, headers=headers)
+        response.raise_for_status()
+
+    def _failed(self, channel: NotificationChannelRow, error: httpx.HTTPError) -> None:
+        retries = self._failures.get(channel.id, 0)
+        self._failures[channel.id] = retries + 1
+        wait = max(self.poll_interval, full_jitter(retries, BACKOFF_FIRST, BACKOFF_CAP))
+        self._retry_at[channel.id] = time.monotonic() + wait
+        self.stats[channel.id].errors += 1
+        log.warning(
+            "notification channel failed, trying again in %.0fs: %s",
+            wait,
+            error,
+            extra={"channel": f"notificationChannels/{channel.id}"},
+        )
+
+    async def _remember(self, channel_id: str, news: list[AnomalyRow], ended: list[str]) -> None:
+        """What the channel now knows: the anomalies it was told are firing, and at which
+        severity; none it was told are resolved."""
+        async with self.sessions.begin() as session:
+            if ended:
+                await session.execute(
+                    delete(NotifiedAnomalyRow).where(
+                        NotifiedAnomalyRow.channel_id == channel_id,
+                        NotifiedAnomalyRow.anomaly_id.in_(ended),
+                    )
+                )
+            for anomaly in news:
+                await session.merge(
+                    NotifiedAnomalyRow(
+                        channel_id=channel_id, anomaly_id=anomaly.id, severity=anomaly.severity
+                    )
+                )
+
+    def _alert(self, anomaly: AnomalyRow, status: str) -> dict[str, Any]:
+        """An anomaly as an Alertmanager alert (a webhook gets the same, with `status`)."""
+        detector = f"detectors/{anomaly.detector_id}"
+        severity = anomaly.severity.removeprefix("SEVERITY_").lower()
+        labels = exposed_labels(
+            anomaly.series_labels,
+            {"alertname": ALERTNAME, "detector": detector, "severity": severity},
+        )
+        annotations = {
+            "summary": f"{detector}: anomaly since {_iso(anomaly.start_time)}",
+            "score": f"{anomaly.peak_score:.4g}",
+            "value": f"{anomaly.peak_value:.6g}",
+        }
+        expected = self._expected(anomaly)
+        if expected is not None:
+            annotations["expected"] = f"{expected:.6g}"
+        # Firing: ahead, for Alertmanager to keep it until the next resend; resolved: now.
+        ends = time.time() + (4 * self.resend_interval if status == "firing" else 0)
+        return {
+            "status": status,
+            "labels": labels,
+            "annotations": annotations,
+            "startsAt": _iso(anomaly.start_time),
+            "endsAt": _iso(datetime.fromtimestamp(ends, UTC)),
+            "generatorURL": (
+                f"{self.external_url}/detectors/{anomaly.detector_id}?anomaly={anomaly.id}"
+            ),
+        }
+
+    def _expected(self, anomaly: AnomalyRow) -> float | None:
+        """The value its detector expected at the anomaly's last point, while it is in memory."""
+        ring = self.recent.get(anomaly.detector_id)
+        row = ring.keys.get(series_key(anomaly.series_labels)) if ring is not None else None
+        if ring is None or row is None or anomaly.end_time is None:
+            return None
+        end = int(anomaly.end_time.replace(tzinfo=anomaly.end_time.tzinfo or UTC).timestamp())
+        window = ring.window(row, end, end)
+        if window is None:
+            return None
+        value = float(window.points[FIELDS.index("expected"), 0])
+        return None if math.isnan(value) else value
+
+
+def _rank(severity: str) -> int:
+    return SEVERITY_RANK.get(severity, 0)
+
+
+def _iso(moment: datetime) -> str:
+    """RFC 3339 in UTC, as Alertmanager reads it (stored times may come back naive: UTC)."""
+    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC).isoformat()
