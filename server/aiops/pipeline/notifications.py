@@ -105,6 +105,9 @@ class Notifier:
         """Sends every channel what is due to it (those backing off wait their turn)."""
         async with self.sessions() as session:
             channels = list(await session.scalars(select(NotificationChannelRow)))
+            if not channels:
+                self.stats = {}
+                return
             firing = list(
                 await session.scalars(
                     select(AnomalyRow).where(AnomalyRow.active, AnomalyRow.state == "STATE_OPEN")
@@ -157,7 +160,7 @@ class Notifier:
             ]
             try:
                 await self._post(channel, alerts)
-            except httpx.HTTPError as error:
+            except Exception as error:  # refused, unreachable, timed out: the next look retries
                 self._failed(channel, error)
                 return
             self.stats[channel.id].notifications += len(sent)
@@ -182,7 +185,7 @@ class Notifier:
             response = await self._http.post(channel.url, content=body, headers=headers)
         response.raise_for_status()
 
-    def _failed(self, channel: NotificationChannelRow, error: httpx.HTTPError) -> None:
+    def _failed(self, channel: NotificationChannelRow, error: Exception) -> None:
         retries = self._failures.get(channel.id, 0)
         self._failures[channel.id] = retries + 1
         wait = max(self.poll_interval, full_jitter(retries, BACKOFF_FIRST, BACKOFF_CAP))
