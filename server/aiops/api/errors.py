@@ -4,6 +4,7 @@ bound to every log line the call causes and put in its error's ErrorInfo metadat
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import uuid
@@ -32,6 +33,8 @@ from aiops.errors import (
     StreamTooSlow,
 )
 from aiops_api.v1.error_reason_pb2 import ErrorReason
+
+AbortError = grpc.aio.AbortError
 
 DOMAIN = "aiops.dev"
 REQUEST_ID = "x-request-id"
@@ -212,11 +215,21 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], error: Exception) 
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-def _guard_unary(behaviour: Any, method: str) -> Callable[..., Awaitable[Any]]:
+def _guard_unary(
+    behaviour: Any, method: str, *, to_the_end: bool = True
+) -> Callable[..., Awaitable[Any]]:
+    """`to_the_end`: the call runs to its end even when its client goes away (a deadline, a
+    cancel): cut short inside a transaction, its database connection could keep SQLite's write
+    lock for good and stall every writer. Not for streams, which end when their client does."""
+
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         with structlog.contextvars.bound_contextvars(request_id=request_id(context), rpc=method):
             try:
-                return await behaviour(request, context)
+                if not to_the_end:
+                    return await behaviour(request, context)
+                work = asyncio.ensure_future(behaviour(request, context))
+                work.add_done_callback(_unheard)
+                return await asyncio.shield(work)
             except grpc.aio.AbortError:
                 raise
             except Exception as error:
@@ -225,11 +238,18 @@ def _guard_unary(behaviour: Any, method: str) -> Callable[..., Awaitable[Any]]:
     return guarded
 
 
+def _unheard(work: asyncio.Future[Any]) -> None:
+    """Retrieves the outcome of a call whose client left: an error is logged, not lost."""
+    error = None if work.cancelled() else work.exception()
+    if error is not None and not isinstance(error, AiopsError | StaleDataError | AbortError):
+        log.error("call failed after its client left", exc_info=error)
+
+
 def _guard_stream(behaviour: Any, method: str) -> Callable[..., Any]:
     """A server-streaming method that yields its responses, or one that writes them with
     `context.write` (a coroutine: guarded as a unary one, with no generator in between)."""
     if inspect.iscoroutinefunction(behaviour):
-        return _guard_unary(behaviour, method)
+        return _guard_unary(behaviour, method, to_the_end=False)
 
     async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         with structlog.contextvars.bound_contextvars(request_id=request_id(context), rpc=method):
