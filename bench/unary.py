@@ -22,8 +22,9 @@ Each scenario gets a warm-up run (`--warmup` seconds, not counted), then `--dura
 at `--concurrency` calls in flight over `--connections` HTTP/2 connections. In-flight calls when
 the time is up are neither counted nor failed (`--duration-stop ignore`). RPS counts OK answers
 only; latencies are of OK answers; every other status is an error, counted and named below the
-table. Server CPU is the serving processes' utime + stime over the run (100 % = one core);
-ghz runs on the same machine and takes its share of the cores.
+table. CPU is utime + stime over the run (100 % = one core): of the serving processes, of ghz
+(on the same machine, sharing its cores) and of every other process (from /proc/stat: a run
+that others disturbed shows).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import contextlib
 import json
 import math
 import os
+import resource
 import select
 import signal
 import subprocess
@@ -355,7 +357,8 @@ class Result:
     errors: int
     error_kinds: dict[str, int]
     server_cpu_pct: float
-    machine_cpu_pct: float  # every process, ghz included; 200 % = both cores here
+    ghz_cpu_pct: float
+    others_cpu_pct: float  # every other process on the machine
     response_bytes: int
     ratio: float = math.nan  # rps / the echo's
 
@@ -377,6 +380,7 @@ def ghz(
          "--import-paths", "protos,third_party/googleapis", "--insecure",
          "--call", f"{SERVICE.full_name}.{case.method}", "--data-file", data,
          "--concurrency", str(args.concurrency), "--connections", str(args.connections),
+         "--rps", str(args.rps),
          "--duration", f"{seconds:g}s", "--duration-stop", "ignore", "--timeout", "30s",
          "--format", "json", "--output", report, address],
         cwd=REPO, capture_output=True, text=True,
@@ -389,6 +393,12 @@ def ghz(
 
 def cpu_seconds_of(pids: list[int]) -> float:
     return sum(cpu_seconds(pid) for pid in pids)
+
+
+def ghz_cpu_seconds() -> float:
+    """What the ended children took: the ghz runs (the servers are waited for only at the end)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(
@@ -404,9 +414,11 @@ def measure(
     for case in cases:
         ghz(address, case, 0, args.warmup, args, work)
         cpu, busy, wall = cpu_seconds_of(pids), machine_busy_seconds(), time.monotonic()
+        client = ghz_cpu_seconds()
         report = ghz(address, case, 1, args.duration, args, work)
         wall = time.monotonic() - wall  # ghz's own start (reading protos/) included: the CPU
         cpu, busy = cpu_seconds_of(pids) - cpu, machine_busy_seconds() - busy  # over the same
+        client = ghz_cpu_seconds() - client
         seconds = report["total"] / 1e9
         statuses: dict[str, int] = report["statusCodeDistribution"] or {}
         ok = statuses.get("OK", 0)
@@ -424,7 +436,8 @@ def measure(
             errors=report["count"] - ok,
             error_kinds=report["errorDistribution"] or {},
             server_cpu_pct=100 * cpu / wall,
-            machine_cpu_pct=100 * busy / wall,
+            ghz_cpu_pct=100 * client / wall,
+            others_cpu_pct=max(0.0, 100 * (busy - cpu - client) / wall),  # ±5 % of noise
             response_bytes=len(base64.b64decode(answers[case.method])),
         )
         print(
@@ -442,14 +455,14 @@ def measure(
 def table(results: list[Result]) -> str:
     rows = [
         "| Scenario | Server | RPS | p50 ms | p95 ms | p99 ms | Errors | of echo "
-        "| Server CPU | Machine CPU | Response bytes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Server CPU | ghz CPU | Others' CPU | Response bytes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rows.append(
             f"| {r.scenario} | {r.server} | {r.rps:,.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} "
             f"| {r.p99_ms:.1f} | {r.errors:,} | {r.ratio:.2f} | {r.server_cpu_pct:.0f} % "
-            f"| {r.machine_cpu_pct:.0f} % | {r.response_bytes:,} |"
+            f"| {r.ghz_cpu_pct:.0f} % | {r.others_cpu_pct:.0f} % | {r.response_bytes:,} |"
         )
     return "\n".join(rows)
 
@@ -479,6 +492,13 @@ def main() -> None:
         type=int,
         default=1,
         help="ghz's HTTP/2 connections; with --workers N, at least N to reach every process",
+    )
+    parser.add_argument(
+        "--rps",
+        type=int,
+        default=0,
+        help="calls started a second at most, for latencies below saturation (default: as "
+        "many as the servers answer)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="serving processes of aiops and of the echo"
@@ -533,6 +553,7 @@ def main() -> None:
     print()
     print(
         f"ghz, concurrency {args.concurrency}, {args.connections} connection(s), "
+        f"{f'at most {args.rps} calls/s, ' if args.rps else ''}"
         f"{args.duration:g} s a scenario after {args.warmup:g} s of warm-up; "
         f"{args.workers} serving process(es); {os.cpu_count()} cores"
     )
