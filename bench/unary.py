@@ -19,12 +19,13 @@ parses each request into its message type and answers with a response captured f
 before the runs (the same message, so the same bytes), under the same ghz commands and data.
 
 Each scenario gets a warm-up run (`--warmup` seconds, not counted), then `--duration` seconds
-at `--concurrency` calls in flight over `--connections` HTTP/2 connections. In-flight calls when
-the time is up are neither counted nor failed (`--duration-stop ignore`). RPS counts OK answers
-only; latencies are of OK answers; every other status is an error, counted and named below the
-table. CPU is utime + stime over the run (100 % = one core): of the serving processes, of ghz
-(on the same machine, sharing its cores) and of every other process (from /proc/stat: a run
-that others disturbed shows).
+at `--concurrency` calls in flight over `--connections` HTTP/2 connections. The calls in flight
+when the time is up are waited for and counted (`--duration-stop wait`), not cancelled: a
+cancelled call can leave SQLite's write lock taken for 30 s and more (bench/README.md). RPS
+counts OK answers only; latencies are of OK answers; every other status is an error, counted
+and named below the table. CPU is utime + stime over the run (100 % = one core): of the
+serving processes, of ghz (on the same machine, sharing its cores) and of every other process
+(from /proc/stat: a run that others disturbed shows).
 """
 
 from __future__ import annotations
@@ -381,7 +382,7 @@ def ghz(
          "--call", f"{SERVICE.full_name}.{case.method}", "--data-file", data,
          "--concurrency", str(args.concurrency), "--connections", str(args.connections),
          "--rps", str(args.rps),
-         "--duration", f"{seconds:g}s", "--duration-stop", "ignore", "--timeout", "30s",
+         "--duration", f"{seconds:g}s", "--duration-stop", "wait", "--timeout", "30s",
          "--format", "json", "--output", report, address],
         cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip
