@@ -2,6 +2,7 @@
 of a bare grpc.aio server answering the same messages.
 
     .venv/bin/python -m bench.unary [--duration 10] [--concurrency 100] [--json PATH]
+    .venv/bin/python -m bench.unary --quick    # 2 s a scenario: about 90 s in all
 
 (a module, run from the repository root: it starts PostgreSQL with the tests' helper; `make
 bench` runs it; ghz comes from `scripts/install-tools ghz`)
@@ -515,13 +516,18 @@ def main() -> None:
         + ")",
     )
     parser.add_argument("--log", type=Path, help="keep the servers' stderr here")
-    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--quick", action="store_true", help="--duration 2 --warmup 1")
+    parser.add_argument(
+        "--json", type=Path, help="write the figures here, as {scenario.server.figure: value}"
+    )
     parser.add_argument("--serve-echo", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_echo:
         serve_echo(args.serve_echo, args.port)
         return
+    if args.quick:
+        args.duration, args.warmup = 2.0, 1.0
     if not GHZ.exists():
         sys.exit(f"no {GHZ}: run scripts/install-tools ghz")
     if "postgres" in args.databases:
@@ -565,7 +571,13 @@ def main() -> None:
     print()
     print("\n".join(targets(ordered)))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in ordered], indent=1))
+        figures = {
+            f"{r.scenario}.{r.server}.{name}": value
+            for r in ordered
+            for name, value in asdict(r).items()
+            if name not in ("scenario", "server")
+        }
+        args.json.write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":
