@@ -1,5 +1,5 @@
 # Entry points; the scripts they call say what each step does.
-.PHONY: setup gen web run test screenshots
+.PHONY: setup gen web run test screenshots bench
 
 setup:            ## install everything the tests and codegen need, from the lock files
 	scripts/setup --all
@@ -20,3 +20,8 @@ test: setup       ## every check and test that CI runs
 
 screenshots: setup  ## refresh docs/screenshots/ from the UI's end-to-end tests (builds the UI if stale)
 	AIOPS_SCREENSHOTS=docs/screenshots .venv/bin/pytest -q -m e2e tests/e2e
+
+bench:            ## the unary API under ghz at concurrency 100, on SQLite and PostgreSQL, against a bare grpc.aio server (minutes; PostgreSQL from make setup)
+	scripts/setup
+	scripts/install-tools ghz
+	.venv/bin/python -m bench.unary
