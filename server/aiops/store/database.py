@@ -11,7 +11,12 @@ from alembic.config import Config
 from prometheus_client import Histogram
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -20,7 +25,7 @@ def create_engine(url: str) -> AsyncEngine:
     engine = create_async_engine(url, pool_pre_ping=not sqlite)
     if sqlite:
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        event.listen(engine.sync_engine, "begin", _begin)
     return engine
 
 
@@ -46,11 +51,13 @@ def time_transactions(engine: AsyncEngine, seconds: Histogram) -> None:
     event.listen(engine.sync_engine, "rollback", ended("rollback"))
 
 
-def _begin_immediate(connection: Any) -> None:
+def _begin(connection: Any) -> None:
     # A transaction that reads and then writes cannot take the write lock while another
     # writer holds it ("database is locked", at once, whatever the busy timeout): taking it at
-    # BEGIN makes concurrent writers (detectors, requests) wait their turn instead.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN makes concurrent writers (detectors, requests) wait their turn instead. Readers
+    # take no lock (WAL): they go on beside the writer, on the snapshot their BEGIN saw.
+    writes = connection.get_execution_options().get(WRITES, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -67,8 +74,26 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+WRITES = "aiops_writes"  # the execution option of a writer's connections
+
+
+class Sessions(async_sessionmaker[AsyncSession]):
+    """`sessions()`: a session for reading; `sessions.begin()`: a writer's transaction,
+    committed at the end of its block (on SQLite it takes the write lock at BEGIN, while
+    readers take none)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, expire_on_commit=False)
+        self._writers = async_sessionmaker(
+            engine.execution_options(**{WRITES: True}), expire_on_commit=False
+        )
+
+    def begin(self) -> Any:
+        return self._writers.begin()
+
+
+def session_factory(engine: AsyncEngine) -> Sessions:
+    return Sessions(engine)
 
 
 def migrations_dir() -> Path:
