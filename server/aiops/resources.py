@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy
 from google.protobuf import json_format
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -56,7 +57,29 @@ def notification_channel_message(
     )
 
 
+# Detectors built from rows, by (id, revision, create_time): every write of a row bumps its
+# revision, so a hit is the row as stored. Building one (the algorithm's JSON through
+# json_format above all) is most of what ListDetectors costs; copying a built one is not.
+_built: dict[tuple[str, int, datetime], detector_pb2.Detector] = {}
+MAX_BUILT = 10_000
+
+
 def detector_message(row: DetectorRow) -> detector_pb2.Detector:
+    stored = not sqlalchemy.inspect(row).modified  # changed in memory: its revision is stale
+    key = (row.id, row.revision, row.create_time)
+    built = _built.get(key) if stored else None
+    if built is None:
+        built = _build_detector(row)
+        if stored:
+            if len(_built) >= MAX_BUILT:
+                del _built[next(iter(_built))]  # the oldest
+            _built[key] = built
+    detector = Detector()
+    detector.CopyFrom(built)
+    return detector
+
+
+def _build_detector(row: DetectorRow) -> detector_pb2.Detector:
     detector = Detector(
         name=f"detectors/{row.id}",
         display_name=row.display_name,
