@@ -55,9 +55,10 @@ def _begin(connection: Any) -> None:
     # A transaction that reads and then writes cannot take the write lock while another
     # writer holds it ("database is locked", at once, whatever the busy timeout): taking it at
     # BEGIN makes concurrent writers (detectors, requests) wait their turn instead. Readers
-    # take no lock (WAL): they go on beside the writer, on the snapshot their BEGIN saw.
-    writes = connection.get_execution_options().get(WRITES, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+    # begin nothing: each of their statements reads the latest commit (WAL: no lock, beside
+    # the writer), and a BEGIN and its ROLLBACK would cost two more trips to aiosqlite's thread.
+    if connection.get_execution_options().get(WRITES, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -79,8 +80,8 @@ WRITES = "aiops_writes"  # the execution option of a writer's connections
 
 class Sessions(async_sessionmaker[AsyncSession]):
     """`sessions()`: a session for reading; `sessions.begin()`: a writer's transaction,
-    committed at the end of its block (on SQLite it takes the write lock at BEGIN, while
-    readers take none)."""
+    committed at the end of its block (on SQLite it takes the write lock at BEGIN; a reader's
+    statements run each on its own, taking none)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(engine, expire_on_commit=False)
