@@ -135,7 +135,7 @@ async def test_alertmanager_receives_keeps_and_resolves_a_running_detectors_anom
             ).anomalies
             anomaly_id = anomaly.name.rpartition("/")[2]
             assert alert["generatorURL"] == (
-                f"http://aiops.example:8080/detectors/live?anomaly={anomaly_id}"
+                f"http://aiops.example:8080/#/detectors/live?anomaly={anomaly_id}"
             )
             assert float(alert["annotations"]["value"]) == 1000.0
             assert float(alert["annotations"]["score"]) == pytest.approx(anomaly.peak_score, 1e-3)

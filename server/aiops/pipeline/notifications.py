@@ -240,8 +240,9 @@ class Notifier:
             "annotations": annotations,
             "startsAt": _iso(anomaly.start_time),
             "endsAt": _iso(datetime.fromtimestamp(ends, UTC)),
+            # The UI's (hash-routed) page of its detector, which lists its anomalies.
             "generatorURL": (
-                f"{self.external_url}/detectors/{anomaly.detector_id}?anomaly={anomaly.id}"
+                f"{self.external_url}/#/detectors/{anomaly.detector_id}?anomaly={anomaly.id}"
             ),
         }
 
