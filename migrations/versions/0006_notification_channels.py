@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.String(length=63), nullable=False),
         sa.Column("anomaly_id", sa.String(length=63), nullable=False),
         sa.Column("severity", sa.String(length=32), nullable=False),
+        sa.Column("alert", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["channel_id"], ["notification_channels.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["anomaly_id"], ["anomalies.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("channel_id", "anomaly_id"),
     )
 

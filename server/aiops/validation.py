@@ -143,6 +143,8 @@ def url_problem(url: str, max_length: int, *, base: bool) -> str | None:
     or fragment either); None when nothing is."""
     if len(url) > max_length:
         return f"at most {max_length} characters, got {len(url)}"
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return f"{shorten(url)!r} has spaces or control characters: encode them (%20)"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a bad port
@@ -150,6 +152,8 @@ def url_problem(url: str, max_length: int, *, base: bool) -> str | None:
         return f"{shorten(url)!r} is not a URL: {e}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{shorten(url)!r} is not an http or https URL with a host"
+    if parts.username is not None or parts.password is not None:
+        return "no user or password in the URL: it would be shown and logged"
     if base and (parts.query or parts.fragment):
         return "a base URL has no query or fragment"
     return None

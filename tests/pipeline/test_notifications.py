@@ -56,6 +56,10 @@ async def create_channel(api: Api, channel_id: str, **fields: Any) -> Channel:
     )
 
 
+async def _one(alertmanager: AlertmanagerServer) -> bool:
+    return len(await asyncio.to_thread(alertmanager.alerts)) == 1
+
+
 async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not await condition():
@@ -219,14 +223,20 @@ async def quick(database_url: str) -> AsyncIterator[tuple[App, Api]]:
         yield server, api
 
 
-async def open_anomaly(api: Api, anomaly_id: str, severity: str = "SEVERITY_WARNING") -> None:
+async def open_anomaly(
+    api: Api,
+    anomaly_id: str,
+    severity: str = "SEVERITY_WARNING",
+    labels: dict[str, Any] | None = None,
+    detector_id: str = "cpu",
+) -> None:
     start = datetime.now(UTC) - timedelta(minutes=5)
     async with api.sessions.begin() as session:
         session.add(
             AnomalyRow(
                 id=anomaly_id,
-                detector_id="cpu",
-                series_labels={"__name__": "up", "instance": "web-1", "severity": "page"},
+                detector_id=detector_id,
+                series_labels=labels or {"__name__": "up", "instance": "web-1", "severity": "page"},
                 start_time=start,
                 end_time=start + timedelta(minutes=4),
                 peak_score=0.97,
@@ -292,11 +302,41 @@ async def test_a_webhook_gets_each_change_once_signed(
         )
     )
     await wait_for(await posted(3), 10, "acknowledged")
-    assert [(a["status"], a["labels"]["severity"]) for a in webhook.alerts()] == [
-        ("firing", "warning"),
-        ("firing", "critical"),
-        ("resolved", "critical"),
+    # Turning critical is another alert (its labels differ): the warning one is resolved.
+    assert [
+        [(a["status"], a["labels"]["severity"]) for a in json.loads(body)["alerts"]]
+        for _, body in webhook.posts
+    ] == [
+        [("firing", "warning")],
+        [("firing", "critical"), ("resolved", "warning")],
+        [("resolved", "critical")],
     ]
+
+
+@SQLITE
+async def test_an_anomaly_deleted_with_its_detector_is_resolved_as_it_was_sent(
+    quick: tuple[App, Api], webhook: Webhook
+) -> None:
+    _, api = quick
+    url = await webhook.start()
+    await create_channel(api, "hook", kind=Channel.KIND_WEBHOOK, url=url)
+    await open_anomaly(api, "a1")
+
+    async def told() -> bool:
+        return len(webhook.alerts()) == 1
+
+    await wait_for(told, 10, "told")
+    await api.detectors.DeleteDetector(
+        detector_service_pb2.DeleteDetectorRequest(name="detectors/cpu")
+    )
+
+    async def resolved() -> bool:
+        return len(webhook.alerts()) == 2
+
+    await wait_for(resolved, 10, "resolved")
+    firing, ended = webhook.alerts()
+    assert ended["status"] == "resolved"
+    assert ended["labels"] == firing["labels"] and ended["startsAt"] == firing["startsAt"]
 
 
 @SQLITE
@@ -349,6 +389,8 @@ async def test_an_alertmanager_that_was_down_gets_the_alert_when_it_is_back(
     port = free_port()
     await create_channel(api, "am", kind=Channel.KIND_ALERTMANAGER, url=f"http://127.0.0.1:{port}")
     await open_anomaly(api, "a1", severity="SEVERITY_CRITICAL")
+    # Labels no Alertmanager takes as they are: no name, a number, a dot.
+    await open_anomaly(api, "odd", labels={"": "x", "n": 5, "k8s.pod": "p"})
     await asyncio.sleep(1)  # refused meanwhile: nothing listens
     alertmanager = await asyncio.to_thread(AlertmanagerServer, port)
     try:
@@ -357,8 +399,16 @@ async def test_an_alertmanager_that_was_down_gets_the_alert_when_it_is_back(
             return bool(await asyncio.to_thread(alertmanager.alerts))
 
         # The backoff waits at most a few seconds after so short an outage.
-        await wait_for(alerted, 15, "alerted")
-        (alert,) = await asyncio.to_thread(alertmanager.alerts)
+        async def both() -> bool:
+            return len(await asyncio.to_thread(alertmanager.alerts)) == 2
+
+        await wait_for(both, 15, "alerted")
+        alert, odd = sorted(
+            await asyncio.to_thread(alertmanager.alerts), key=lambda a: a["labels"]["severity"]
+        )
+        assert {k: odd["labels"][k] for k in ("n", "k8s_pod")} == {"n": "5", "k8s_pod": "p"}
+        await change_anomaly(api, "odd", active=False)
+        await wait_for(lambda: _one(alertmanager), 10, "the odd one resolved")
         assert alert["labels"]["severity"] == "critical"
         # Kept while the anomaly lasts: posted again before each post's end.
         first_end = datetime.fromisoformat(alert["endsAt"])
@@ -435,6 +485,26 @@ async def test_channels_are_created_listed_updated_and_deleted(api: Api) -> None
             {"kind": Channel.KIND_WEBHOOK, "url": "http://h", "secret": "short"},
             "notification_channel.secret",
             "16 to 256",
+        ),
+        (
+            {"kind": Channel.KIND_WEBHOOK, "url": "http://h", "secret": " " * 16},
+            "notification_channel.secret",
+            "blank",
+        ),
+        (
+            {"kind": Channel.KIND_WEBHOOK, "url": "http://user:pw@h/x"},
+            "notification_channel.url",
+            "no user or password",
+        ),
+        (
+            {"kind": Channel.KIND_WEBHOOK, "url": "http://h/a b"},
+            "notification_channel.url",
+            "spaces or control characters",
+        ),
+        (
+            {"kind": Channel.KIND_WEBHOOK, "url": "http://h/\nX: y"},
+            "notification_channel.url",
+            "spaces or control characters",
         ),
         (
             {"kind": Channel.KIND_WEBHOOK, "url": "http://h", "min_severity": 7},

@@ -148,6 +148,8 @@ def _check(channel: NotificationChannel, secret: str, violations: Violations) ->
         violations.add(f"{FIELD}.secret", "only a webhook signs what it sends")
     elif secret and not MIN_SECRET <= len(secret) <= MAX_SECRET:
         violations.add(f"{FIELD}.secret", f"{MIN_SECRET} to {MAX_SECRET} characters")
+    elif secret and not secret.strip():
+        violations.add(f"{FIELD}.secret", "must not be blank")
 
 
 def _write_row(row: NotificationChannelRow, channel: NotificationChannel, *, secret: str) -> None:

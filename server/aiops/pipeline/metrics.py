@@ -218,11 +218,13 @@ def exposed_labels(series: dict[str, str], own: dict[str, str]) -> dict[str, str
     """A series' labels with aiops' `own` (`detector`, ...), as /metrics and alerts show them:
     a series label named as one of `own` or reserved by Prometheus (`__name__`) is kept as
     `exported_<name>` (as Prometheus renames a target's clashing labels); characters a label
-    name cannot have become `_`."""
+    name cannot have become `_`; a label with no name is left out, and values are strings."""
     exposed = {}
     for name, value in series.items():
-        name = INVALID_LABEL_CHARACTERS.sub("_", name)
+        name = INVALID_LABEL_CHARACTERS.sub("_", str(name))
+        if not name.strip("_"):
+            continue
         if name in own or name.startswith("__") or name[:1].isdigit():
             name = "exported_" + name.strip("_")
-        exposed[name] = value
+        exposed[name] = str(value)
     return exposed | own

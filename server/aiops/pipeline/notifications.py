@@ -3,10 +3,12 @@ to a webhook as signed JSON.
 
 What is due is worked out from the database on every poll, not from events seen in passing:
 a channel is due a *firing* alert for every open, active anomaly at or above its severity, and
-a *resolved* one for every anomaly it was told is firing that no longer is (it ended, or was
-acknowledged or marked a false positive). What a channel was told is stored only once it took
-it (`notified_anomalies`), so a channel that is down loses nothing: it is sent what is due
-when it answers again, with capped exponential backoff in between. The sending runs in a task
+a *resolved* one for every alert it was told is firing whose anomaly no longer is (it ended,
+was acknowledged or marked a false positive, turned critical: another alert, or went with its
+detector). What a channel was told is stored, alert and all, only once it took it
+(`notified_anomalies`), so that it is resolved as it was sent, and a channel that is down loses
+nothing: it is sent what is due when it answers again, with capped exponential backoff in
+between. The sending runs in a task
 of its own with a timeout per request, so a slow channel never holds up a detector.
 
 An Alertmanager is sent each change at once and, every `resend_interval`, every firing alert
@@ -113,67 +115,69 @@ class Notifier:
                     select(AnomalyRow).where(AnomalyRow.active, AnomalyRow.state == "STATE_OPEN")
                 )
             )
-            told: dict[str, dict[str, str]] = {}
+            told: dict[str, dict[str, NotifiedAnomalyRow]] = {}
             for row in await session.scalars(select(NotifiedAnomalyRow)):
-                told.setdefault(row.channel_id, {})[row.anomaly_id] = row.severity
-            # What the channels were told of, firing or not: a resolved alert needs its anomaly.
-            known = {anomaly.id: anomaly for anomaly in firing}
-            others = {a for ids in told.values() for a in ids} - set(known)
-            for anomaly in await session.scalars(
-                select(AnomalyRow).where(AnomalyRow.id.in_(others))
-            ):
-                known[anomaly.id] = anomaly
+                told.setdefault(row.channel_id, {})[row.anomaly_id] = row
         self.stats = {
             channel.id: self.stats.get(channel.id, ChannelStats()) for channel in channels
         }
         now = time.monotonic()
         for channel in channels:
             if now >= self._retry_at.get(channel.id, 0.0):
-                await self._notify(channel, firing, told.get(channel.id, {}), known)
+                await self._notify(channel, firing, told.get(channel.id, {}))
 
     async def _notify(
         self,
         channel: NotificationChannelRow,
         firing: list[AnomalyRow],
-        told: dict[str, str],
-        known: dict[str, AnomalyRow],
+        told: dict[str, NotifiedAnomalyRow],
     ) -> None:
-        """`told`: the severity the channel was told each anomaly fires at, by anomaly id."""
+        """`told`: what the channel was told is firing, by anomaly id: the alert as sent."""
         floor = SEVERITY_RANK[channel.min_severity]
         due = [a for a in firing if _rank(a.severity) >= floor]
         due_ids = {anomaly.id for anomaly in due}
-        # Firing news: an anomaly it was not told of, or one that turned critical.
+        # Firing news: an anomaly it was not told of, or one that turned critical (its alert
+        # has other labels: the old one is resolved).
         news = [
-            a for a in due if SEVERITY_RANK[a.severity] > SEVERITY_RANK.get(told.get(a.id, ""), 0)
+            a for a in due if a.id not in told or _rank(a.severity) > _rank(told[a.id].severity)
         ]
-        ended = [a for a in told if a not in due_ids]
-        resolved = [known[a] for a in ended if a in known]  # not those deleted meanwhile
+        ended = [a for a in told if a not in due_ids]  # ended, acknowledged, deleted, ...
+        replaced = [a.id for a in news if a.id in told]
         alertmanager = channel.kind == "KIND_ALERTMANAGER"
         resend = alertmanager and (
             time.monotonic() - self._resent_at.get(channel.id, -math.inf) >= self.resend_interval
         )
-        sent = [*(due if resend else news), *resolved]
-        if sent:
-            alerts = [
-                *(self._alert(a, "firing") for a in (due if resend else news)),
-                *(self._alert(a, "resolved") for a in resolved),
-            ]
+        new_alerts = {a.id: self._alert(a) for a in news}
+        # An Alertmanager hears every firing alert again now and then, as it was first sent.
+        again = [
+            {**self._alert(a), "labels": told[a.id].alert["labels"]}
+            for a in due
+            if resend and a.id not in new_alerts
+        ]
+        alerts = [
+            *new_alerts.values(),
+            *again,
+            *(_resolved(told[a].alert) for a in [*ended, *replaced]),
+        ]
+        if alerts:
             try:
                 await self._post(channel, alerts)
             except Exception as error:  # refused, unreachable, timed out: the next look retries
                 self._failed(channel, error)
                 return
-            self.stats[channel.id].notifications += len(sent)
+            self.stats[channel.id].notifications += len(alerts)
         if resend:
             self._resent_at[channel.id] = time.monotonic()
         self._failures.pop(channel.id, None)
         if news or ended:
-            await self._remember(channel.id, news, ended)
+            await self._remember(channel.id, news, new_alerts, ended)
 
     async def _post(self, channel: NotificationChannelRow, alerts: list[dict[str, Any]]) -> None:
         if channel.kind == "KIND_ALERTMANAGER":
+            # Alertmanager's own shape: no `status`, endsAt says it.
+            shaped = [{k: v for k, v in alert.items() if k != "status"} for alert in alerts]
             response = await self._http.post(
-                f"{channel.url.rstrip('/')}/api/v2/alerts", json=alerts
+                f"{channel.url.rstrip('/')}/api/v2/alerts", json=shaped
             )
         else:
             body = json.dumps(
@@ -183,7 +187,8 @@ class Notifier:
             if channel.secret:
                 headers[SIGNATURE_HEADER] = signature(channel.secret, body)
             response = await self._http.post(channel.url, content=body, headers=headers)
-        response.raise_for_status()
+        if response.is_error:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
 
     def _failed(self, channel: NotificationChannelRow, error: Exception) -> None:
         retries = self._failures.get(channel.id, 0)
@@ -198,9 +203,15 @@ class Notifier:
             extra={"channel": f"notificationChannels/{channel.id}"},
         )
 
-    async def _remember(self, channel_id: str, news: list[AnomalyRow], ended: list[str]) -> None:
-        """What the channel now knows: the anomalies it was told are firing, and at which
-        severity; none it was told are resolved."""
+    async def _remember(
+        self,
+        channel_id: str,
+        news: list[AnomalyRow],
+        alerts: dict[str, dict[str, Any]],
+        ended: list[str],
+    ) -> None:
+        """What the channel now knows: the alerts it was told are firing (to resolve them as
+        sent, even once their anomaly is gone); none of those it was told are resolved."""
         async with self.sessions.begin() as session:
             if ended:
                 await session.execute(
@@ -212,12 +223,15 @@ class Notifier:
             for anomaly in news:
                 await session.merge(
                     NotifiedAnomalyRow(
-                        channel_id=channel_id, anomaly_id=anomaly.id, severity=anomaly.severity
+                        channel_id=channel_id,
+                        anomaly_id=anomaly.id,
+                        severity=anomaly.severity,
+                        alert=alerts[anomaly.id],
                     )
                 )
 
-    def _alert(self, anomaly: AnomalyRow, status: str) -> dict[str, Any]:
-        """An anomaly as an Alertmanager alert (a webhook gets the same, with `status`)."""
+    def _alert(self, anomaly: AnomalyRow) -> dict[str, Any]:
+        """An anomaly as a firing Alertmanager alert (a webhook gets the same, with `status`)."""
         detector = f"detectors/{anomaly.detector_id}"
         severity = anomaly.severity.removeprefix("SEVERITY_").lower()
         labels = exposed_labels(
@@ -232,10 +246,10 @@ class Notifier:
         expected = self._expected(anomaly)
         if expected is not None:
             annotations["expected"] = f"{expected:.6g}"
-        # Firing: ahead, for Alertmanager to keep it until the next resend; resolved: now.
-        ends = time.time() + (4 * self.resend_interval if status == "firing" else 0)
+        # Ahead, for Alertmanager to keep it until the next resend and some.
+        ends = time.time() + 4 * self.resend_interval
         return {
-            "status": status,
+            "status": "firing",
             "labels": labels,
             "annotations": annotations,
             "startsAt": _iso(anomaly.start_time),
@@ -258,6 +272,11 @@ class Notifier:
             return None
         value = float(window.points[FIELDS.index("expected"), 0])
         return None if math.isnan(value) else value
+
+
+def _resolved(alert: dict[str, Any]) -> dict[str, Any]:
+    """The alert as it was sent firing, resolved now: the same labels, so the same alert."""
+    return {**alert, "status": "resolved", "endsAt": _iso(datetime.now(UTC))}
 
 
 def _rank(severity: str) -> int:

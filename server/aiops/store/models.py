@@ -176,15 +176,15 @@ class NotificationChannelRow(Versioned, Base):
 
 
 class NotifiedAnomalyRow(Base):
-    """An anomaly a channel was told is firing, at which severity: what it must be told
-    is resolved, and (a webhook) not told again."""
+    """An anomaly a channel was told is firing: at which severity, and the alert as sent, to
+    resolve it as it was sent (the same labels) even once the anomaly is gone (its detector
+    deleted): no foreign key to it."""
 
     __tablename__ = "notified_anomalies"
 
     channel_id: Mapped[str] = mapped_column(
         ForeignKey("notification_channels.id", ondelete="CASCADE"), primary_key=True
     )
-    anomaly_id: Mapped[str] = mapped_column(
-        ForeignKey("anomalies.id", ondelete="CASCADE"), primary_key=True
-    )
+    anomaly_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     severity: Mapped[str] = mapped_column(String(32))
+    alert: Mapped[dict[str, Any]] = mapped_column(JSON)

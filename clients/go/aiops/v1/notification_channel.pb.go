@@ -95,7 +95,8 @@ type NotificationChannel struct {
 	MinSeverity Severity `protobuf:"varint,5,opt,name=min_severity,json=minSeverity,proto3,enum=aiops.v1.Severity" json:"min_severity,omitempty"`
 	// A webhook's signing key: each POST carries `X-Aiops-Signature:
 	// sha256=<hex HMAC-SHA256 of the body under this key>`. 16 to 256
-	// characters; webhooks only. Write-only: never returned.
+	// characters; webhooks only. Write-only: never returned, so an update with
+	// the mask `*` that does not give it again clears it.
 	Secret string `protobuf:"bytes,6,opt,name=secret,proto3" json:"secret,omitempty"`
 	// Whether `secret` is set on the stored channel.
 	HasSecret bool `protobuf:"varint,7,opt,name=has_secret,json=hasSecret,proto3" json:"has_secret,omitempty"`

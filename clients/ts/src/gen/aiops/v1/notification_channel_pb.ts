@@ -64,7 +64,8 @@ export type NotificationChannel = Message<"aiops.v1.NotificationChannel"> & {
   /**
    * A webhook's signing key: each POST carries `X-Aiops-Signature:
    * sha256=<hex HMAC-SHA256 of the body under this key>`. 16 to 256
-   * characters; webhooks only. Write-only: never returned.
+   * characters; webhooks only. Write-only: never returned, so an update with
+   * the mask `*` that does not give it again clears it.
    *
    * @generated from field: string secret = 6;
    */
