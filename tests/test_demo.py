@@ -96,7 +96,11 @@ def test_with_loki_the_demo_runs_a_log_pattern_detector_too(demo: str) -> None:
                 )
             except grpc.RpcError as error:  # not created yet
                 assert error.code() == grpc.StatusCode.NOT_FOUND
+        # Its templates are counted before the step that found them is stored: RUNNING follows.
         detector = detectors.GetDetector(detector_service_pb2.GetDetectorRequest(name=name))
+        while detector.state != Detector.STATE_RUNNING and time.monotonic() < deadline + 30:
+            time.sleep(0.5)
+            detector = detectors.GetDetector(detector_service_pb2.GetDetectorRequest(name=name))
     assert detector.state == Detector.STATE_RUNNING, detector.state_reason
     assert detector.log_pattern.effective_source != detector.log_pattern.SOURCE_UNSPECIFIED
     seen = " ".join(p.template + p.example_line for p in listed.log_patterns)
