@@ -9,8 +9,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,74 +18,21 @@ import pytest
 
 from aiops_api.v1 import anomaly_pb2, data_source_service_pb2, detector_pb2, detector_service_pb2
 from tests.conftest import Api, connected, serving
-from tests.postgres import free_port
+from tests.pipeline.conftest import Scraped
 from tests.prometheus import PrometheusServer
 from tests.rpc import detector, prometheus
 
 Detector = detector_pb2.Detector
 STEP = 2  # seconds
-SCRAPE = "500ms"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Exporter:
-    """A /metrics endpoint serving one gauge, `live`, whose value the test sets."""
-
-    def __init__(self) -> None:
-        self.value = 100.0
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port: int = self.server.sockets[0].getsockname()[1]
-        return port
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        body = f"# TYPE live gauge\nlive {self.value}\n".encode()
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-            + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-            + body
-        )
-        await writer.drain()
-        writer.close()
-
-    async def stop(self) -> None:
-        self.server.close()
-        await self.server.wait_closed()
-
-
-@dataclass
-class Scraped:
-    exporter: Exporter
-    prometheus: PrometheusServer
-    metrics_address: str  # where the server is to serve /metrics, which Prometheus scrapes
-
-
-@pytest.fixture
-async def scraped() -> AsyncIterator[Scraped]:
-    exporter = Exporter()
-    port = await exporter.start()
-    metrics_address = f"127.0.0.1:{free_port()}"
-    # The scores come back with the labels of their series (job="exporter"): honor_labels
-    # keeps them, as for federation.
-    config = (
-        f"global:\n  scrape_interval: {SCRAPE}\n  scrape_timeout: 400ms\n"
-        "scrape_configs:\n  - job_name: exporter\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-        "  - job_name: aiops\n    honor_labels: true\n"
-        f"    static_configs:\n      - targets: ['{metrics_address}']\n"
-    )
-    server = await asyncio.to_thread(PrometheusServer, None, config)
-    yield Scraped(exporter, server, metrics_address)
-    server.stop()
-    await exporter.stop()
-
-
-async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float) -> None:
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], seconds: float, what: str = "it"
+) -> None:
     deadline = time.monotonic() + seconds
     while not await condition():
-        assert time.monotonic() < deadline, f"not within {seconds}s"
+        assert time.monotonic() < deadline, f"{what}: not within {seconds}s"
         await asyncio.sleep(0.1)
 
 
@@ -106,14 +52,7 @@ async def test_a_spike_scraped_by_prometheus_is_stored_within_two_steps(
         connected(server) as api,
     ):
         name = await start_detector(api, prometheus_server.url)
-
-        async def running() -> bool:
-            got = await api.detectors.GetDetector(
-                detector_service_pb2.GetDetectorRequest(name=name)
-            )
-            return got.state == Detector.STATE_RUNNING
-
-        await wait_for(running, seconds=10)
+        await until_running(api, name)
         await asyncio.sleep(3 * STEP)
         assert await listed(api, name) == [], "a constant series raises nothing"
 
@@ -183,6 +122,14 @@ async def start_detector(api: Api, url: str) -> str:
     )
     await api.detectors.StartDetector(detector_service_pb2.StartDetectorRequest(name=created.name))
     return created.name
+
+
+async def until_running(api: Api, name: str) -> None:
+    async def running() -> bool:
+        got = await api.detectors.GetDetector(detector_service_pb2.GetDetectorRequest(name=name))
+        return got.state == Detector.STATE_RUNNING
+
+    await wait_for(running, 10, "running")
 
 
 async def listed(api: Api, name: str) -> list[anomaly_pb2.Anomaly]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,9 +32,9 @@ from aiops_api.v1 import (
 )
 from tests.alertmanager import AlertmanagerServer
 from tests.conftest import Api, connected, serving
-from tests.pipeline.test_live import STEP, Exporter, start_detector
+from tests.pipeline.conftest import Scraped
+from tests.pipeline.test_live import STEP, start_detector, until_running, wait_for
 from tests.postgres import free_port
-from tests.prometheus import PrometheusServer
 from tests.rpc import detector, failure, prometheus
 
 Channel = notification_channel_pb2.NotificationChannel
@@ -60,13 +59,6 @@ async def _one(alertmanager: AlertmanagerServer) -> bool:
     return len(await asyncio.to_thread(alertmanager.alerts)) == 1
 
 
-async def wait_for(condition: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not await condition():
-        assert time.monotonic() < deadline, f"{what}: not within {seconds}s"
-        await asyncio.sleep(0.1)
-
-
 # A running detector, a real Alertmanager.
 
 
@@ -78,86 +70,68 @@ async def alertmanager() -> AsyncIterator[AlertmanagerServer]:
 
 
 @SQLITE
-async def test_alertmanager_receives_keeps_and_resolves_a_running_detectors_anomaly(
-    database_url: str, alertmanager: AlertmanagerServer
+async def test_alertmanager_receives_and_resolves_a_running_detectors_anomaly(
+    database_url: str, alertmanager: AlertmanagerServer, scraped: Scraped
 ) -> None:
-    exporter = Exporter()
-    port = await exporter.start()
-    config = (
-        "global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\n"
-        "scrape_configs:\n  - job_name: exporter\n"
-        f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-    )
-    prometheus_server = await asyncio.to_thread(PrometheusServer, None, config)
-    try:
-        await asyncio.sleep(12)  # history for the backfill: six steps of a constant 100
-        async with (
-            serving(
-                database_url,
-                evaluation_delay=1.0,
-                backfill_points=30,
-                notification_interval=0.2,
-                alert_resend_interval=1.0,  # each post lasts 4 s unless posted again
-                external_url="http://aiops.example:8080",
-            ) as server,
-            connected(server) as api,
-        ):
-            await create_channel(api, "am", kind=Channel.KIND_ALERTMANAGER, url=alertmanager.url)
-            name = await start_detector(api, prometheus_server.url)
+    exporter, prometheus_server = scraped.exporter, scraped.prometheus
+    await asyncio.sleep(12)  # history for the backfill: six steps of a constant 100
+    async with (
+        serving(
+            database_url,
+            evaluation_delay=1.0,
+            backfill_points=30,
+            notification_interval=0.2,
+            alert_resend_interval=1.0,  # each post lasts 4 s unless posted again
+            external_url="http://aiops.example:8080",
+        ) as server,
+        connected(server) as api,
+    ):
+        await create_channel(api, "am", kind=Channel.KIND_ALERTMANAGER, url=alertmanager.url)
+        name = await start_detector(api, prometheus_server.url)
+        await until_running(api, name)
+        await asyncio.sleep(2 * STEP)
+        assert await asyncio.to_thread(alertmanager.alerts) == []
 
-            async def running() -> bool:
-                got = await api.detectors.GetDetector(
-                    detector_service_pb2.GetDetectorRequest(name=name)
-                )
-                return got.state == detector_pb2.Detector.STATE_RUNNING
+        exporter.value = 1000.0
 
-            await wait_for(running, 10, "running")
-            await asyncio.sleep(2 * STEP)
-            assert await asyncio.to_thread(alertmanager.alerts) == []
+        async def alerted() -> bool:
+            return bool(await asyncio.to_thread(alertmanager.alerts))
 
-            exporter.value = 1000.0
-
-            async def alerted() -> bool:
-                return bool(await asyncio.to_thread(alertmanager.alerts))
-
-            await wait_for(alerted, 3 * STEP + 2, "the alert")
-            exporter.value = 100.0
-            (alert,) = await asyncio.to_thread(alertmanager.alerts)
-            labels = alert["labels"]
-            assert labels.pop("instance").startswith("127.0.0.1:")
-            assert labels == {
-                "alertname": "AiopsAnomaly",
-                "detector": "detectors/live",
-                "severity": "critical",
-                "exported_name": "live",
-                "job": "exporter",
-            }
-            (anomaly,) = (
-                await api.detectors.ListAnomalies(
-                    detector_service_pb2.ListAnomaliesRequest(parent=name)
-                )
-            ).anomalies
-            anomaly_id = anomaly.name.rpartition("/")[2]
-            assert alert["generatorURL"] == (
-                f"http://aiops.example:8080/#/detectors/live?anomaly={anomaly_id}"
+        await wait_for(alerted, 3 * STEP + 2, "the alert")
+        exporter.value = 100.0
+        (alert,) = await asyncio.to_thread(alertmanager.alerts)
+        labels = alert["labels"]
+        assert labels.pop("instance").startswith("127.0.0.1:")
+        assert labels == {
+            "alertname": "AiopsAnomaly",
+            "detector": "detectors/live",
+            "severity": "critical",
+            "exported_name": "live",
+            "job": "exporter",
+        }
+        (anomaly,) = (
+            await api.detectors.ListAnomalies(
+                detector_service_pb2.ListAnomaliesRequest(parent=name)
             )
-            assert float(alert["annotations"]["value"]) == 1000.0
-            assert float(alert["annotations"]["score"]) == pytest.approx(anomaly.peak_score, 1e-3)
-            assert "expected" in alert["annotations"]
-            assert alert["status"]["state"] == "active"
+        ).anomalies
+        anomaly_id = anomaly.name.rpartition("/")[2]
+        assert alert["generatorURL"] == (
+            f"http://aiops.example:8080/#/detectors/live?anomaly={anomaly_id}"
+        )
+        assert float(alert["annotations"]["value"]) == 1000.0
+        assert float(alert["annotations"]["score"]) == pytest.approx(anomaly.peak_score, 1e-3)
+        assert "expected" in alert["annotations"]
+        assert alert["status"]["state"] == "active"
 
-            async def resolved() -> bool:
-                return not await asyncio.to_thread(alertmanager.alerts)
+        async def resolved() -> bool:
+            return not await asyncio.to_thread(alertmanager.alerts)
 
-            # Closed by the detector once the series is back to normal: resolved.
-            await wait_for(resolved, 10 * STEP, "resolved")
-            got = await api.detectors.GetAnomaly(
-                detector_service_pb2.GetAnomalyRequest(name=anomaly.name)
-            )
-            assert not got.active
-    finally:
-        await asyncio.to_thread(prometheus_server.stop)
-        await exporter.stop()
+        # Closed by the detector once the series is back to normal: resolved.
+        await wait_for(resolved, 10 * STEP, "resolved")
+        got = await api.detectors.GetAnomaly(
+            detector_service_pb2.GetAnomalyRequest(name=anomaly.name)
+        )
+        assert not got.active
 
 
 # Anomalies arranged in the database, a webhook of the test's own.
@@ -263,14 +237,14 @@ async def test_a_webhook_gets_each_change_once_signed(
     url = await webhook.start()
     await create_channel(api, "hook", kind=Channel.KIND_WEBHOOK, url=url, secret=SECRET)
 
-    async def posted(count: int) -> Callable[[], Awaitable[bool]]:
+    def posted(count: int) -> Callable[[], Awaitable[bool]]:
         async def enough() -> bool:
             return len(webhook.posts) >= count
 
         return enough
 
     await open_anomaly(api, "a1")
-    await wait_for(await posted(1), 10, "opened")
+    await wait_for(posted(1), 10, "opened")
     headers, body = webhook.posts[0]
     assert hmac.compare_digest(headers[SIGNATURE_HEADER.lower()], signature(SECRET, body))
     assert headers[SIGNATURE_HEADER.lower()] != signature("another-secret-of-16", body)
@@ -293,7 +267,7 @@ async def test_a_webhook_gets_each_change_once_signed(
     assert len(webhook.posts) == 1, "told once, not at every look"
 
     await change_anomaly(api, "a1", severity="SEVERITY_CRITICAL")
-    await wait_for(await posted(2), 10, "turned critical")
+    await wait_for(posted(2), 10, "turned critical")
     await api.detectors.UpdateAnomaly(
         detector_service_pb2.UpdateAnomalyRequest(
             anomaly=anomaly_pb2.Anomaly(
@@ -301,7 +275,7 @@ async def test_a_webhook_gets_each_change_once_signed(
             )
         )
     )
-    await wait_for(await posted(3), 10, "acknowledged")
+    await wait_for(posted(3), 10, "acknowledged")
     # Turning critical is another alert (its labels differ): the warning one is resolved.
     assert [
         [(a["status"], a["labels"]["severity"]) for a in json.loads(body)["alerts"]]

@@ -230,7 +230,7 @@ def _guard_unary(
                 work = asyncio.ensure_future(behaviour(request, context))
                 work.add_done_callback(_unheard)
                 return await asyncio.shield(work)
-            except grpc.aio.AbortError:
+            except AbortError:
                 raise
             except Exception as error:
                 await _abort(context, error)
@@ -256,7 +256,7 @@ def _guard_stream(behaviour: Any, method: str) -> Callable[..., Any]:
             try:
                 async for response in behaviour(request, context):
                     yield response
-            except grpc.aio.AbortError:
+            except AbortError:
                 raise
             except Exception as error:
                 await _abort(context, error)

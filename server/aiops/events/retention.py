@@ -42,6 +42,7 @@ class Retention:
     async def prune(self) -> int:
         async with self.sessions.begin() as session:
             pruned = await event_log.prune(session, self.keep, self.max_age)
+        async with self.sessions() as session:  # counted outside the writer's lock
             self.size = await event_log.size(session)
         self.pruned += pruned
         return pruned

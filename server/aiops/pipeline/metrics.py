@@ -140,7 +140,7 @@ class ServerCollector:
         )
         counts = dict(self.recent.anomalies_opened)
         for severity in ("SEVERITY_WARNING", "SEVERITY_CRITICAL"):  # both, from zero
-            opened.add_metric([severity.removeprefix("SEVERITY_").lower()], counts.get(severity, 0))
+            opened.add_metric([severity_label(severity)], counts.get(severity, 0))
         yield opened
 
     def _data_sources(self) -> Iterator[Metric]:
@@ -212,6 +212,11 @@ class ServerCollector:
             "the same as another's once renamed), summed over scrapes.",
             total,
         )
+
+
+def severity_label(severity: str) -> str:
+    """A severity's name (SEVERITY_CRITICAL) as a label value, as Alertmanager's are: critical."""
+    return severity.removeprefix("SEVERITY_").lower()
 
 
 def exposed_labels(series: dict[str, str], own: dict[str, str]) -> dict[str, str]:

@@ -8,8 +8,8 @@ was acknowledged or marked a false positive, turned critical: another alert, or 
 detector). What a channel was told is stored, alert and all, only once it took it
 (`notified_anomalies`), so that it is resolved as it was sent, and a channel that is down loses
 nothing: it is sent what is due when it answers again, with capped exponential backoff in
-between. The sending runs in a task
-of its own with a timeout per request, so a slow channel never holds up a detector.
+between. The sending runs in a task of its own with a timeout per request, so a slow channel
+never holds up a detector.
 
 An Alertmanager is sent each change at once and, every `resend_interval`, every firing alert
 again with `endsAt` four intervals ahead (as Prometheus does), so that it keeps them while they
@@ -35,16 +35,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.detectors.recent import FIELDS, RecentScoresRegistry
-from aiops.pipeline.metrics import exposed_labels
+from aiops.pipeline.metrics import exposed_labels, severity_label
 from aiops.retry import full_jitter
 from aiops.sources.matrix import series_key
 from aiops.store.models import AnomalyRow, NotificationChannelRow, NotifiedAnomalyRow
+from aiops_api.v1 import detector_pb2
 
 log = logging.getLogger(__name__)
 
 ALERTNAME = "AiopsAnomaly"
 SIGNATURE_HEADER = "X-Aiops-Signature"
-SEVERITY_RANK = {"SEVERITY_WARNING": 1, "SEVERITY_CRITICAL": 2}
 REQUEST_TIMEOUT = 10.0  # seconds
 BACKOFF_FIRST, BACKOFF_CAP = 1.0, 300.0  # seconds
 
@@ -133,7 +133,7 @@ class Notifier:
         told: dict[str, NotifiedAnomalyRow],
     ) -> None:
         """`told`: what the channel was told is firing, by anomaly id: the alert as sent."""
-        floor = SEVERITY_RANK[channel.min_severity]
+        floor = _rank(channel.min_severity)
         due = [a for a in firing if _rank(a.severity) >= floor]
         due_ids = {anomaly.id for anomaly in due}
         # Firing news: an anomaly it was not told of, or one that turned critical (its alert
@@ -233,10 +233,13 @@ class Notifier:
     def _alert(self, anomaly: AnomalyRow) -> dict[str, Any]:
         """An anomaly as a firing Alertmanager alert (a webhook gets the same, with `status`)."""
         detector = f"detectors/{anomaly.detector_id}"
-        severity = anomaly.severity.removeprefix("SEVERITY_").lower()
         labels = exposed_labels(
             anomaly.series_labels,
-            {"alertname": ALERTNAME, "detector": detector, "severity": severity},
+            {
+                "alertname": ALERTNAME,
+                "detector": detector,
+                "severity": severity_label(anomaly.severity),
+            },
         )
         annotations = {
             "summary": f"{detector}: anomaly since {_iso(anomaly.start_time)}",
@@ -266,7 +269,7 @@ class Notifier:
         row = ring.keys.get(series_key(anomaly.series_labels)) if ring is not None else None
         if ring is None or row is None or anomaly.end_time is None:
             return None
-        end = int(anomaly.end_time.replace(tzinfo=anomaly.end_time.tzinfo or UTC).timestamp())
+        end = int(anomaly.end_time.timestamp())
         window = ring.window(row, end, end)
         if window is None:
             return None
@@ -280,9 +283,10 @@ def _resolved(alert: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rank(severity: str) -> int:
-    return SEVERITY_RANK.get(severity, 0)
+    """A severity's name as its place in the enum's order (WARNING < CRITICAL)."""
+    return detector_pb2.Severity.Value(severity)
 
 
 def _iso(moment: datetime) -> str:
-    """RFC 3339 in UTC, as Alertmanager reads it (stored times may come back naive: UTC)."""
-    return moment.replace(tzinfo=moment.tzinfo or UTC).astimezone(UTC).isoformat()
+    """RFC 3339, as Alertmanager reads it (stored times are aware, in UTC)."""
+    return moment.isoformat()

@@ -341,9 +341,9 @@ class DetectorRunner:
                 raise DetectorStopped(self.name)
             for anomaly in changed:
                 stored = await self._store_anomaly(session, anomaly)
-                if stored is not None and stored.revision == 1:
-                    opened.append(stored.severity)
                 if stored is not None:
+                    if stored.revision == 1:  # inserted
+                        opened.append(stored.severity)
                     change = event_pb2.AnomalyChange(anomaly=anomaly_message(stored))
                     recorder.add(event_pb2.Event(anomaly_change=change), self.detector_id)
             # A reason is written when the state changes: a flapping error message is no news.
