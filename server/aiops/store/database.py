@@ -55,10 +55,10 @@ def _begin(connection: Any) -> None:
     # A transaction that reads and then writes cannot take the write lock while another
     # writer holds it ("database is locked", at once, whatever the busy timeout): taking it at
     # BEGIN makes concurrent writers (detectors, requests) wait their turn instead. Readers
-    # begin nothing: each of their statements reads the latest commit (WAL: no lock, beside
-    # the writer), and a BEGIN and its ROLLBACK would cost two more trips to aiosqlite's thread.
-    if connection.get_execution_options().get(WRITES, False):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # take it too, for now: with reads beginning no transaction (the WRITES option tells them
+    # apart), tests/e2e/test_ui.py's stop test read a detector not yet STOPPED after the UI
+    # showed it stopped, under load; not understood yet (see bench/README, unary API).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
