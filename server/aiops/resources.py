@@ -99,6 +99,12 @@ def _build_detector(row: DetectorRow) -> detector_pb2.Detector:
         update_time=timestamp(row.update_time),
         etag=row.etag,
     )
+    if row.evaluation_delay_seconds is not None:
+        detector.evaluation_delay.seconds = row.evaluation_delay_seconds
+    detector.backfill_points = row.backfill_points
+    detector.absence.CopyFrom(
+        detector_pb2.Absence(policy=row.absence_policy, steps=row.absence_steps)
+    )
     json_format.ParseDict(row.algorithm, detector)
     if row.log_source and detector.WhichOneof("algorithm") == "log_pattern":
         detector.log_pattern.effective_source = row.log_source  # type: ignore[assignment]
@@ -116,6 +122,12 @@ def write_detector(row: DetectorRow, detector: detector_pb2.Detector) -> None:
     row.direction = detector_pb2.Direction.Name(detector.direction)
     row.min_deviation = detector.min_deviation
     row.export_scores = detector.export_scores
+    row.evaluation_delay_seconds = (
+        detector.evaluation_delay.seconds if detector.HasField("evaluation_delay") else None
+    )
+    row.backfill_points = detector.backfill_points
+    row.absence_policy = detector_pb2.Absence.Policy.Name(detector.absence.policy)
+    row.absence_steps = detector.absence.steps
     row.warning_threshold = detector.thresholds.warning
     row.critical_threshold = detector.thresholds.critical
 
@@ -146,6 +158,7 @@ def anomaly_message(row: AnomalyRow) -> anomaly_pb2.Anomaly:
         update_time=timestamp(row.update_time),
         etag=row.etag,
         active=row.active,
+        kind=row.kind,
     )
     if row.end_time is not None:
         anomaly.end_time.CopyFrom(timestamp(row.end_time))

@@ -147,7 +147,49 @@ BAD_SETTINGS = [
     ({"min_deviation": -1.0}, "detector.min_deviation"),
     ({"min_deviation": math.nan}, "detector.min_deviation"),
     ({"thresholds": detector_pb2.SeverityThresholds(warning=-1)}, "detector.thresholds.warning"),
+    ({"evaluation_delay": Duration(seconds=-5)}, "detector.evaluation_delay"),
+    ({"evaluation_delay": Duration(seconds=3601)}, "detector.evaluation_delay"),
+    ({"evaluation_delay": Duration(seconds=1, nanos=500_000_000)}, "detector.evaluation_delay"),
+    ({"backfill_points": -1}, "detector.backfill_points"),
+    ({"backfill_points": 20_161}, "detector.backfill_points"),
+    (
+        {"absence": detector_pb2.Absence(policy=9)},  # type: ignore[arg-type]
+        "detector.absence.policy",
+    ),
+    ({"absence": detector_pb2.Absence(steps=-2)}, "detector.absence.steps"),
+    ({"absence": detector_pb2.Absence(steps=10_001)}, "detector.absence.steps"),
 ]
+
+
+async def test_how_a_detector_reads_its_data_is_kept_and_updated(api: Api, source: str) -> None:
+    created = await api.detectors.CreateDetector(
+        pb.CreateDetectorRequest(detector=detector(source), detector_id="d")
+    )
+    assert not created.HasField("evaluation_delay"), "unset: the server's"
+    assert created.backfill_points == 0, "0: the server's"
+    assert created.absence == detector_pb2.Absence(policy=detector_pb2.Absence.POLICY_SKIP, steps=5)
+    changed = detector_pb2.Detector(
+        name=created.name,
+        evaluation_delay=Duration(seconds=0),
+        backfill_points=500,
+        absence=detector_pb2.Absence(policy=detector_pb2.Absence.POLICY_NO_DATA, steps=3),
+    )
+    updated = await api.detectors.UpdateDetector(
+        pb.UpdateDetectorRequest(
+            detector=changed,
+            update_mask=FieldMask(paths=["evaluation_delay", "backfill_points", "absence"]),
+        )
+    )
+    assert updated.HasField("evaluation_delay") and updated.evaluation_delay.seconds == 0
+    assert (updated.backfill_points, updated.absence) == (500, changed.absence)
+    assert await api.detectors.GetDetector(pb.GetDetectorRequest(name=created.name)) == updated
+    cleared = await api.detectors.UpdateDetector(
+        pb.UpdateDetectorRequest(
+            detector=detector_pb2.Detector(name=created.name),
+            update_mask=FieldMask(paths=["evaluation_delay"]),
+        )
+    )
+    assert not cleared.HasField("evaluation_delay"), "back to the server's"
 
 
 @pytest.mark.parametrize(("fields", "field"), BAD_SETTINGS)

@@ -63,6 +63,9 @@ UPDATABLE = frozenset(
         "min_deviation",
         "thresholds",
         "export_scores",
+        "evaluation_delay",
+        "backfill_points",
+        "absence",
     }
 )
 IMMUTABLE = frozenset({"name"})
@@ -87,6 +90,7 @@ ANOMALY_OUTPUT_ONLY = frozenset(
         "severity",
         "create_time",
         "update_time",
+        "kind",
     }
 )
 

@@ -56,6 +56,9 @@ DEFAULT_WARNING = 0.95
 DEFAULT_CRITICAL = 0.99
 MAX_DISPLAY_NAME = 200  # characters
 MAX_DESCRIPTION = 2000  # characters
+MAX_EVALUATION_DELAY_SECONDS = 3600
+DEFAULT_ABSENCE_STEPS = 5
+MAX_ABSENCE_STEPS = 10_000
 DIRECTIONS = {
     detector_pb2.DIRECTION_UNSPECIFIED: scoring.BOTH,
     detector_pb2.DIRECTION_BOTH: scoring.BOTH,
@@ -78,6 +81,9 @@ def prepare(
         prepared.direction = detector_pb2.DIRECTION_BOTH
     prepared.thresholds.warning = prepared.thresholds.warning or DEFAULT_WARNING
     prepared.thresholds.critical = prepared.thresholds.critical or DEFAULT_CRITICAL
+    absence = prepared.absence
+    absence.policy = absence.policy or detector_pb2.Absence.POLICY_SKIP
+    absence.steps = absence.steps or DEFAULT_ABSENCE_STEPS
     _fill_algorithm(prepared)
     if reads:
         _check_reads(prepared, violations, prefix)
@@ -185,6 +191,29 @@ def _check_reads(detector: Detector, violations: Violations, prefix: str) -> Non
     check_query(detector.query, f"{prefix}.query", "a PromQL or LogQL query", violations)
     if is_log_pattern(detector):
         _check_log_query(detector, violations, prefix)
+    _check_data_options(detector, violations, prefix)
+
+
+def _check_data_options(detector: Detector, violations: Violations, prefix: str) -> None:
+    """When the detector reads its points, how much history, and what missing ones mean."""
+    delay = detector.evaluation_delay
+    if delay.nanos or not 0 <= delay.seconds <= MAX_EVALUATION_DELAY_SECONDS:
+        violations.add(
+            f"{prefix}.evaluation_delay",
+            f"whole seconds from 0s to {MAX_EVALUATION_DELAY_SECONDS}s",
+        )
+    if not 0 <= detector.backfill_points <= MAX_HISTORY_STEPS:
+        violations.add(
+            f"{prefix}.backfill_points",
+            f"must be from 1 to {MAX_HISTORY_STEPS} (0: the server's), "
+            f"got {detector.backfill_points}",
+        )
+    absence = detector.absence
+    check_enum(absence.policy, detector_pb2.Absence.Policy, f"{prefix}.absence.policy", violations)
+    if not 1 <= absence.steps <= MAX_ABSENCE_STEPS:
+        violations.add(
+            f"{prefix}.absence.steps", f"must be from 1 to {MAX_ABSENCE_STEPS}, got {absence.steps}"
+        )
 
 
 def _check_scoring(detector: Detector, violations: Violations, prefix: str) -> None:

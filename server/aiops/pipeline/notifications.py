@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aiops.detectors.recent import FIELDS, RecentScoresRegistry
 from aiops.pipeline.metrics import exposed_labels, severity_label
+from aiops.pipeline.tracking import NO_DATA
 from aiops.retry import full_jitter
 from aiops.sources.matrix import series_key
 from aiops.store.models import AnomalyRow, NotificationChannelRow, NotifiedAnomalyRow
@@ -241,8 +242,9 @@ class Notifier:
                 "severity": severity_label(anomaly.severity),
             },
         )
+        what = "no data" if anomaly.kind == NO_DATA else "anomaly"
         annotations = {
-            "summary": f"{detector}: anomaly since {_iso(anomaly.start_time)}",
+            "summary": f"{detector}: {what} since {_iso(anomaly.start_time)}",
             "score": f"{anomaly.peak_score:.4g}",
             "value": f"{anomaly.peak_value:.6g}",
         }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,20 +27,25 @@ from aiops.detectors.recent import RecentScores, RecentScoresRegistry
 from aiops.events import log as event_log
 from aiops.events.bus import Bus
 from aiops.events.scores import scores_event
-from aiops.pipeline import checkpoint
-from aiops.pipeline.tracking import TrackedAnomaly, track
+from aiops.pipeline import checkpoint, lookback
+from aiops.pipeline.absence import AbsenceTracker, fill_zero
+from aiops.pipeline.tracking import NO_DATA, TrackedAnomaly, track
 from aiops.resources import anomaly_message, detector_message, source_config
 from aiops.sources.clients import SourceClients, SourceConfig
 from aiops.sources.http import QueryError, SourceError, TooLargeError
 from aiops.sources.matrix import Matrix, series_key
+from aiops.sources.ranges import fetch_range
 from aiops.store.models import AnomalyRow, CheckpointRow, DataSourceRow, DetectorRow
 from aiops_api.v1 import detector_pb2, event_pb2
 
 log = logging.getLogger(__name__)
 
 Detector = detector_pb2.Detector
+Absence = detector_pb2.Absence
 # Seconds between tries of a degraded detector, at most (at least one per step).
 MAX_RETRY_INTERVAL = 15.0
+# A backfill the data source refuses at once is tried in 2, 4, ... 2**this pieces, then shortened.
+MAX_BACKFILL_HALVINGS = 6
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,9 @@ class DetectorRunner:
         self.keys: dict[str, int] = {}  # series key -> row in the state
         self.state: Any = None
         self.active: dict[int, TrackedAnomaly] = {}
+        self.absence: AbsenceTracker | None = None  # for Absence.POLICY_NO_DATA
+        self.failed = False  # a fetch failed since the last point learnt
+        self.backfill_note = ""  # how the backfill was cut to fit the data source, if it was
         self.saved_at = 0.0  # monotonic time of the last checkpoint
         self.retry_at = 0.0  # after a failed fetch: when to try again
 
@@ -110,6 +118,8 @@ class DetectorRunner:
         # On every line it logs (the scheduler runs it in a task of its own).
         structlog.contextvars.bind_contextvars(data_source=self.detector.data_source)
         self.algorithm, self.scoring = spec.build(self.detector)
+        if self.detector.absence.policy == Absence.POLICY_NO_DATA:
+            self.absence = AbsenceTracker(self.detector.absence.steps)
         self.fingerprint = checkpoint.fingerprint(
             row.data_source_id, row.query, row.step_seconds, row.algorithm
         )
@@ -130,21 +140,29 @@ class DetectorRunner:
         self._keep_recent(row, afresh=False)
         self.series = list(saved.series)
         self.keys = {series_key(labels): i for i, labels in enumerate(self.series)}
-        self.active = {
-            anomaly.series: anomaly
-            for anomaly in map(TrackedAnomaly.from_json, saved.open_anomalies)
-        }
+        opened = [TrackedAnomaly.from_json(anomaly) for anomaly in saved.open_anomalies]
+        self.active = {anomaly.series: anomaly for anomaly in opened if anomaly.kind != NO_DATA}
+        if self.absence is not None:
+            self.absence.grow(len(self.series))
+            self.absence.restore([anomaly for anomaly in opened if anomaly.kind == NO_DATA])
         self.last_time = saved.last_time
         self.saved_at = time.monotonic()
 
+    @property
+    def evaluation_delay(self) -> float:
+        """Seconds after a point's time before it is fetched: the detector's, or the server's."""
+        if self.detector.HasField("evaluation_delay"):
+            return float(self.detector.evaluation_delay.seconds)
+        return self.settings.evaluation_delay
+
     def latest_due(self, now: float) -> int:
         """The time of the latest point that may be fetched at `now`."""
-        return int((now - self.settings.evaluation_delay) // self.step * self.step)
+        return int((now - self.evaluation_delay) // self.step * self.step)
 
     def next_due(self) -> float:
         """When the point after the last one learnt may be fetched."""
         last = self.last_time if self.last_time is not None else 0
-        return max(last + self.step + self.settings.evaluation_delay, self.retry_at)
+        return max(last + self.step + self.evaluation_delay, self.retry_at)
 
     async def advance(self, now: float) -> None:
         """Scores every point due by `now` that has not been scored; the first call learns the
@@ -163,11 +181,12 @@ class DetectorRunner:
             return
         began = time.perf_counter()
         try:
-            matrix = await self._fetch(start, end)
             if self.last_time is None:
+                matrix = await self._fetch_backfill(start, end)
                 await self._learn_backfill(matrix, end)
                 self._stepped(began)
                 return
+            matrix = await self._fetch(start, end)
             new_series = await self._add_new_series(matrix, start)
         except (QueryError, TooLargeError) as error:
             await self._set_state(FAILED, f"the query cannot run: {error}")
@@ -175,16 +194,24 @@ class DetectorRunner:
         except SourceError as error:
             # The client has retried already; the next try comes a step later at most.
             self.retry_at = now + min(self.step, MAX_RETRY_INTERVAL)
+            self.failed = True
             await self._set_state(DEGRADED, f"{self.source.name} failed: {error}")
             self._stepped(began)
             return
         values = np.full((len(self.series), matrix.values.shape[1]), np.nan)
         values[self._rows(matrix)] = matrix.values
+        changed = self._track_absence(values, start)
+        values = self._absent_points(values)
+        if self.failed:
+            # The first answer after the data source failed: Prometheus answers for the time it
+            # was down itself with each series' last sample again (its 5-minute lookback).
+            values = lookback.without_repeats(values)
         scored = await asyncio.to_thread(
             self.algorithm.update, values, self.state, start // self.step, self.scoring
         )
-        changed = self._track(values, scored, start)
+        changed = self._track(values, scored, start) + changed
         self.last_time = end
+        self.failed = False
         save = new_series or time.monotonic() - self.saved_at >= self.settings.checkpoint_interval
         await self._commit(changed, RUNNING, self._running_reason(), save=save)
         self._remember(start, values, scored)
@@ -213,6 +240,51 @@ class DetectorRunner:
         client = await self.clients.get(self.source)
         return await client.query_range(self.detector.query, start, end, self.step)
 
+    async def _fetch_backfill(self, start: int, end: int) -> Matrix:
+        """The backfill window. Where the data source refuses it at once (a longest range, a
+        most samples per query: Loki's max_query_length, a query frontend's limits), it is
+        fetched in 2, 4, ... pieces, or else only its newest part that the server gives;
+        `backfill_note` says which. A query refused even for its latest point fails as it is."""
+        try:
+            return await self._fetch(start, end)
+        except QueryError as error:
+            if start == end:
+                raise
+            refusal = error
+        await self._fetch(end, end)  # the query itself is at fault: its own error
+        points = (end - start) // self.step + 1
+        limits = (await self.clients.get(self.source)).limits
+
+        async def piece(piece_start: int, count: int) -> Matrix:
+            return await self._fetch(piece_start, piece_start + (count - 1) * self.step)
+
+        size = points
+        for _ in range(MAX_BACKFILL_HALVINGS):
+            size = -(-size // 2)
+            try:
+                limited = replace(limits, max_points_per_request=size)
+                matrix = await fetch_range(piece, start, end, self.step, limited)
+            except QueryError:
+                continue
+            self.backfill_note = (
+                f"backfill fetched in pieces of {size} points: {self.source.name} "
+                f"refused {points} at once ({refusal})"
+            )
+            return matrix
+        size = points  # refused however it is cut: the server keeps no older data
+        while size > 1:
+            size = -(-size // 2)
+            try:
+                matrix = await self._fetch(end - (size - 1) * self.step, end)
+            except QueryError:
+                continue
+            self.backfill_note = (
+                f"backfill shortened to its last {size} of {points} points: "
+                f"{self.source.name} refused more ({refusal})"
+            )
+            return matrix
+        raise refusal
+
     # What a kind of detector may do its own way (log-pattern detectors do).
 
     def _start_afresh(self, row: DetectorRow) -> None:
@@ -224,7 +296,7 @@ class DetectorRunner:
         cannot, and the detector learns afresh."""
 
     def _backfill_points(self) -> int:
-        return self.settings.backfill_points
+        return self.detector.backfill_points or self.settings.backfill_points
 
     def _catch_up_points(self) -> int:
         return self.settings.max_catch_up_points
@@ -244,8 +316,8 @@ class DetectorRunner:
         )
 
     def _running_reason(self) -> str:
-        """What a RUNNING detector's `state_reason` says; nothing by default."""
-        return ""
+        """What a RUNNING detector's `state_reason` says: how its backfill was cut, if it was."""
+        return self.backfill_note
 
     def _write_row(self, row: DetectorRow) -> bool:
         """Writes what else the detector's row shows in the step's transaction; whether it
@@ -268,13 +340,18 @@ class DetectorRunner:
         self.series = list(matrix.labels)
         self.keys = {series_key(labels): i for i, labels in enumerate(self.series)}
         self.state = self.algorithm.new_state(len(self.series))
-        first_step = matrix.start_ms // 1000 // self.step
+        start = matrix.start_ms // 1000
+        if self.absence is not None:  # which series are regular; history raises nothing
+            self.absence.grow(len(self.series))
+            self.absence.update(matrix.values, start, self.step, self._anomaly_keys())
+            self.absence.open.clear()
+        values = self._absent_points(matrix.values)
         scored = await asyncio.to_thread(
-            self.algorithm.update, matrix.values, self.state, first_step, self.scoring
+            self.algorithm.update, values, self.state, start // self.step, self.scoring
         )
         self.last_time = end
-        await self._commit([], RUNNING, "", save=True)
-        self._remember(matrix.start_ms // 1000, matrix.values, scored)
+        await self._commit([], RUNNING, self._running_reason(), save=True)
+        self._remember(start, values, scored)
 
     async def _add_new_series(self, matrix: Matrix, start: int) -> bool:
         """Series seen for the first time learn their history first: no cold start."""
@@ -282,7 +359,7 @@ class DetectorRunner:
         new = [labels for labels in matrix.labels if series_key(labels) not in self.keys]
         if not new:
             return False
-        history_start = start - self.settings.backfill_points * self.step
+        history_start = start - self._backfill_points() * self.step
         history = await self._fetch(history_start, start - self.step)
         wanted = {series_key(labels) for labels in new}
         rows = [i for i, labels in enumerate(history.labels) if series_key(labels) in wanted]
@@ -294,11 +371,30 @@ class DetectorRunner:
         values = np.full((len(new), history.values.shape[1]), np.nan)
         for i in rows:
             values[self.keys[series_key(history.labels[i])] - old] = history.values[i]
+        if self.absence is not None:
+            self.absence.grow(len(new))
         fresh = checkpoint.rows_from(self.state, old)
         await asyncio.to_thread(
-            self.algorithm.update, values, fresh, history_start // self.step, self.scoring
+            self.algorithm.update,
+            self._absent_points(values),
+            fresh,
+            history_start // self.step,
+            self.scoring,
         )
         return True
+
+    def _absent_points(self, values: np.ndarray) -> np.ndarray:
+        """The points [series, time] as the detector learns and scores them: missing ones are
+        0 under Absence.POLICY_ZERO, else left missing (NaN)."""
+        if self.detector.absence.policy == Absence.POLICY_ZERO:
+            return fill_zero(values)
+        return values
+
+    def _track_absence(self, values: np.ndarray, start: int) -> list[TrackedAnomaly]:
+        """The no-data anomalies (Absence.POLICY_NO_DATA) that the points open, grow or end."""
+        if self.absence is None:
+            return []
+        return self.absence.update(values, start, self.step, self._anomaly_keys())
 
     def _keep_recent(self, row: DetectorRow, *, afresh: bool) -> None:
         """Picks the ring its scores go to: a new one when it learns afresh."""
@@ -329,6 +425,13 @@ class DetectorRunner:
         await self._commit([], state, reason, save=False)
 
     async def _commit(
+        self, changed: list[TrackedAnomaly], state: str | None, reason: str, *, save: bool
+    ) -> None:
+        # Runs to its end even when the step is cancelled (its detector stopped): a transaction
+        # cut off half-way could keep SQLite's write lock.
+        await asyncio.shield(self._write_step(changed, state, reason, save=save))
+
+    async def _write_step(
         self, changed: list[TrackedAnomaly], state: str | None, reason: str, *, save: bool
     ) -> None:
         # Serialized before the transaction: a big state takes a while, and writers queue.
@@ -391,6 +494,7 @@ class DetectorRunner:
                 start_time=datetime.fromtimestamp(anomaly.start, UTC),
                 state="STATE_OPEN",
                 log_pattern=self._anomaly_details(anomaly),
+                kind=anomaly.kind,
                 **fields,
             )
             session.add(row)
@@ -402,6 +506,10 @@ class DetectorRunner:
         await session.flush()
         return row
 
+    def _open_anomalies(self) -> list[TrackedAnomaly]:
+        no_data = list(self.absence.open.values()) if self.absence is not None else []
+        return [*self.active.values(), *no_data]
+
     def _checkpoint_row(self) -> CheckpointRow:
         assert self.last_time is not None
         return CheckpointRow(
@@ -410,6 +518,6 @@ class DetectorRunner:
             last_time=self.last_time,
             series=self.series,
             state=checkpoint.state_to_bytes(self.state),
-            open_anomalies=[anomaly.to_json() for anomaly in self.active.values()],
+            open_anomalies=[anomaly.to_json() for anomaly in self._open_anomalies()],
             patterns=self._more_state(),
         )

@@ -58,6 +58,9 @@ class Scheduler:
         self.patterns = patterns if patterns is not None else LogPatternsRegistry()
         self.clock = clock
         self._tasks: dict[str, _Task] = {}
+        # Tasks told to stop that have not ended yet: their detector starts again after.
+        self._ending: dict[str, asyncio.Task[None]] = {}
+        self._draining = False  # shutting down: steps run to their end and checkpoint
         self._log_patterns: set[str] = set()
         self._loop: asyncio.Task[None] | None = None
 
@@ -66,11 +69,14 @@ class Scheduler:
 
     async def stop(self) -> None:
         """Lets every runner finish the step it is on and checkpoint, then returns."""
+        self._draining = True
         if self._loop is not None:
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
-        await asyncio.gather(*(self._end(key) for key in list(self._tasks)))
+        for key in list(self._tasks):
+            self._retire(key)
+        await asyncio.gather(*self._ending.values())
 
     async def _reconcile_forever(self) -> None:
         while True:
@@ -102,6 +108,10 @@ class Scheduler:
                     detector.warning_threshold,
                     detector.critical_threshold,
                     detector.export_scores,
+                    detector.evaluation_delay_seconds,
+                    detector.backfill_points,
+                    detector.absence_policy,
+                    detector.absence_steps,
                     source.id,
                     source.revision,
                     # Start after Stop (or a second Start while backfilling) learns afresh.
@@ -113,11 +123,15 @@ class Scheduler:
             existing = set(await session.scalars(select(DetectorRow.id)))
             self.recent.keep_only(existing)
             self.patterns.keep_only(existing)
-        for key, task in list(self._tasks.items()):
-            if task.task.done() or wanted.get(key) != task.settings:
-                await self._end(key)
+        retired = [
+            self._retire(key)
+            for key, task in list(self._tasks.items())
+            if task.task.done() or wanted.get(key) != task.settings
+        ]
+        if retired:  # they end at once, mostly (a step is cancelled): restart them now
+            await asyncio.wait(retired, timeout=RECONCILE_INTERVAL)
         for key, settings in wanted.items():
-            if key not in self._tasks:
+            if key not in self._tasks and not self._still_ending(key):
                 stop = asyncio.Event()
                 run = asyncio.create_task(self._run(key, stop), name=f"detectors/{key}")
                 self._tasks[key] = _Task(settings, stop, run)
@@ -137,10 +151,20 @@ class Scheduler:
             key, self.sessions, self.clients, self.bus, self.settings, self.recent
         )
 
-    async def _end(self, key: str) -> None:
+    def _retire(self, key: str) -> asyncio.Task[None]:
+        """Tells a detector's task to stop, without waiting for it to end: a step stuck on a
+        slow data source must not hold up the others' starts and stops."""
         task = self._tasks.pop(key)
         task.stop.set()
-        await task.task
+        self._ending[key] = task.task
+        return task.task
+
+    def _still_ending(self, key: str) -> bool:
+        ending = self._ending.get(key)
+        if ending is not None and ending.done():
+            del self._ending[key]
+            return False
+        return ending is not None
 
     async def _run(self, key: str, stop: asyncio.Event) -> None:
         """Advances the detector until `stop` is set or the detector stops or fails."""
@@ -162,7 +186,8 @@ class Scheduler:
                 if runner is None:
                     runner = self._runner(key)
                     await runner.load()
-                await runner.advance(self.clock())
+                if not await self._step(runner, stop):
+                    return  # stopped mid-step: a restart resumes from its checkpoint
                 wait = max(0.0, runner.next_due() - self.clock())
             except DetectorStopped:
                 return
@@ -175,3 +200,22 @@ class Scheduler:
         if runner is not None:
             with contextlib.suppress(DetectorStopped):
                 await runner.save()
+
+    async def _step(self, runner: DetectorRunner, stop: asyncio.Event) -> bool:
+        """Advances the runner once. Its detector's stop (not a shutdown) cancels the step at
+        once, in whatever it waits for (a fetch may take the data source's whole timeout; the
+        step's transaction is shielded): False then, and what it learnt is not to be saved."""
+        step = asyncio.create_task(runner.advance(self.clock()))
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait((step, stopped), return_when=asyncio.FIRST_COMPLETED)
+            if not step.done() and not self._draining:
+                step.cancel()
+            await asyncio.wait((step,))
+        finally:
+            stopped.cancel()
+            step.cancel()  # when this task itself is cancelled
+        if step.cancelled():
+            return False
+        step.result()  # raises what the step raised
+        return True

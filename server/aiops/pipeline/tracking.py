@@ -11,6 +11,9 @@ import numpy as np
 
 from aiops.detect.anomalies import find_spans
 
+# Anomaly.Kind's names: of scored values, or of a series that stopped reporting.
+DEVIATION, NO_DATA = "KIND_DEVIATION", "KIND_NO_DATA"
+
 
 @dataclass(frozen=True)
 class TrackedAnomaly:
@@ -22,6 +25,7 @@ class TrackedAnomaly:
     peak_value: float
     severity: int  # aiops.v1.Severity
     active: bool  # the latest point is anomalous: it may grow
+    kind: str = DEVIATION
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

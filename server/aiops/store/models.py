@@ -104,6 +104,15 @@ class DetectorRow(Versioned, Base):
     log_source: Mapped[str] = mapped_column(String(32), server_default="", default="")
     # Whether /metrics exports its latest scores per series (aiops.pipeline.metrics).
     export_scores: Mapped[bool] = mapped_column(Boolean, server_default="0", default=False)
+    # Seconds after a step before its point is read; None: the server's evaluation_delay.
+    evaluation_delay_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Points a started detector learns first; 0: the server's backfill_points.
+    backfill_points: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    # What missing points mean (Absence.Policy's name) and, for NO_DATA, after how many steps.
+    absence_policy: Mapped[str] = mapped_column(
+        String(32), server_default="POLICY_SKIP", default="POLICY_SKIP"
+    )
+    absence_steps: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
 class AnomalyRow(Versioned, Base):
@@ -124,6 +133,9 @@ class AnomalyRow(Versioned, Base):
     active: Mapped[bool] = mapped_column(Boolean, server_default="0", default=False)
     # A log-pattern detector's anomaly: its template as an aiops.v1.LogPatternAnomaly in JSON.
     log_pattern: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    kind: Mapped[str] = mapped_column(  # Anomaly.Kind's name
+        String(32), server_default="KIND_DEVIATION", default="KIND_DEVIATION"
+    )
 
 
 class CheckpointRow(Base):

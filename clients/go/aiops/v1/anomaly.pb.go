@@ -79,6 +79,60 @@ func (Anomaly_State) EnumDescriptor() ([]byte, []int) {
 	return file_aiops_v1_anomaly_proto_rawDescGZIP(), []int{0, 0}
 }
 
+// What kind of anomaly it is.
+type Anomaly_Kind int32
+
+const (
+	Anomaly_KIND_UNSPECIFIED Anomaly_Kind = 0
+	// The series' values scored anomalous (every anomaly before kinds were).
+	Anomaly_KIND_DEVIATION Anomaly_Kind = 1
+	// The series stopped reporting (`Absence.POLICY_NO_DATA`): its points are
+	// missing since `start_time`; `peak_score` is 1 and `peak_value` is its
+	// last value before it went missing.
+	Anomaly_KIND_NO_DATA Anomaly_Kind = 2
+)
+
+// Enum value maps for Anomaly_Kind.
+var (
+	Anomaly_Kind_name = map[int32]string{
+		0: "KIND_UNSPECIFIED",
+		1: "KIND_DEVIATION",
+		2: "KIND_NO_DATA",
+	}
+	Anomaly_Kind_value = map[string]int32{
+		"KIND_UNSPECIFIED": 0,
+		"KIND_DEVIATION":   1,
+		"KIND_NO_DATA":     2,
+	}
+)
+
+func (x Anomaly_Kind) Enum() *Anomaly_Kind {
+	p := new(Anomaly_Kind)
+	*p = x
+	return p
+}
+
+func (x Anomaly_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Anomaly_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_aiops_v1_anomaly_proto_enumTypes[1].Descriptor()
+}
+
+func (Anomaly_Kind) Type() protoreflect.EnumType {
+	return &file_aiops_v1_anomaly_proto_enumTypes[1]
+}
+
+func (x Anomaly_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Anomaly_Kind.Descriptor instead.
+func (Anomaly_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_aiops_v1_anomaly_proto_rawDescGZIP(), []int{0, 1}
+}
+
 // What the template did.
 type LogPatternAnomaly_Kind int32
 
@@ -119,11 +173,11 @@ func (x LogPatternAnomaly_Kind) String() string {
 }
 
 func (LogPatternAnomaly_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_aiops_v1_anomaly_proto_enumTypes[1].Descriptor()
+	return file_aiops_v1_anomaly_proto_enumTypes[2].Descriptor()
 }
 
 func (LogPatternAnomaly_Kind) Type() protoreflect.EnumType {
-	return &file_aiops_v1_anomaly_proto_enumTypes[1]
+	return &file_aiops_v1_anomaly_proto_enumTypes[2]
 }
 
 func (x LogPatternAnomaly_Kind) Number() protoreflect.EnumNumber {
@@ -164,7 +218,9 @@ type Anomaly struct {
 	// `end_time` and the peak may still grow.
 	Active bool `protobuf:"varint,12,opt,name=active,proto3" json:"active,omitempty"`
 	// For an anomaly of a log-pattern detector: the template it is about.
-	LogPattern    *LogPatternAnomaly `protobuf:"bytes,13,opt,name=log_pattern,json=logPattern,proto3" json:"log_pattern,omitempty"`
+	LogPattern *LogPatternAnomaly `protobuf:"bytes,13,opt,name=log_pattern,json=logPattern,proto3" json:"log_pattern,omitempty"`
+	// What kind of anomaly it is.
+	Kind          Anomaly_Kind `protobuf:"varint,14,opt,name=kind,proto3,enum=aiops.v1.Anomaly_Kind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -290,6 +346,13 @@ func (x *Anomaly) GetLogPattern() *LogPatternAnomaly {
 	return nil
 }
 
+func (x *Anomaly) GetKind() Anomaly_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Anomaly_KIND_UNSPECIFIED
+}
+
 // What an anomaly of a log-pattern detector (`LogPatternRates`) is about.
 type LogPatternAnomaly struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -378,7 +441,7 @@ var File_aiops_v1_anomaly_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"\n" +
-	"\x16aiops/v1/anomaly.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa1\a\n" +
+	"\x16aiops/v1/anomaly.proto\x12\baiops.v1\x1a\x17aiops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\b\n" +
 	"\aAnomaly\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12N\n" +
 	"\rseries_labels\x18\x02 \x03(\v2#.aiops.v1.Anomaly.SeriesLabelsEntryB\x04\xe2A\x01\x03R\fseriesLabels\x12?\n" +
@@ -399,7 +462,8 @@ const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"\x04etag\x18\v \x01(\tB\x04\xe2A\x01\x01R\x04etag\x12\x1c\n" +
 	"\x06active\x18\f \x01(\bB\x04\xe2A\x01\x03R\x06active\x12B\n" +
 	"\vlog_pattern\x18\r \x01(\v2\x1b.aiops.v1.LogPatternAnomalyB\x04\xe2A\x01\x03R\n" +
-	"logPattern\x1a?\n" +
+	"logPattern\x120\n" +
+	"\x04kind\x18\x0e \x01(\x0e2\x16.aiops.v1.Anomaly.KindB\x04\xe2A\x01\x03R\x04kind\x1a?\n" +
 	"\x11SeriesLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"`\n" +
@@ -408,7 +472,11 @@ const file_aiops_v1_anomaly_proto_rawDesc = "" +
 	"\n" +
 	"STATE_OPEN\x10\x01\x12\x16\n" +
 	"\x12STATE_ACKNOWLEDGED\x10\x02\x12\x18\n" +
-	"\x14STATE_FALSE_POSITIVE\x10\x03:T\xeaAQ\n" +
+	"\x14STATE_FALSE_POSITIVE\x10\x03\"B\n" +
+	"\x04Kind\x12\x14\n" +
+	"\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eKIND_DEVIATION\x10\x01\x12\x10\n" +
+	"\fKIND_NO_DATA\x10\x02:T\xeaAQ\n" +
 	"\x11aiops.dev/Anomaly\x12(detectors/{detector}/anomalies/{anomaly}*\tanomalies2\aanomaly\"\xa5\x02\n" +
 	"\x11LogPatternAnomaly\x12:\n" +
 	"\vlog_pattern\x18\x01 \x01(\tB\x19\xfaA\x16\n" +
@@ -437,32 +505,34 @@ func file_aiops_v1_anomaly_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_anomaly_proto_rawDescData
 }
 
-var file_aiops_v1_anomaly_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_aiops_v1_anomaly_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_aiops_v1_anomaly_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_aiops_v1_anomaly_proto_goTypes = []any{
 	(Anomaly_State)(0),            // 0: aiops.v1.Anomaly.State
-	(LogPatternAnomaly_Kind)(0),   // 1: aiops.v1.LogPatternAnomaly.Kind
-	(*Anomaly)(nil),               // 2: aiops.v1.Anomaly
-	(*LogPatternAnomaly)(nil),     // 3: aiops.v1.LogPatternAnomaly
-	nil,                           // 4: aiops.v1.Anomaly.SeriesLabelsEntry
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(Severity)(0),                 // 6: aiops.v1.Severity
+	(Anomaly_Kind)(0),             // 1: aiops.v1.Anomaly.Kind
+	(LogPatternAnomaly_Kind)(0),   // 2: aiops.v1.LogPatternAnomaly.Kind
+	(*Anomaly)(nil),               // 3: aiops.v1.Anomaly
+	(*LogPatternAnomaly)(nil),     // 4: aiops.v1.LogPatternAnomaly
+	nil,                           // 5: aiops.v1.Anomaly.SeriesLabelsEntry
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(Severity)(0),                 // 7: aiops.v1.Severity
 }
 var file_aiops_v1_anomaly_proto_depIdxs = []int32{
-	4, // 0: aiops.v1.Anomaly.series_labels:type_name -> aiops.v1.Anomaly.SeriesLabelsEntry
-	5, // 1: aiops.v1.Anomaly.start_time:type_name -> google.protobuf.Timestamp
-	5, // 2: aiops.v1.Anomaly.end_time:type_name -> google.protobuf.Timestamp
-	6, // 3: aiops.v1.Anomaly.severity:type_name -> aiops.v1.Severity
-	0, // 4: aiops.v1.Anomaly.state:type_name -> aiops.v1.Anomaly.State
-	5, // 5: aiops.v1.Anomaly.create_time:type_name -> google.protobuf.Timestamp
-	5, // 6: aiops.v1.Anomaly.update_time:type_name -> google.protobuf.Timestamp
-	3, // 7: aiops.v1.Anomaly.log_pattern:type_name -> aiops.v1.LogPatternAnomaly
-	1, // 8: aiops.v1.LogPatternAnomaly.kind:type_name -> aiops.v1.LogPatternAnomaly.Kind
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	5,  // 0: aiops.v1.Anomaly.series_labels:type_name -> aiops.v1.Anomaly.SeriesLabelsEntry
+	6,  // 1: aiops.v1.Anomaly.start_time:type_name -> google.protobuf.Timestamp
+	6,  // 2: aiops.v1.Anomaly.end_time:type_name -> google.protobuf.Timestamp
+	7,  // 3: aiops.v1.Anomaly.severity:type_name -> aiops.v1.Severity
+	0,  // 4: aiops.v1.Anomaly.state:type_name -> aiops.v1.Anomaly.State
+	6,  // 5: aiops.v1.Anomaly.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 6: aiops.v1.Anomaly.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 7: aiops.v1.Anomaly.log_pattern:type_name -> aiops.v1.LogPatternAnomaly
+	1,  // 8: aiops.v1.Anomaly.kind:type_name -> aiops.v1.Anomaly.Kind
+	2,  // 9: aiops.v1.LogPatternAnomaly.kind:type_name -> aiops.v1.LogPatternAnomaly.Kind
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_anomaly_proto_init() }
@@ -476,7 +546,7 @@ func file_aiops_v1_anomaly_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_anomaly_proto_rawDesc), len(file_aiops_v1_anomaly_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

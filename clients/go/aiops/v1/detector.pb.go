@@ -255,6 +255,65 @@ func (LogPatternRates_Source) EnumDescriptor() ([]byte, []int) {
 	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{6, 0}
 }
 
+// What missing points mean.
+type Absence_Policy int32
+
+const (
+	Absence_POLICY_UNSPECIFIED Absence_Policy = 0
+	// Missing points are skipped: neither learnt nor scored. The default.
+	Absence_POLICY_SKIP Absence_Policy = 1
+	// Missing points of a series the detector knows are 0, learnt and scored
+	// as such: for rates and counts that stop when their source stops.
+	Absence_POLICY_ZERO Absence_Policy = 2
+	// A series that had a point at each of its last `steps` steps and then
+	// misses `steps` in a row opens an anomaly of kind NO_DATA (from its
+	// first missing point), which ends when the series is back.
+	Absence_POLICY_NO_DATA Absence_Policy = 3
+)
+
+// Enum value maps for Absence_Policy.
+var (
+	Absence_Policy_name = map[int32]string{
+		0: "POLICY_UNSPECIFIED",
+		1: "POLICY_SKIP",
+		2: "POLICY_ZERO",
+		3: "POLICY_NO_DATA",
+	}
+	Absence_Policy_value = map[string]int32{
+		"POLICY_UNSPECIFIED": 0,
+		"POLICY_SKIP":        1,
+		"POLICY_ZERO":        2,
+		"POLICY_NO_DATA":     3,
+	}
+)
+
+func (x Absence_Policy) Enum() *Absence_Policy {
+	p := new(Absence_Policy)
+	*p = x
+	return p
+}
+
+func (x Absence_Policy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Absence_Policy) Descriptor() protoreflect.EnumDescriptor {
+	return file_aiops_v1_detector_proto_enumTypes[4].Descriptor()
+}
+
+func (Absence_Policy) Type() protoreflect.EnumType {
+	return &file_aiops_v1_detector_proto_enumTypes[4]
+}
+
+func (x Absence_Policy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Absence_Policy.Descriptor instead.
+func (Absence_Policy) EnumDescriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{7, 0}
+}
+
 // A query on a data source, scored continuously by one algorithm. A PromQL
 // query that returns many series is one detector scoring each series apart.
 type Detector struct {
@@ -297,6 +356,21 @@ type Detector struct {
 	// series' labels and `detector`), for Prometheus to scrape back. Off when
 	// unset; the server caps how many series it exports in all.
 	ExportScores bool `protobuf:"varint,21,opt,name=export_scores,json=exportScores,proto3" json:"export_scores,omitempty"`
+	// How long after a step's time its point is read, so that samples that
+	// arrive late (remote write, Loki's ingestion, a slow scrape) have landed:
+	// whole seconds, 0s to 1h. The server's AIOPS_EVALUATION_DELAY (5s) when
+	// unset. Raise it when the detector's latest points read lower than the
+	// same times read a minute later (a count of log lines that grows after
+	// the fact): each point is read once, when it is due.
+	EvaluationDelay *durationpb.Duration `protobuf:"bytes,22,opt,name=evaluation_delay,json=evaluationDelay,proto3" json:"evaluation_delay,omitempty"`
+	// Points of history a started detector learns from before it scores, and a
+	// series new to it learns when it appears: 1 to 20160; the server's
+	// AIOPS_BACKFILL_POINTS (2880) when 0. Where the data source refuses so
+	// long a range at once, the backfill is fetched in smaller pieces, or
+	// shortened to what the server keeps, and `state_reason` says so.
+	BackfillPoints int32 `protobuf:"varint,23,opt,name=backfill_points,json=backfillPoints,proto3" json:"backfill_points,omitempty"`
+	// What the detector makes of a series' missing points. SKIP when unset.
+	Absence *Absence `protobuf:"bytes,24,opt,name=absence,proto3" json:"absence,omitempty"`
 	// Where the detector is in its life.
 	State Detector_State `protobuf:"varint,9,opt,name=state,proto3,enum=aiops.v1.Detector_State" json:"state,omitempty"`
 	// Why the detector is in its state, for people; empty when there is nothing to say.
@@ -471,6 +545,27 @@ func (x *Detector) GetExportScores() bool {
 		return x.ExportScores
 	}
 	return false
+}
+
+func (x *Detector) GetEvaluationDelay() *durationpb.Duration {
+	if x != nil {
+		return x.EvaluationDelay
+	}
+	return nil
+}
+
+func (x *Detector) GetBackfillPoints() int32 {
+	if x != nil {
+		return x.BackfillPoints
+	}
+	return 0
+}
+
+func (x *Detector) GetAbsence() *Absence {
+	if x != nil {
+		return x.Absence
+	}
+	return nil
 }
 
 func (x *Detector) GetState() Detector_State {
@@ -1047,6 +1142,63 @@ func (*LogPatternRates_ChangePoint) isLogPatternRates_RateAlgorithm() {}
 
 func (*LogPatternRates_Ensemble) isLogPatternRates_RateAlgorithm() {}
 
+// What a detector makes of a series' missing points. When a service dies, its
+// series often go with it: `sum(rate(...))` then returns nothing at all.
+type Absence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What missing points mean: SKIP when unset.
+	Policy Absence_Policy `protobuf:"varint,1,opt,name=policy,proto3,enum=aiops.v1.Absence_Policy" json:"policy,omitempty"`
+	// For NO_DATA: how many steps in a row a regular series must miss, and
+	// must have had before: 1 to 10000; 5 when 0.
+	Steps         int32 `protobuf:"varint,2,opt,name=steps,proto3" json:"steps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Absence) Reset() {
+	*x = Absence{}
+	mi := &file_aiops_v1_detector_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Absence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Absence) ProtoMessage() {}
+
+func (x *Absence) ProtoReflect() protoreflect.Message {
+	mi := &file_aiops_v1_detector_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Absence.ProtoReflect.Descriptor instead.
+func (*Absence) Descriptor() ([]byte, []int) {
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Absence) GetPolicy() Absence_Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return Absence_POLICY_UNSPECIFIED
+}
+
+func (x *Absence) GetSteps() int32 {
+	if x != nil {
+		return x.Steps
+	}
+	return 0
+}
+
 // Anomaly scores run from 0 (normal) to 1 (certainly anomalous). A point whose
 // score reaches `warning` opens an anomaly; `critical` makes it critical.
 type SeverityThresholds struct {
@@ -1061,7 +1213,7 @@ type SeverityThresholds struct {
 
 func (x *SeverityThresholds) Reset() {
 	*x = SeverityThresholds{}
-	mi := &file_aiops_v1_detector_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1225,7 @@ func (x *SeverityThresholds) String() string {
 func (*SeverityThresholds) ProtoMessage() {}
 
 func (x *SeverityThresholds) ProtoReflect() protoreflect.Message {
-	mi := &file_aiops_v1_detector_proto_msgTypes[7]
+	mi := &file_aiops_v1_detector_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1238,7 @@ func (x *SeverityThresholds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeverityThresholds.ProtoReflect.Descriptor instead.
 func (*SeverityThresholds) Descriptor() ([]byte, []int) {
-	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{7}
+	return file_aiops_v1_detector_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SeverityThresholds) GetWarning() float64 {
@@ -1107,8 +1259,7 @@ var File_aiops_v1_detector_proto protoreflect.FileDescriptor
 
 const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\n" +
-	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\n" +
-	"\n" +
+	"\x17aiops/v1/detector.proto\x12\baiops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\v\n" +
 	"\bDetector\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\bR\x04name\x12'\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x04\xe2A\x01\x01R\vdisplayName\x12&\n" +
@@ -1130,7 +1281,10 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\n" +
 	"thresholds\x18\b \x01(\v2\x1c.aiops.v1.SeverityThresholdsB\x04\xe2A\x01\x01R\n" +
 	"thresholds\x12)\n" +
-	"\rexport_scores\x18\x15 \x01(\bB\x04\xe2A\x01\x01R\fexportScores\x124\n" +
+	"\rexport_scores\x18\x15 \x01(\bB\x04\xe2A\x01\x01R\fexportScores\x12J\n" +
+	"\x10evaluation_delay\x18\x16 \x01(\v2\x19.google.protobuf.DurationB\x04\xe2A\x01\x01R\x0fevaluationDelay\x12-\n" +
+	"\x0fbackfill_points\x18\x17 \x01(\x05B\x04\xe2A\x01\x01R\x0ebackfillPoints\x121\n" +
+	"\aabsence\x18\x18 \x01(\v2\x11.aiops.v1.AbsenceB\x04\xe2A\x01\x01R\aabsence\x124\n" +
 	"\x05state\x18\t \x01(\x0e2\x18.aiops.v1.Detector.StateB\x04\xe2A\x01\x03R\x05state\x12'\n" +
 	"\fstate_reason\x18\n" +
 	" \x01(\tB\x04\xe2A\x01\x03R\vstateReason\x12A\n" +
@@ -1180,7 +1334,15 @@ const file_aiops_v1_detector_proto_rawDesc = "" +
 	"\vSOURCE_AUTO\x10\x01\x12\x18\n" +
 	"\x14SOURCE_LOKI_PATTERNS\x10\x02\x12\x10\n" +
 	"\fSOURCE_MINED\x10\x03B\x10\n" +
-	"\x0erate_algorithm\"V\n" +
+	"\x0erate_algorithm\"\xb5\x01\n" +
+	"\aAbsence\x126\n" +
+	"\x06policy\x18\x01 \x01(\x0e2\x18.aiops.v1.Absence.PolicyB\x04\xe2A\x01\x01R\x06policy\x12\x1a\n" +
+	"\x05steps\x18\x02 \x01(\x05B\x04\xe2A\x01\x01R\x05steps\"V\n" +
+	"\x06Policy\x12\x16\n" +
+	"\x12POLICY_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vPOLICY_SKIP\x10\x01\x12\x0f\n" +
+	"\vPOLICY_ZERO\x10\x02\x12\x12\n" +
+	"\x0ePOLICY_NO_DATA\x10\x03\"V\n" +
 	"\x12SeverityThresholds\x12\x1e\n" +
 	"\awarning\x18\x01 \x01(\x01B\x04\xe2A\x01\x01R\awarning\x12 \n" +
 	"\bcritical\x18\x02 \x01(\x01B\x04\xe2A\x01\x01R\bcritical*`\n" +
@@ -1206,51 +1368,56 @@ func file_aiops_v1_detector_proto_rawDescGZIP() []byte {
 	return file_aiops_v1_detector_proto_rawDescData
 }
 
-var file_aiops_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_aiops_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_aiops_v1_detector_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_aiops_v1_detector_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_aiops_v1_detector_proto_goTypes = []any{
 	(Direction)(0),                // 0: aiops.v1.Direction
 	(Severity)(0),                 // 1: aiops.v1.Severity
 	(Detector_State)(0),           // 2: aiops.v1.Detector.State
 	(LogPatternRates_Source)(0),   // 3: aiops.v1.LogPatternRates.Source
-	(*Detector)(nil),              // 4: aiops.v1.Detector
-	(*RobustZScore)(nil),          // 5: aiops.v1.RobustZScore
-	(*Ewma)(nil),                  // 6: aiops.v1.Ewma
-	(*SeasonalBaseline)(nil),      // 7: aiops.v1.SeasonalBaseline
-	(*ChangePoint)(nil),           // 8: aiops.v1.ChangePoint
-	(*Ensemble)(nil),              // 9: aiops.v1.Ensemble
-	(*LogPatternRates)(nil),       // 10: aiops.v1.LogPatternRates
-	(*SeverityThresholds)(nil),    // 11: aiops.v1.SeverityThresholds
-	(*durationpb.Duration)(nil),   // 12: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(Absence_Policy)(0),           // 4: aiops.v1.Absence.Policy
+	(*Detector)(nil),              // 5: aiops.v1.Detector
+	(*RobustZScore)(nil),          // 6: aiops.v1.RobustZScore
+	(*Ewma)(nil),                  // 7: aiops.v1.Ewma
+	(*SeasonalBaseline)(nil),      // 8: aiops.v1.SeasonalBaseline
+	(*ChangePoint)(nil),           // 9: aiops.v1.ChangePoint
+	(*Ensemble)(nil),              // 10: aiops.v1.Ensemble
+	(*LogPatternRates)(nil),       // 11: aiops.v1.LogPatternRates
+	(*Absence)(nil),               // 12: aiops.v1.Absence
+	(*SeverityThresholds)(nil),    // 13: aiops.v1.SeverityThresholds
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_aiops_v1_detector_proto_depIdxs = []int32{
-	12, // 0: aiops.v1.Detector.step:type_name -> google.protobuf.Duration
-	5,  // 1: aiops.v1.Detector.robust_z_score:type_name -> aiops.v1.RobustZScore
-	6,  // 2: aiops.v1.Detector.ewma:type_name -> aiops.v1.Ewma
-	7,  // 3: aiops.v1.Detector.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
-	8,  // 4: aiops.v1.Detector.change_point:type_name -> aiops.v1.ChangePoint
-	9,  // 5: aiops.v1.Detector.ensemble:type_name -> aiops.v1.Ensemble
-	10, // 6: aiops.v1.Detector.log_pattern:type_name -> aiops.v1.LogPatternRates
+	14, // 0: aiops.v1.Detector.step:type_name -> google.protobuf.Duration
+	6,  // 1: aiops.v1.Detector.robust_z_score:type_name -> aiops.v1.RobustZScore
+	7,  // 2: aiops.v1.Detector.ewma:type_name -> aiops.v1.Ewma
+	8,  // 3: aiops.v1.Detector.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
+	9,  // 4: aiops.v1.Detector.change_point:type_name -> aiops.v1.ChangePoint
+	10, // 5: aiops.v1.Detector.ensemble:type_name -> aiops.v1.Ensemble
+	11, // 6: aiops.v1.Detector.log_pattern:type_name -> aiops.v1.LogPatternRates
 	0,  // 7: aiops.v1.Detector.direction:type_name -> aiops.v1.Direction
-	11, // 8: aiops.v1.Detector.thresholds:type_name -> aiops.v1.SeverityThresholds
-	2,  // 9: aiops.v1.Detector.state:type_name -> aiops.v1.Detector.State
-	13, // 10: aiops.v1.Detector.create_time:type_name -> google.protobuf.Timestamp
-	13, // 11: aiops.v1.Detector.update_time:type_name -> google.protobuf.Timestamp
-	12, // 12: aiops.v1.SeasonalBaseline.period:type_name -> google.protobuf.Duration
-	12, // 13: aiops.v1.Ensemble.period:type_name -> google.protobuf.Duration
-	3,  // 14: aiops.v1.LogPatternRates.source:type_name -> aiops.v1.LogPatternRates.Source
-	3,  // 15: aiops.v1.LogPatternRates.effective_source:type_name -> aiops.v1.LogPatternRates.Source
-	5,  // 16: aiops.v1.LogPatternRates.robust_z_score:type_name -> aiops.v1.RobustZScore
-	6,  // 17: aiops.v1.LogPatternRates.ewma:type_name -> aiops.v1.Ewma
-	7,  // 18: aiops.v1.LogPatternRates.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
-	8,  // 19: aiops.v1.LogPatternRates.change_point:type_name -> aiops.v1.ChangePoint
-	9,  // 20: aiops.v1.LogPatternRates.ensemble:type_name -> aiops.v1.Ensemble
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	13, // 8: aiops.v1.Detector.thresholds:type_name -> aiops.v1.SeverityThresholds
+	14, // 9: aiops.v1.Detector.evaluation_delay:type_name -> google.protobuf.Duration
+	12, // 10: aiops.v1.Detector.absence:type_name -> aiops.v1.Absence
+	2,  // 11: aiops.v1.Detector.state:type_name -> aiops.v1.Detector.State
+	15, // 12: aiops.v1.Detector.create_time:type_name -> google.protobuf.Timestamp
+	15, // 13: aiops.v1.Detector.update_time:type_name -> google.protobuf.Timestamp
+	14, // 14: aiops.v1.SeasonalBaseline.period:type_name -> google.protobuf.Duration
+	14, // 15: aiops.v1.Ensemble.period:type_name -> google.protobuf.Duration
+	3,  // 16: aiops.v1.LogPatternRates.source:type_name -> aiops.v1.LogPatternRates.Source
+	3,  // 17: aiops.v1.LogPatternRates.effective_source:type_name -> aiops.v1.LogPatternRates.Source
+	6,  // 18: aiops.v1.LogPatternRates.robust_z_score:type_name -> aiops.v1.RobustZScore
+	7,  // 19: aiops.v1.LogPatternRates.ewma:type_name -> aiops.v1.Ewma
+	8,  // 20: aiops.v1.LogPatternRates.seasonal_baseline:type_name -> aiops.v1.SeasonalBaseline
+	9,  // 21: aiops.v1.LogPatternRates.change_point:type_name -> aiops.v1.ChangePoint
+	10, // 22: aiops.v1.LogPatternRates.ensemble:type_name -> aiops.v1.Ensemble
+	4,  // 23: aiops.v1.Absence.policy:type_name -> aiops.v1.Absence.Policy
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_aiops_v1_detector_proto_init() }
@@ -1278,8 +1445,8 @@ func file_aiops_v1_detector_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aiops_v1_detector_proto_rawDesc), len(file_aiops_v1_detector_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   8,
+			NumEnums:      5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

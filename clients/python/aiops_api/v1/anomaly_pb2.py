@@ -28,7 +28,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x61iops/v1/anomaly.proto\x12\x08\x61iops.v1\x1a\x17\x61iops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x06\n\x07\x41nomaly\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\rseries_labels\x18\x02 \x03(\x0b\x32#.aiops.v1.Anomaly.SeriesLabelsEntryB\x04\xe2\x41\x01\x03\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\npeak_score\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x18\n\npeak_value\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12*\n\x08severity\x18\x07 \x01(\x0e\x32\x12.aiops.v1.SeverityB\x04\xe2\x41\x01\x03\x12,\n\x05state\x18\x08 \x01(\x0e\x32\x17.aiops.v1.Anomaly.StateB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x61\x63tive\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x36\n\x0blog_pattern\x18\r \x01(\x0b\x32\x1b.aiops.v1.LogPatternAnomalyB\x04\xe2\x41\x01\x03\x1a\x33\n\x11SeriesLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"`\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n\nSTATE_OPEN\x10\x01\x12\x16\n\x12STATE_ACKNOWLEDGED\x10\x02\x12\x18\n\x14STATE_FALSE_POSITIVE\x10\x03:T\xea\x41Q\n\x11\x61iops.dev/Anomaly\x12(detectors/{detector}/anomalies/{anomaly}*\tanomalies2\x07\x61nomaly\"\xf5\x01\n\x11LogPatternAnomaly\x12.\n\x0blog_pattern\x18\x01 \x01(\tB\x19\xfa\x41\x16\n\x14\x61iops.dev/LogPattern\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x14\n\x0c\x65xample_line\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\x08\x12.\n\x04kind\x18\x05 \x01(\x0e\x32 .aiops.v1.LogPatternAnomaly.Kind\"I\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08KIND_NEW\x10\x01\x12\x0e\n\nKIND_SURGE\x10\x02\x12\r\n\tKIND_DROP\x10\x03\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x61iops/v1/anomaly.proto\x12\x08\x61iops.v1\x1a\x17\x61iops/v1/detector.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x07\n\x07\x41nomaly\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\rseries_labels\x18\x02 \x03(\x0b\x32#.aiops.v1.Anomaly.SeriesLabelsEntryB\x04\xe2\x41\x01\x03\x12\x34\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x32\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\npeak_score\x18\x05 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12\x18\n\npeak_value\x18\x06 \x01(\x01\x42\x04\xe2\x41\x01\x03\x12*\n\x08severity\x18\x07 \x01(\x0e\x32\x12.aiops.v1.SeverityB\x04\xe2\x41\x01\x03\x12,\n\x05state\x18\x08 \x01(\x0e\x32\x17.aiops.v1.Anomaly.StateB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\x0b \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06\x61\x63tive\x18\x0c \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x36\n\x0blog_pattern\x18\r \x01(\x0b\x32\x1b.aiops.v1.LogPatternAnomalyB\x04\xe2\x41\x01\x03\x12*\n\x04kind\x18\x0e \x01(\x0e\x32\x16.aiops.v1.Anomaly.KindB\x04\xe2\x41\x01\x03\x1a\x33\n\x11SeriesLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"`\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n\nSTATE_OPEN\x10\x01\x12\x16\n\x12STATE_ACKNOWLEDGED\x10\x02\x12\x18\n\x14STATE_FALSE_POSITIVE\x10\x03\"B\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eKIND_DEVIATION\x10\x01\x12\x10\n\x0cKIND_NO_DATA\x10\x02:T\xea\x41Q\n\x11\x61iops.dev/Anomaly\x12(detectors/{detector}/anomalies/{anomaly}*\tanomalies2\x07\x61nomaly\"\xf5\x01\n\x11LogPatternAnomaly\x12.\n\x0blog_pattern\x18\x01 \x01(\tB\x19\xfa\x41\x16\n\x14\x61iops.dev/LogPattern\x12\x10\n\x08template\x18\x02 \x01(\t\x12\x14\n\x0c\x65xample_line\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\x08\x12.\n\x04kind\x18\x05 \x01(\x0e\x32 .aiops.v1.LogPatternAnomaly.Kind\"I\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08KIND_NEW\x10\x01\x12\x0e\n\nKIND_SURGE\x10\x02\x12\r\n\tKIND_DROP\x10\x03\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -64,18 +64,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ANOMALY'].fields_by_name['active']._serialized_options = b'\342A\001\003'
   _globals['_ANOMALY'].fields_by_name['log_pattern']._loaded_options = None
   _globals['_ANOMALY'].fields_by_name['log_pattern']._serialized_options = b'\342A\001\003'
+  _globals['_ANOMALY'].fields_by_name['kind']._loaded_options = None
+  _globals['_ANOMALY'].fields_by_name['kind']._serialized_options = b'\342A\001\003'
   _globals['_ANOMALY']._loaded_options = None
   _globals['_ANOMALY']._serialized_options = b'\352AQ\n\021aiops.dev/Anomaly\022(detectors/{detector}/anomalies/{anomaly}*\tanomalies2\007anomaly'
   _globals['_LOGPATTERNANOMALY'].fields_by_name['log_pattern']._loaded_options = None
   _globals['_LOGPATTERNANOMALY'].fields_by_name['log_pattern']._serialized_options = b'\372A\026\n\024aiops.dev/LogPattern'
   _globals['_ANOMALY']._serialized_start=155
-  _globals['_ANOMALY']._serialized_end=943
-  _globals['_ANOMALY_SERIESLABELSENTRY']._serialized_start=708
-  _globals['_ANOMALY_SERIESLABELSENTRY']._serialized_end=759
-  _globals['_ANOMALY_STATE']._serialized_start=761
-  _globals['_ANOMALY_STATE']._serialized_end=857
-  _globals['_LOGPATTERNANOMALY']._serialized_start=946
-  _globals['_LOGPATTERNANOMALY']._serialized_end=1191
-  _globals['_LOGPATTERNANOMALY_KIND']._serialized_start=1118
-  _globals['_LOGPATTERNANOMALY_KIND']._serialized_end=1191
+  _globals['_ANOMALY']._serialized_end=1055
+  _globals['_ANOMALY_SERIESLABELSENTRY']._serialized_start=752
+  _globals['_ANOMALY_SERIESLABELSENTRY']._serialized_end=803
+  _globals['_ANOMALY_STATE']._serialized_start=805
+  _globals['_ANOMALY_STATE']._serialized_end=901
+  _globals['_ANOMALY_KIND']._serialized_start=903
+  _globals['_ANOMALY_KIND']._serialized_end=969
+  _globals['_LOGPATTERNANOMALY']._serialized_start=1058
+  _globals['_LOGPATTERNANOMALY']._serialized_end=1303
+  _globals['_LOGPATTERNANOMALY_KIND']._serialized_start=1230
+  _globals['_LOGPATTERNANOMALY_KIND']._serialized_end=1303
 # @@protoc_insertion_point(module_scope)

@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Anomaly(_message.Message):
-    __slots__ = ("name", "series_labels", "start_time", "end_time", "peak_score", "peak_value", "severity", "state", "create_time", "update_time", "etag", "active", "log_pattern")
+    __slots__ = ("name", "series_labels", "start_time", "end_time", "peak_score", "peak_value", "severity", "state", "create_time", "update_time", "etag", "active", "log_pattern", "kind")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Anomaly.State]
@@ -25,6 +25,14 @@ class Anomaly(_message.Message):
     STATE_OPEN: Anomaly.State
     STATE_ACKNOWLEDGED: Anomaly.State
     STATE_FALSE_POSITIVE: Anomaly.State
+    class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        KIND_UNSPECIFIED: _ClassVar[Anomaly.Kind]
+        KIND_DEVIATION: _ClassVar[Anomaly.Kind]
+        KIND_NO_DATA: _ClassVar[Anomaly.Kind]
+    KIND_UNSPECIFIED: Anomaly.Kind
+    KIND_DEVIATION: Anomaly.Kind
+    KIND_NO_DATA: Anomaly.Kind
     class SeriesLabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +53,7 @@ class Anomaly(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     LOG_PATTERN_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     name: str
     series_labels: _containers.ScalarMap[str, str]
     start_time: _timestamp_pb2.Timestamp
@@ -58,7 +67,8 @@ class Anomaly(_message.Message):
     etag: str
     active: bool
     log_pattern: LogPatternAnomaly
-    def __init__(self, name: _Optional[str] = ..., series_labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_score: _Optional[float] = ..., peak_value: _Optional[float] = ..., severity: _Optional[_Union[_detector_pb2.Severity, str]] = ..., state: _Optional[_Union[Anomaly.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., active: _Optional[bool] = ..., log_pattern: _Optional[_Union[LogPatternAnomaly, _Mapping]] = ...) -> None: ...
+    kind: Anomaly.Kind
+    def __init__(self, name: _Optional[str] = ..., series_labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peak_score: _Optional[float] = ..., peak_value: _Optional[float] = ..., severity: _Optional[_Union[_detector_pb2.Severity, str]] = ..., state: _Optional[_Union[Anomaly.State, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., active: _Optional[bool] = ..., log_pattern: _Optional[_Union[LogPatternAnomaly, _Mapping]] = ..., kind: _Optional[_Union[Anomaly.Kind, str]] = ...) -> None: ...
 
 class LogPatternAnomaly(_message.Message):
     __slots__ = ("log_pattern", "template", "example_line", "error", "kind")

@@ -28,7 +28,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61iops/v1/detector.proto\x12\x08\x61iops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x08\n\x08\x44\x65tector\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x32\n\x0b\x64\x61ta_source\x18\x04 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x04step\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x30\n\x0erobust_z_score\x18\x07 \x01(\x0b\x32\x16.aiops.v1.RobustZScoreH\x00\x12\x1e\n\x04\x65wma\x18\x0e \x01(\x0b\x32\x0e.aiops.v1.EwmaH\x00\x12\x37\n\x11seasonal_baseline\x18\x0f \x01(\x0b\x32\x1a.aiops.v1.SeasonalBaselineH\x00\x12-\n\x0c\x63hange_point\x18\x10 \x01(\x0b\x32\x15.aiops.v1.ChangePointH\x00\x12&\n\x08\x65nsemble\x18\x11 \x01(\x0b\x32\x12.aiops.v1.EnsembleH\x00\x12\x30\n\x0blog_pattern\x18\x14 \x01(\x0b\x32\x19.aiops.v1.LogPatternRatesH\x00\x12,\n\tdirection\x18\x12 \x01(\x0e\x32\x13.aiops.v1.DirectionB\x04\xe2\x41\x01\x01\x12\x1b\n\rmin_deviation\x18\x13 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x36\n\nthresholds\x18\x08 \x01(\x0b\x32\x1c.aiops.v1.SeverityThresholdsB\x04\xe2\x41\x01\x01\x12\x1b\n\rexport_scores\x18\x15 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12-\n\x05state\x18\t \x01(\x0e\x32\x18.aiops.v1.Detector.StateB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cstate_reason\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\r \x01(\tB\x04\xe2\x41\x01\x01\"\x81\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_STOPPED\x10\x01\x12\x15\n\x11STATE_BACKFILLING\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x12\n\x0eSTATE_DEGRADED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05:B\xea\x41?\n\x12\x61iops.dev/Detector\x12\x14\x64\x65tectors/{detector}*\tdetectors2\x08\x64\x65tectorB\x0b\n\talgorithm\"$\n\x0cRobustZScore\x12\x14\n\x06window\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\x1a\n\x04\x45wma\x12\x12\n\x04span\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\"Z\n\x10SeasonalBaseline\x12/\n\x06period\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x15\n\x07seasons\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"O\n\x0b\x43hangePoint\x12\x12\n\x04span\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05\x64rift\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x17\n\tthreshold\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x01\"j\n\x08\x45nsemble\x12\x14\n\x06window\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12/\n\x06period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x17\n\thalf_life\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\xbb\x04\n\x0fLogPatternRates\x12\x36\n\x06source\x18\x01 \x01(\x0e\x32 .aiops.v1.LogPatternRates.SourceB\x04\xe2\x41\x01\x01\x12@\n\x10\x65\x66\x66\x65\x63tive_source\x18\x02 \x01(\x0e\x32 .aiops.v1.LogPatternRates.SourceB\x04\xe2\x41\x01\x03\x12 \n\x12max_lines_per_step\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rmax_templates\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1c\n\x0e\x62\x61seline_steps\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x30\n\x0erobust_z_score\x18\x06 \x01(\x0b\x32\x16.aiops.v1.RobustZScoreH\x00\x12\x1e\n\x04\x65wma\x18\x07 \x01(\x0b\x32\x0e.aiops.v1.EwmaH\x00\x12\x37\n\x11seasonal_baseline\x18\x08 \x01(\x0b\x32\x1a.aiops.v1.SeasonalBaselineH\x00\x12-\n\x0c\x63hange_point\x18\t \x01(\x0b\x32\x15.aiops.v1.ChangePointH\x00\x12&\n\x08\x65nsemble\x18\n \x01(\x0b\x32\x12.aiops.v1.EnsembleH\x00\"]\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSOURCE_AUTO\x10\x01\x12\x18\n\x14SOURCE_LOKI_PATTERNS\x10\x02\x12\x10\n\x0cSOURCE_MINED\x10\x03\x42\x10\n\x0erate_algorithm\"C\n\x12SeverityThresholds\x12\x15\n\x07warning\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x63ritical\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01*`\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x44IRECTION_BOTH\x10\x01\x12\x10\n\x0c\x44IRECTION_UP\x10\x02\x12\x12\n\x0e\x44IRECTION_DOWN\x10\x03*Q\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x14\n\x10SEVERITY_WARNING\x10\x01\x12\x15\n\x11SEVERITY_CRITICAL\x10\x02\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61iops/v1/detector.proto\x12\x08\x61iops.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa7\t\n\x08\x44\x65tector\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1a\n\x0c\x64isplay_name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x19\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x32\n\x0b\x64\x61ta_source\x18\x04 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x61iops.dev/DataSource\x12\x13\n\x05query\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x04step\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x30\n\x0erobust_z_score\x18\x07 \x01(\x0b\x32\x16.aiops.v1.RobustZScoreH\x00\x12\x1e\n\x04\x65wma\x18\x0e \x01(\x0b\x32\x0e.aiops.v1.EwmaH\x00\x12\x37\n\x11seasonal_baseline\x18\x0f \x01(\x0b\x32\x1a.aiops.v1.SeasonalBaselineH\x00\x12-\n\x0c\x63hange_point\x18\x10 \x01(\x0b\x32\x15.aiops.v1.ChangePointH\x00\x12&\n\x08\x65nsemble\x18\x11 \x01(\x0b\x32\x12.aiops.v1.EnsembleH\x00\x12\x30\n\x0blog_pattern\x18\x14 \x01(\x0b\x32\x19.aiops.v1.LogPatternRatesH\x00\x12,\n\tdirection\x18\x12 \x01(\x0e\x32\x13.aiops.v1.DirectionB\x04\xe2\x41\x01\x01\x12\x1b\n\rmin_deviation\x18\x13 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x36\n\nthresholds\x18\x08 \x01(\x0b\x32\x1c.aiops.v1.SeverityThresholdsB\x04\xe2\x41\x01\x01\x12\x1b\n\rexport_scores\x18\x15 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x39\n\x10\x65valuation_delay\x18\x16 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x1d\n\x0f\x62\x61\x63kfill_points\x18\x17 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12(\n\x07\x61\x62sence\x18\x18 \x01(\x0b\x32\x11.aiops.v1.AbsenceB\x04\xe2\x41\x01\x01\x12-\n\x05state\x18\t \x01(\x0e\x32\x18.aiops.v1.Detector.StateB\x04\xe2\x41\x01\x03\x12\x1a\n\x0cstate_reason\x18\n \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\r \x01(\tB\x04\xe2\x41\x01\x01\"\x81\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n\rSTATE_STOPPED\x10\x01\x12\x15\n\x11STATE_BACKFILLING\x10\x02\x12\x11\n\rSTATE_RUNNING\x10\x03\x12\x12\n\x0eSTATE_DEGRADED\x10\x04\x12\x10\n\x0cSTATE_FAILED\x10\x05:B\xea\x41?\n\x12\x61iops.dev/Detector\x12\x14\x64\x65tectors/{detector}*\tdetectors2\x08\x64\x65tectorB\x0b\n\talgorithm\"$\n\x0cRobustZScore\x12\x14\n\x06window\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\x1a\n\x04\x45wma\x12\x12\n\x04span\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\"Z\n\x10SeasonalBaseline\x12/\n\x06period\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x15\n\x07seasons\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"O\n\x0b\x43hangePoint\x12\x12\n\x04span\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x13\n\x05\x64rift\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x17\n\tthreshold\x18\x03 \x01(\x01\x42\x04\xe2\x41\x01\x01\"j\n\x08\x45nsemble\x12\x14\n\x06window\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12/\n\x06period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x17\n\thalf_life\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\xbb\x04\n\x0fLogPatternRates\x12\x36\n\x06source\x18\x01 \x01(\x0e\x32 .aiops.v1.LogPatternRates.SourceB\x04\xe2\x41\x01\x01\x12@\n\x10\x65\x66\x66\x65\x63tive_source\x18\x02 \x01(\x0e\x32 .aiops.v1.LogPatternRates.SourceB\x04\xe2\x41\x01\x03\x12 \n\x12max_lines_per_step\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1b\n\rmax_templates\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x1c\n\x0e\x62\x61seline_steps\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x30\n\x0erobust_z_score\x18\x06 \x01(\x0b\x32\x16.aiops.v1.RobustZScoreH\x00\x12\x1e\n\x04\x65wma\x18\x07 \x01(\x0b\x32\x0e.aiops.v1.EwmaH\x00\x12\x37\n\x11seasonal_baseline\x18\x08 \x01(\x0b\x32\x1a.aiops.v1.SeasonalBaselineH\x00\x12-\n\x0c\x63hange_point\x18\t \x01(\x0b\x32\x15.aiops.v1.ChangePointH\x00\x12&\n\x08\x65nsemble\x18\n \x01(\x0b\x32\x12.aiops.v1.EnsembleH\x00\"]\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bSOURCE_AUTO\x10\x01\x12\x18\n\x14SOURCE_LOKI_PATTERNS\x10\x02\x12\x10\n\x0cSOURCE_MINED\x10\x03\x42\x10\n\x0erate_algorithm\"\xa6\x01\n\x07\x41\x62sence\x12.\n\x06policy\x18\x01 \x01(\x0e\x32\x18.aiops.v1.Absence.PolicyB\x04\xe2\x41\x01\x01\x12\x13\n\x05steps\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\"V\n\x06Policy\x12\x16\n\x12POLICY_UNSPECIFIED\x10\x00\x12\x0f\n\x0bPOLICY_SKIP\x10\x01\x12\x0f\n\x0bPOLICY_ZERO\x10\x02\x12\x12\n\x0ePOLICY_NO_DATA\x10\x03\"C\n\x12SeverityThresholds\x12\x15\n\x07warning\x18\x01 \x01(\x01\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08\x63ritical\x18\x02 \x01(\x01\x42\x04\xe2\x41\x01\x01*`\n\tDirection\x12\x19\n\x15\x44IRECTION_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x44IRECTION_BOTH\x10\x01\x12\x10\n\x0c\x44IRECTION_UP\x10\x02\x12\x12\n\x0e\x44IRECTION_DOWN\x10\x03*Q\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x14\n\x10SEVERITY_WARNING\x10\x01\x12\x15\n\x11SEVERITY_CRITICAL\x10\x02\x42\x38Z6github.com/aiops-dev/aiops/clients/go/aiops/v1;aiopsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,6 +56,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DETECTOR'].fields_by_name['thresholds']._serialized_options = b'\342A\001\001'
   _globals['_DETECTOR'].fields_by_name['export_scores']._loaded_options = None
   _globals['_DETECTOR'].fields_by_name['export_scores']._serialized_options = b'\342A\001\001'
+  _globals['_DETECTOR'].fields_by_name['evaluation_delay']._loaded_options = None
+  _globals['_DETECTOR'].fields_by_name['evaluation_delay']._serialized_options = b'\342A\001\001'
+  _globals['_DETECTOR'].fields_by_name['backfill_points']._loaded_options = None
+  _globals['_DETECTOR'].fields_by_name['backfill_points']._serialized_options = b'\342A\001\001'
+  _globals['_DETECTOR'].fields_by_name['absence']._loaded_options = None
+  _globals['_DETECTOR'].fields_by_name['absence']._serialized_options = b'\342A\001\001'
   _globals['_DETECTOR'].fields_by_name['state']._loaded_options = None
   _globals['_DETECTOR'].fields_by_name['state']._serialized_options = b'\342A\001\003'
   _globals['_DETECTOR'].fields_by_name['state_reason']._loaded_options = None
@@ -98,32 +104,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOGPATTERNRATES'].fields_by_name['max_templates']._serialized_options = b'\342A\001\001'
   _globals['_LOGPATTERNRATES'].fields_by_name['baseline_steps']._loaded_options = None
   _globals['_LOGPATTERNRATES'].fields_by_name['baseline_steps']._serialized_options = b'\342A\001\001'
+  _globals['_ABSENCE'].fields_by_name['policy']._loaded_options = None
+  _globals['_ABSENCE'].fields_by_name['policy']._serialized_options = b'\342A\001\001'
+  _globals['_ABSENCE'].fields_by_name['steps']._loaded_options = None
+  _globals['_ABSENCE'].fields_by_name['steps']._serialized_options = b'\342A\001\001'
   _globals['_SEVERITYTHRESHOLDS'].fields_by_name['warning']._loaded_options = None
   _globals['_SEVERITYTHRESHOLDS'].fields_by_name['warning']._serialized_options = b'\342A\001\001'
   _globals['_SEVERITYTHRESHOLDS'].fields_by_name['critical']._loaded_options = None
   _globals['_SEVERITYTHRESHOLDS'].fields_by_name['critical']._serialized_options = b'\342A\001\001'
-  _globals['_DIRECTION']._serialized_start=2214
-  _globals['_DIRECTION']._serialized_end=2310
-  _globals['_SEVERITY']._serialized_start=2312
-  _globals['_SEVERITY']._serialized_end=2393
+  _globals['_DIRECTION']._serialized_start=2515
+  _globals['_DIRECTION']._serialized_end=2611
+  _globals['_SEVERITY']._serialized_start=2613
+  _globals['_SEVERITY']._serialized_end=2694
   _globals['_DETECTOR']._serialized_start=163
-  _globals['_DETECTOR']._serialized_end=1222
-  _globals['_DETECTOR_STATE']._serialized_start=1012
-  _globals['_DETECTOR_STATE']._serialized_end=1141
-  _globals['_ROBUSTZSCORE']._serialized_start=1224
-  _globals['_ROBUSTZSCORE']._serialized_end=1260
-  _globals['_EWMA']._serialized_start=1262
-  _globals['_EWMA']._serialized_end=1288
-  _globals['_SEASONALBASELINE']._serialized_start=1290
-  _globals['_SEASONALBASELINE']._serialized_end=1380
-  _globals['_CHANGEPOINT']._serialized_start=1382
-  _globals['_CHANGEPOINT']._serialized_end=1461
-  _globals['_ENSEMBLE']._serialized_start=1463
-  _globals['_ENSEMBLE']._serialized_end=1569
-  _globals['_LOGPATTERNRATES']._serialized_start=1572
-  _globals['_LOGPATTERNRATES']._serialized_end=2143
-  _globals['_LOGPATTERNRATES_SOURCE']._serialized_start=2032
-  _globals['_LOGPATTERNRATES_SOURCE']._serialized_end=2125
-  _globals['_SEVERITYTHRESHOLDS']._serialized_start=2145
-  _globals['_SEVERITYTHRESHOLDS']._serialized_end=2212
+  _globals['_DETECTOR']._serialized_end=1354
+  _globals['_DETECTOR_STATE']._serialized_start=1144
+  _globals['_DETECTOR_STATE']._serialized_end=1273
+  _globals['_ROBUSTZSCORE']._serialized_start=1356
+  _globals['_ROBUSTZSCORE']._serialized_end=1392
+  _globals['_EWMA']._serialized_start=1394
+  _globals['_EWMA']._serialized_end=1420
+  _globals['_SEASONALBASELINE']._serialized_start=1422
+  _globals['_SEASONALBASELINE']._serialized_end=1512
+  _globals['_CHANGEPOINT']._serialized_start=1514
+  _globals['_CHANGEPOINT']._serialized_end=1593
+  _globals['_ENSEMBLE']._serialized_start=1595
+  _globals['_ENSEMBLE']._serialized_end=1701
+  _globals['_LOGPATTERNRATES']._serialized_start=1704
+  _globals['_LOGPATTERNRATES']._serialized_end=2275
+  _globals['_LOGPATTERNRATES_SOURCE']._serialized_start=2164
+  _globals['_LOGPATTERNRATES_SOURCE']._serialized_end=2257
+  _globals['_ABSENCE']._serialized_start=2278
+  _globals['_ABSENCE']._serialized_end=2444
+  _globals['_ABSENCE_POLICY']._serialized_start=2358
+  _globals['_ABSENCE_POLICY']._serialized_end=2444
+  _globals['_SEVERITYTHRESHOLDS']._serialized_start=2446
+  _globals['_SEVERITYTHRESHOLDS']._serialized_end=2513
 # @@protoc_insertion_point(module_scope)

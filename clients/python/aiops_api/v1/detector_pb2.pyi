@@ -33,7 +33,7 @@ SEVERITY_WARNING: Severity
 SEVERITY_CRITICAL: Severity
 
 class Detector(_message.Message):
-    __slots__ = ("name", "display_name", "description", "data_source", "query", "step", "robust_z_score", "ewma", "seasonal_baseline", "change_point", "ensemble", "log_pattern", "direction", "min_deviation", "thresholds", "export_scores", "state", "state_reason", "create_time", "update_time", "etag")
+    __slots__ = ("name", "display_name", "description", "data_source", "query", "step", "robust_z_score", "ewma", "seasonal_baseline", "change_point", "ensemble", "log_pattern", "direction", "min_deviation", "thresholds", "export_scores", "evaluation_delay", "backfill_points", "absence", "state", "state_reason", "create_time", "update_time", "etag")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATE_UNSPECIFIED: _ClassVar[Detector.State]
@@ -64,6 +64,9 @@ class Detector(_message.Message):
     MIN_DEVIATION_FIELD_NUMBER: _ClassVar[int]
     THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
     EXPORT_SCORES_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_DELAY_FIELD_NUMBER: _ClassVar[int]
+    BACKFILL_POINTS_FIELD_NUMBER: _ClassVar[int]
+    ABSENCE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     STATE_REASON_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -85,12 +88,15 @@ class Detector(_message.Message):
     min_deviation: float
     thresholds: SeverityThresholds
     export_scores: bool
+    evaluation_delay: _duration_pb2.Duration
+    backfill_points: int
+    absence: Absence
     state: Detector.State
     state_reason: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., data_source: _Optional[str] = ..., query: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ..., log_pattern: _Optional[_Union[LogPatternRates, _Mapping]] = ..., direction: _Optional[_Union[Direction, str]] = ..., min_deviation: _Optional[float] = ..., thresholds: _Optional[_Union[SeverityThresholds, _Mapping]] = ..., export_scores: _Optional[bool] = ..., state: _Optional[_Union[Detector.State, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., display_name: _Optional[str] = ..., description: _Optional[str] = ..., data_source: _Optional[str] = ..., query: _Optional[str] = ..., step: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ..., log_pattern: _Optional[_Union[LogPatternRates, _Mapping]] = ..., direction: _Optional[_Union[Direction, str]] = ..., min_deviation: _Optional[float] = ..., thresholds: _Optional[_Union[SeverityThresholds, _Mapping]] = ..., export_scores: _Optional[bool] = ..., evaluation_delay: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., backfill_points: _Optional[int] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., state: _Optional[_Union[Detector.State, str]] = ..., state_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class RobustZScore(_message.Message):
     __slots__ = ("window",)
@@ -165,6 +171,24 @@ class LogPatternRates(_message.Message):
     change_point: ChangePoint
     ensemble: Ensemble
     def __init__(self, source: _Optional[_Union[LogPatternRates.Source, str]] = ..., effective_source: _Optional[_Union[LogPatternRates.Source, str]] = ..., max_lines_per_step: _Optional[int] = ..., max_templates: _Optional[int] = ..., baseline_steps: _Optional[int] = ..., robust_z_score: _Optional[_Union[RobustZScore, _Mapping]] = ..., ewma: _Optional[_Union[Ewma, _Mapping]] = ..., seasonal_baseline: _Optional[_Union[SeasonalBaseline, _Mapping]] = ..., change_point: _Optional[_Union[ChangePoint, _Mapping]] = ..., ensemble: _Optional[_Union[Ensemble, _Mapping]] = ...) -> None: ...
+
+class Absence(_message.Message):
+    __slots__ = ("policy", "steps")
+    class Policy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        POLICY_UNSPECIFIED: _ClassVar[Absence.Policy]
+        POLICY_SKIP: _ClassVar[Absence.Policy]
+        POLICY_ZERO: _ClassVar[Absence.Policy]
+        POLICY_NO_DATA: _ClassVar[Absence.Policy]
+    POLICY_UNSPECIFIED: Absence.Policy
+    POLICY_SKIP: Absence.Policy
+    POLICY_ZERO: Absence.Policy
+    POLICY_NO_DATA: Absence.Policy
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    policy: Absence.Policy
+    steps: int
+    def __init__(self, policy: _Optional[_Union[Absence.Policy, str]] = ..., steps: _Optional[int] = ...) -> None: ...
 
 class SeverityThresholds(_message.Message):
     __slots__ = ("warning", "critical")

@@ -34,6 +34,7 @@ export const AnomalyCells = memo(function AnomalyCells({ name }: { name: string 
       </div>
       <div role="cell" className="cell-labels" title={labels}>
         <code>{labels}</code>
+        {anomaly.noData && <span className="badge no-data">No data</span>}
       </div>
       <div role="cell" className="cell-time" title={formatDateTime(anomaly.startTime)}>
         {formatWhen(anomaly.startTime)}

@@ -1,5 +1,5 @@
 // An anomaly as the store keeps it (plain, serialisable).
-import { Anomaly_State, Severity, type Anomaly } from "@aiops/client";
+import { Anomaly_Kind, Anomaly_State, Severity, type Anomaly } from "@aiops/client";
 import { timestampMs } from "../../utils/proto";
 
 export interface AnomalyView {
@@ -18,6 +18,8 @@ export interface AnomalyView {
   updateTime: number | null;
   etag: string;
   active: boolean;
+  /** The series stopped reporting (Anomaly.Kind NO_DATA); `peakValue` is its last value. */
+  noData: boolean;
 }
 
 export function detectorOfAnomaly(name: string): string {
@@ -40,6 +42,7 @@ export function toAnomalyView(anomaly: Anomaly): AnomalyView {
     updateTime: timestampMs(anomaly.updateTime),
     etag: anomaly.etag,
     active: anomaly.active,
+    noData: anomaly.kind === Anomaly_Kind.NO_DATA,
   };
 }
 

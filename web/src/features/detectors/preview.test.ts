@@ -38,6 +38,7 @@ function anomaly(init: Partial<AnomalyView>): AnomalyView {
     updateTime: null,
     etag: "",
     active: false,
+    noData: false,
     ...init,
   };
 }

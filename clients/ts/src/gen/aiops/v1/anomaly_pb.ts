@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/anomaly.proto.
  */
 export const file_aiops_v1_anomaly: GenFile = /*@__PURE__*/
-  fileDesc("ChZhaW9wcy92MS9hbm9tYWx5LnByb3RvEghhaW9wcy52MSKUBgoHQW5vbWFseRISCgRuYW1lGAEgASgJQgTiQQEIEkAKDXNlcmllc19sYWJlbHMYAiADKAsyIy5haW9wcy52MS5Bbm9tYWx5LlNlcmllc0xhYmVsc0VudHJ5QgTiQQEDEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIYCgpwZWFrX3Njb3JlGAUgASgBQgTiQQEDEhgKCnBlYWtfdmFsdWUYBiABKAFCBOJBAQMSKgoIc2V2ZXJpdHkYByABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBAxIsCgVzdGF0ZRgIIAEoDjIXLmFpb3BzLnYxLkFub21hbHkuU3RhdGVCBOJBAQESNQoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGAsgASgJQgTiQQEBEhQKBmFjdGl2ZRgMIAEoCEIE4kEBAxI2Cgtsb2dfcGF0dGVybhgNIAEoCzIbLmFpb3BzLnYxLkxvZ1BhdHRlcm5Bbm9tYWx5QgTiQQEDGjMKEVNlcmllc0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiYAoFU3RhdGUSFQoRU1RBVEVfVU5TUEVDSUZJRUQQABIOCgpTVEFURV9PUEVOEAESFgoSU1RBVEVfQUNLTk9XTEVER0VEEAISGAoUU1RBVEVfRkFMU0VfUE9TSVRJVkUQAzpU6kFRChFhaW9wcy5kZXYvQW5vbWFseRIoZGV0ZWN0b3JzL3tkZXRlY3Rvcn0vYW5vbWFsaWVzL3thbm9tYWx5fSoJYW5vbWFsaWVzMgdhbm9tYWx5IvUBChFMb2dQYXR0ZXJuQW5vbWFseRIuCgtsb2dfcGF0dGVybhgBIAEoCUIZ+kEWChRhaW9wcy5kZXYvTG9nUGF0dGVybhIQCgh0ZW1wbGF0ZRgCIAEoCRIUCgxleGFtcGxlX2xpbmUYAyABKAkSDQoFZXJyb3IYBCABKAgSLgoEa2luZBgFIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5Bbm9tYWx5LktpbmQiSQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASDAoIS0lORF9ORVcQARIOCgpLSU5EX1NVUkdFEAISDQoJS0lORF9EUk9QEANCOFo2Z2l0aHViLmNvbS9haW9wcy1kZXYvYWlvcHMvY2xpZW50cy9nby9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_aiops_v1_detector, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
+  fileDesc("ChZhaW9wcy92MS9hbm9tYWx5LnByb3RvEghhaW9wcy52MSKEBwoHQW5vbWFseRISCgRuYW1lGAEgASgJQgTiQQEIEkAKDXNlcmllc19sYWJlbHMYAiADKAsyIy5haW9wcy52MS5Bbm9tYWx5LlNlcmllc0xhYmVsc0VudHJ5QgTiQQEDEjQKCnN0YXJ0X3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjIKCGVuZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIYCgpwZWFrX3Njb3JlGAUgASgBQgTiQQEDEhgKCnBlYWtfdmFsdWUYBiABKAFCBOJBAQMSKgoIc2V2ZXJpdHkYByABKA4yEi5haW9wcy52MS5TZXZlcml0eUIE4kEBAxIsCgVzdGF0ZRgIIAEoDjIXLmFpb3BzLnYxLkFub21hbHkuU3RhdGVCBOJBAQESNQoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxISCgRldGFnGAsgASgJQgTiQQEBEhQKBmFjdGl2ZRgMIAEoCEIE4kEBAxI2Cgtsb2dfcGF0dGVybhgNIAEoCzIbLmFpb3BzLnYxLkxvZ1BhdHRlcm5Bbm9tYWx5QgTiQQEDEioKBGtpbmQYDiABKA4yFi5haW9wcy52MS5Bbm9tYWx5LktpbmRCBOJBAQMaMwoRU2VyaWVzTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJgCgVTdGF0ZRIVChFTVEFURV9VTlNQRUNJRklFRBAAEg4KClNUQVRFX09QRU4QARIWChJTVEFURV9BQ0tOT1dMRURHRUQQAhIYChRTVEFURV9GQUxTRV9QT1NJVElWRRADIkIKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhIKDktJTkRfREVWSUFUSU9OEAESEAoMS0lORF9OT19EQVRBEAI6VOpBUQoRYWlvcHMuZGV2L0Fub21hbHkSKGRldGVjdG9ycy97ZGV0ZWN0b3J9L2Fub21hbGllcy97YW5vbWFseX0qCWFub21hbGllczIHYW5vbWFseSL1AQoRTG9nUGF0dGVybkFub21hbHkSLgoLbG9nX3BhdHRlcm4YASABKAlCGfpBFgoUYWlvcHMuZGV2L0xvZ1BhdHRlcm4SEAoIdGVtcGxhdGUYAiABKAkSFAoMZXhhbXBsZV9saW5lGAMgASgJEg0KBWVycm9yGAQgASgIEi4KBGtpbmQYBSABKA4yIC5haW9wcy52MS5Mb2dQYXR0ZXJuQW5vbWFseS5LaW5kIkkKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEgwKCEtJTkRfTkVXEAESDgoKS0lORF9TVVJHRRACEg0KCUtJTkRfRFJPUBADQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_aiops_v1_detector, file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_timestamp]);
 
 /**
  * A run of consecutive anomalous points of one series, found by a detector.
@@ -115,6 +115,13 @@ export type Anomaly = Message<"aiops.v1.Anomaly"> & {
    * @generated from field: aiops.v1.LogPatternAnomaly log_pattern = 13;
    */
   logPattern?: LogPatternAnomaly | undefined;
+
+  /**
+   * What kind of anomaly it is.
+   *
+   * @generated from field: aiops.v1.Anomaly.Kind kind = 14;
+   */
+  kind: Anomaly_Kind;
 };
 
 /**
@@ -162,6 +169,40 @@ export enum Anomaly_State {
  */
 export const Anomaly_StateSchema: GenEnum<Anomaly_State> = /*@__PURE__*/
   enumDesc(file_aiops_v1_anomaly, 0, 0);
+
+/**
+ * What kind of anomaly it is.
+ *
+ * @generated from enum aiops.v1.Anomaly.Kind
+ */
+export enum Anomaly_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The series' values scored anomalous (every anomaly before kinds were).
+   *
+   * @generated from enum value: KIND_DEVIATION = 1;
+   */
+  DEVIATION = 1,
+
+  /**
+   * The series stopped reporting (`Absence.POLICY_NO_DATA`): its points are
+   * missing since `start_time`; `peak_score` is 1 and `peak_value` is its
+   * last value before it went missing.
+   *
+   * @generated from enum value: KIND_NO_DATA = 2;
+   */
+  NO_DATA = 2,
+}
+
+/**
+ * Describes the enum aiops.v1.Anomaly.Kind.
+ */
+export const Anomaly_KindSchema: GenEnum<Anomaly_Kind> = /*@__PURE__*/
+  enumDesc(file_aiops_v1_anomaly, 0, 1);
 
 /**
  * What an anomaly of a log-pattern detector (`LogPatternRates`) is about.

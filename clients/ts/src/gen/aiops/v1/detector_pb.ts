@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file aiops/v1/detector.proto.
  */
 export const file_aiops_v1_detector: GenFile = /*@__PURE__*/
-  fileDesc("ChdhaW9wcy92MS9kZXRlY3Rvci5wcm90bxIIYWlvcHMudjEiowgKCERldGVjdG9yEhIKBG5hbWUYASABKAlCBOJBAQgSGgoMZGlzcGxheV9uYW1lGAIgASgJQgTiQQEBEhkKC2Rlc2NyaXB0aW9uGAMgASgJQgTiQQEBEjIKC2RhdGFfc291cmNlGAQgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgFIAEoCUIE4kEBAhItCgRzdGVwGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAcgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASHgoEZXdtYRgOIAEoCzIOLmFpb3BzLnYxLkV3bWFIABI3ChFzZWFzb25hbF9iYXNlbGluZRgPIAEoCzIaLmFpb3BzLnYxLlNlYXNvbmFsQmFzZWxpbmVIABItCgxjaGFuZ2VfcG9pbnQYECABKAsyFS5haW9wcy52MS5DaGFuZ2VQb2ludEgAEiYKCGVuc2VtYmxlGBEgASgLMhIuYWlvcHMudjEuRW5zZW1ibGVIABIwCgtsb2dfcGF0dGVybhgUIAEoCzIZLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlc0gAEiwKCWRpcmVjdGlvbhgSIAEoDjITLmFpb3BzLnYxLkRpcmVjdGlvbkIE4kEBARIbCg1taW5fZGV2aWF0aW9uGBMgASgBQgTiQQEBEjYKCnRocmVzaG9sZHMYCCABKAsyHC5haW9wcy52MS5TZXZlcml0eVRocmVzaG9sZHNCBOJBAQESGwoNZXhwb3J0X3Njb3JlcxgVIAEoCEIE4kEBARItCgVzdGF0ZRgJIAEoDjIYLmFpb3BzLnYxLkRldGVjdG9yLlN0YXRlQgTiQQEDEhoKDHN0YXRlX3JlYXNvbhgKIAEoCUIE4kEBAxI1CgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNQoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEhIKBGV0YWcYDSABKAlCBOJBAQEigQEKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASEQoNU1RBVEVfU1RPUFBFRBABEhUKEVNUQVRFX0JBQ0tGSUxMSU5HEAISEQoNU1RBVEVfUlVOTklORxADEhIKDlNUQVRFX0RFR1JBREVEEAQSEAoMU1RBVEVfRkFJTEVEEAU6QupBPwoSYWlvcHMuZGV2L0RldGVjdG9yEhRkZXRlY3RvcnMve2RldGVjdG9yfSoJZGV0ZWN0b3JzMghkZXRlY3RvckILCglhbGdvcml0aG0iJAoMUm9idXN0WlNjb3JlEhQKBndpbmRvdxgBIAEoBUIE4kEBASIaCgRFd21hEhIKBHNwYW4YASABKAVCBOJBAQEiWgoQU2Vhc29uYWxCYXNlbGluZRIvCgZwZXJpb2QYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQESFQoHc2Vhc29ucxgCIAEoBUIE4kEBASJPCgtDaGFuZ2VQb2ludBISCgRzcGFuGAEgASgFQgTiQQEBEhMKBWRyaWZ0GAIgASgBQgTiQQEBEhcKCXRocmVzaG9sZBgDIAEoAUIE4kEBASJqCghFbnNlbWJsZRIUCgZ3aW5kb3cYASABKAVCBOJBAQESLwoGcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEhcKCWhhbGZfbGlmZRgDIAEoBUIE4kEBASK7BAoPTG9nUGF0dGVyblJhdGVzEjYKBnNvdXJjZRgBIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlcy5Tb3VyY2VCBOJBAQESQAoQZWZmZWN0aXZlX3NvdXJjZRgCIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlcy5Tb3VyY2VCBOJBAQMSIAoSbWF4X2xpbmVzX3Blcl9zdGVwGAMgASgFQgTiQQEBEhsKDW1heF90ZW1wbGF0ZXMYBCABKAVCBOJBAQESHAoOYmFzZWxpbmVfc3RlcHMYBSABKAVCBOJBAQESMAoOcm9idXN0X3pfc2NvcmUYBiABKAsyFi5haW9wcy52MS5Sb2J1c3RaU2NvcmVIABIeCgRld21hGAcgASgLMg4uYWlvcHMudjEuRXdtYUgAEjcKEXNlYXNvbmFsX2Jhc2VsaW5lGAggASgLMhouYWlvcHMudjEuU2Vhc29uYWxCYXNlbGluZUgAEi0KDGNoYW5nZV9wb2ludBgJIAEoCzIVLmFpb3BzLnYxLkNoYW5nZVBvaW50SAASJgoIZW5zZW1ibGUYCiABKAsyEi5haW9wcy52MS5FbnNlbWJsZUgAIl0KBlNvdXJjZRIWChJTT1VSQ0VfVU5TUEVDSUZJRUQQABIPCgtTT1VSQ0VfQVVUTxABEhgKFFNPVVJDRV9MT0tJX1BBVFRFUk5TEAISEAoMU09VUkNFX01JTkVEEANCEAoOcmF0ZV9hbGdvcml0aG0iQwoSU2V2ZXJpdHlUaHJlc2hvbGRzEhUKB3dhcm5pbmcYASABKAFCBOJBAQESFgoIY3JpdGljYWwYAiABKAFCBOJBAQEqYAoJRGlyZWN0aW9uEhkKFURJUkVDVElPTl9VTlNQRUNJRklFRBAAEhIKDkRJUkVDVElPTl9CT1RIEAESEAoMRElSRUNUSU9OX1VQEAISEgoORElSRUNUSU9OX0RPV04QAypRCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhQKEFNFVkVSSVRZX1dBUk5JTkcQARIVChFTRVZFUklUWV9DUklUSUNBTBACQjhaNmdpdGh1Yi5jb20vYWlvcHMtZGV2L2Fpb3BzL2NsaWVudHMvZ28vYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChdhaW9wcy92MS9kZXRlY3Rvci5wcm90bxIIYWlvcHMudjEipwkKCERldGVjdG9yEhIKBG5hbWUYASABKAlCBOJBAQgSGgoMZGlzcGxheV9uYW1lGAIgASgJQgTiQQEBEhkKC2Rlc2NyaXB0aW9uGAMgASgJQgTiQQEBEjIKC2RhdGFfc291cmNlGAQgASgJQh3iQQEC+kEWChRhaW9wcy5kZXYvRGF0YVNvdXJjZRITCgVxdWVyeRgFIAEoCUIE4kEBAhItCgRzdGVwGAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEjAKDnJvYnVzdF96X3Njb3JlGAcgASgLMhYuYWlvcHMudjEuUm9idXN0WlNjb3JlSAASHgoEZXdtYRgOIAEoCzIOLmFpb3BzLnYxLkV3bWFIABI3ChFzZWFzb25hbF9iYXNlbGluZRgPIAEoCzIaLmFpb3BzLnYxLlNlYXNvbmFsQmFzZWxpbmVIABItCgxjaGFuZ2VfcG9pbnQYECABKAsyFS5haW9wcy52MS5DaGFuZ2VQb2ludEgAEiYKCGVuc2VtYmxlGBEgASgLMhIuYWlvcHMudjEuRW5zZW1ibGVIABIwCgtsb2dfcGF0dGVybhgUIAEoCzIZLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlc0gAEiwKCWRpcmVjdGlvbhgSIAEoDjITLmFpb3BzLnYxLkRpcmVjdGlvbkIE4kEBARIbCg1taW5fZGV2aWF0aW9uGBMgASgBQgTiQQEBEjYKCnRocmVzaG9sZHMYCCABKAsyHC5haW9wcy52MS5TZXZlcml0eVRocmVzaG9sZHNCBOJBAQESGwoNZXhwb3J0X3Njb3JlcxgVIAEoCEIE4kEBARI5ChBldmFsdWF0aW9uX2RlbGF5GBYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEh0KD2JhY2tmaWxsX3BvaW50cxgXIAEoBUIE4kEBARIoCgdhYnNlbmNlGBggASgLMhEuYWlvcHMudjEuQWJzZW5jZUIE4kEBARItCgVzdGF0ZRgJIAEoDjIYLmFpb3BzLnYxLkRldGVjdG9yLlN0YXRlQgTiQQEDEhoKDHN0YXRlX3JlYXNvbhgKIAEoCUIE4kEBAxI1CgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNQoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEhIKBGV0YWcYDSABKAlCBOJBAQEigQEKBVN0YXRlEhUKEVNUQVRFX1VOU1BFQ0lGSUVEEAASEQoNU1RBVEVfU1RPUFBFRBABEhUKEVNUQVRFX0JBQ0tGSUxMSU5HEAISEQoNU1RBVEVfUlVOTklORxADEhIKDlNUQVRFX0RFR1JBREVEEAQSEAoMU1RBVEVfRkFJTEVEEAU6QupBPwoSYWlvcHMuZGV2L0RldGVjdG9yEhRkZXRlY3RvcnMve2RldGVjdG9yfSoJZGV0ZWN0b3JzMghkZXRlY3RvckILCglhbGdvcml0aG0iJAoMUm9idXN0WlNjb3JlEhQKBndpbmRvdxgBIAEoBUIE4kEBASIaCgRFd21hEhIKBHNwYW4YASABKAVCBOJBAQEiWgoQU2Vhc29uYWxCYXNlbGluZRIvCgZwZXJpb2QYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CBOJBAQESFQoHc2Vhc29ucxgCIAEoBUIE4kEBASJPCgtDaGFuZ2VQb2ludBISCgRzcGFuGAEgASgFQgTiQQEBEhMKBWRyaWZ0GAIgASgBQgTiQQEBEhcKCXRocmVzaG9sZBgDIAEoAUIE4kEBASJqCghFbnNlbWJsZRIUCgZ3aW5kb3cYASABKAVCBOJBAQESLwoGcGVyaW9kGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgTiQQEBEhcKCWhhbGZfbGlmZRgDIAEoBUIE4kEBASK7BAoPTG9nUGF0dGVyblJhdGVzEjYKBnNvdXJjZRgBIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlcy5Tb3VyY2VCBOJBAQESQAoQZWZmZWN0aXZlX3NvdXJjZRgCIAEoDjIgLmFpb3BzLnYxLkxvZ1BhdHRlcm5SYXRlcy5Tb3VyY2VCBOJBAQMSIAoSbWF4X2xpbmVzX3Blcl9zdGVwGAMgASgFQgTiQQEBEhsKDW1heF90ZW1wbGF0ZXMYBCABKAVCBOJBAQESHAoOYmFzZWxpbmVfc3RlcHMYBSABKAVCBOJBAQESMAoOcm9idXN0X3pfc2NvcmUYBiABKAsyFi5haW9wcy52MS5Sb2J1c3RaU2NvcmVIABIeCgRld21hGAcgASgLMg4uYWlvcHMudjEuRXdtYUgAEjcKEXNlYXNvbmFsX2Jhc2VsaW5lGAggASgLMhouYWlvcHMudjEuU2Vhc29uYWxCYXNlbGluZUgAEi0KDGNoYW5nZV9wb2ludBgJIAEoCzIVLmFpb3BzLnYxLkNoYW5nZVBvaW50SAASJgoIZW5zZW1ibGUYCiABKAsyEi5haW9wcy52MS5FbnNlbWJsZUgAIl0KBlNvdXJjZRIWChJTT1VSQ0VfVU5TUEVDSUZJRUQQABIPCgtTT1VSQ0VfQVVUTxABEhgKFFNPVVJDRV9MT0tJX1BBVFRFUk5TEAISEAoMU09VUkNFX01JTkVEEANCEAoOcmF0ZV9hbGdvcml0aG0ipgEKB0Fic2VuY2USLgoGcG9saWN5GAEgASgOMhguYWlvcHMudjEuQWJzZW5jZS5Qb2xpY3lCBOJBAQESEwoFc3RlcHMYAiABKAVCBOJBAQEiVgoGUG9saWN5EhYKElBPTElDWV9VTlNQRUNJRklFRBAAEg8KC1BPTElDWV9TS0lQEAESDwoLUE9MSUNZX1pFUk8QAhISCg5QT0xJQ1lfTk9fREFUQRADIkMKElNldmVyaXR5VGhyZXNob2xkcxIVCgd3YXJuaW5nGAEgASgBQgTiQQEBEhYKCGNyaXRpY2FsGAIgASgBQgTiQQEBKmAKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABISCg5ESVJFQ1RJT05fQk9USBABEhAKDERJUkVDVElPTl9VUBACEhIKDkRJUkVDVElPTl9ET1dOEAMqUQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIUChBTRVZFUklUWV9XQVJOSU5HEAESFQoRU0VWRVJJVFlfQ1JJVElDQUwQAkI4WjZnaXRodWIuY29tL2Fpb3BzLWRldi9haW9wcy9jbGllbnRzL2dvL2Fpb3BzL3YxO2Fpb3BzdjFiBnByb3RvMw", [file_google_api_field_behavior, file_google_api_resource, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * A query on a data source, scored continuously by one algorithm. A PromQL
@@ -156,6 +156,36 @@ export type Detector = Message<"aiops.v1.Detector"> & {
    * @generated from field: bool export_scores = 21;
    */
   exportScores: boolean;
+
+  /**
+   * How long after a step's time its point is read, so that samples that
+   * arrive late (remote write, Loki's ingestion, a slow scrape) have landed:
+   * whole seconds, 0s to 1h. The server's AIOPS_EVALUATION_DELAY (5s) when
+   * unset. Raise it when the detector's latest points read lower than the
+   * same times read a minute later (a count of log lines that grows after
+   * the fact): each point is read once, when it is due.
+   *
+   * @generated from field: google.protobuf.Duration evaluation_delay = 22;
+   */
+  evaluationDelay?: Duration | undefined;
+
+  /**
+   * Points of history a started detector learns from before it scores, and a
+   * series new to it learns when it appears: 1 to 20160; the server's
+   * AIOPS_BACKFILL_POINTS (2880) when 0. Where the data source refuses so
+   * long a range at once, the backfill is fetched in smaller pieces, or
+   * shortened to what the server keeps, and `state_reason` says so.
+   *
+   * @generated from field: int32 backfill_points = 23;
+   */
+  backfillPoints: number;
+
+  /**
+   * What the detector makes of a series' missing points. SKIP when unset.
+   *
+   * @generated from field: aiops.v1.Absence absence = 24;
+   */
+  absence?: Absence | undefined;
 
   /**
    * Where the detector is in its life.
@@ -566,6 +596,78 @@ export const LogPatternRates_SourceSchema: GenEnum<LogPatternRates_Source> = /*@
   enumDesc(file_aiops_v1_detector, 6, 0);
 
 /**
+ * What a detector makes of a series' missing points. When a service dies, its
+ * series often go with it: `sum(rate(...))` then returns nothing at all.
+ *
+ * @generated from message aiops.v1.Absence
+ */
+export type Absence = Message<"aiops.v1.Absence"> & {
+  /**
+   * What missing points mean: SKIP when unset.
+   *
+   * @generated from field: aiops.v1.Absence.Policy policy = 1;
+   */
+  policy: Absence_Policy;
+
+  /**
+   * For NO_DATA: how many steps in a row a regular series must miss, and
+   * must have had before: 1 to 10000; 5 when 0.
+   *
+   * @generated from field: int32 steps = 2;
+   */
+  steps: number;
+};
+
+/**
+ * Describes the message aiops.v1.Absence.
+ * Use `create(AbsenceSchema)` to create a new message.
+ */
+export const AbsenceSchema: GenMessage<Absence> = /*@__PURE__*/
+  messageDesc(file_aiops_v1_detector, 7);
+
+/**
+ * What missing points mean.
+ *
+ * @generated from enum aiops.v1.Absence.Policy
+ */
+export enum Absence_Policy {
+  /**
+   * @generated from enum value: POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Missing points are skipped: neither learnt nor scored. The default.
+   *
+   * @generated from enum value: POLICY_SKIP = 1;
+   */
+  SKIP = 1,
+
+  /**
+   * Missing points of a series the detector knows are 0, learnt and scored
+   * as such: for rates and counts that stop when their source stops.
+   *
+   * @generated from enum value: POLICY_ZERO = 2;
+   */
+  ZERO = 2,
+
+  /**
+   * A series that had a point at each of its last `steps` steps and then
+   * misses `steps` in a row opens an anomaly of kind NO_DATA (from its
+   * first missing point), which ends when the series is back.
+   *
+   * @generated from enum value: POLICY_NO_DATA = 3;
+   */
+  NO_DATA = 3,
+}
+
+/**
+ * Describes the enum aiops.v1.Absence.Policy.
+ */
+export const Absence_PolicySchema: GenEnum<Absence_Policy> = /*@__PURE__*/
+  enumDesc(file_aiops_v1_detector, 7, 0);
+
+/**
  * Anomaly scores run from 0 (normal) to 1 (certainly anomalous). A point whose
  * score reaches `warning` opens an anomaly; `critical` makes it critical.
  *
@@ -592,7 +694,7 @@ export type SeverityThresholds = Message<"aiops.v1.SeverityThresholds"> & {
  * Use `create(SeverityThresholdsSchema)` to create a new message.
  */
 export const SeverityThresholdsSchema: GenMessage<SeverityThresholds> = /*@__PURE__*/
-  messageDesc(file_aiops_v1_detector, 7);
+  messageDesc(file_aiops_v1_detector, 8);
 
 /**
  * Which deviations from the expected value a detector scores.
