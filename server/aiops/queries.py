@@ -17,7 +17,7 @@ from aiops.errors import (
     InvalidArgument,
 )
 from aiops.sources.clients import SourceClient, SourceClients, SourceConfig
-from aiops.sources.http import QueryError, SourceError, TooLargeError
+from aiops.sources.http import QueryError, QueryTimeoutError, SourceError, TooLargeError
 from aiops.sources.loki import Direction, LokiClient
 from aiops.sources.matrix import Matrix
 from aiops.validation import Violations, check_query, check_step
@@ -57,8 +57,12 @@ def check_metrics_query(request: pb.QueryMetricsRequest, violations: Violations)
     for field in ("start_time", "end_time"):
         if not request.HasField(field):
             violations.add(field, "required")
-        elif getattr(request, field).nanos:
-            violations.add(field, "a whole number of seconds")
+        elif getattr(request, field).nanos or getattr(request, field).seconds < 0:
+            violations.add(
+                field,
+                "a whole number of seconds from 1970: points lie on the step grid, "
+                "the multiples of step since the epoch",
+            )
     start, end = request.start_time.seconds, request.end_time.seconds
     if request.HasField("start_time") and request.HasField("end_time"):
         if end <= start:
@@ -127,7 +131,8 @@ async def query_metrics(
             ]
         )
     response = pb.QueryMetricsResponse(warnings=matrix.warnings)
-    start, every = Timestamp(seconds=request.start_time.seconds), Duration(seconds=step)
+    # The data source was asked on the step grid: the first point may be before start_time.
+    start, every = Timestamp(seconds=matrix.start_ms // 1000), Duration(seconds=step)
     for labels, values in zip(matrix.labels, matrix.values, strict=True):
         response.series.add(labels=labels, start_time=start, step=every, values=values)
     return response
@@ -179,10 +184,11 @@ async def check_log_query(
 
 
 def _query_failed(error: SourceError, name: str, client: SourceClient, field: str) -> Exception:
-    """A wrong or too large query is the request's fault; the rest is the data source's."""
+    """A wrong, too large or too costly query is the request's fault; the rest is the data
+    source's."""
     if isinstance(error, QueryError):
         return InvalidArgument([FieldViolation(field, f"{client.http.server} says: {error}")])
-    if isinstance(error, TooLargeError):
+    if isinstance(error, TooLargeError | QueryTimeoutError):
         return InvalidArgument([FieldViolation(field, str(error))])
     return DataSourceUnavailable(name, str(error))
 

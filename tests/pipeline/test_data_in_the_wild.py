@@ -60,12 +60,15 @@ class FakePrometheus:
     """query_range over `series`; a range of more than `max_points` points is refused as a
     query frontend refuses too many samples (422), one longer than `max_seconds` as Loki
     refuses a range over its max_query_length (400), a start before `oldest` as a server that
-    keeps no older data refuses it; `down` answers 503 from a proxy."""
+    keeps no older data refuses it, one of more than `timeout_points` points times out in the
+    server (503, errorType timeout); `down` answers 503 from a proxy. The query `rpc_seconds`
+    is a native histogram."""
 
     series: Series = steady
     max_points: int | None = None
     max_seconds: int | None = None
     oldest: int | None = None
+    timeout_points: int | None = None
     down: bool = False
     asked: list[tuple[int, int]] = field(default_factory=list)  # (start, end) of each query
 
@@ -92,6 +95,15 @@ class FakePrometheus:
             )
         if self.oldest is not None and start < self.oldest:
             return error(400, "bad_data", "this data is no longer kept (max_query_lookback)")
+        if self.timeout_points is not None and (end - start) // step + 1 > self.timeout_points:
+            return error(503, "timeout", "query timed out in expression evaluation")
+        if form["query"] == "rpc_seconds":
+            histogram = {"count": "3", "sum": "0.7", "buckets": [[0, "0.1", "1", "3"]]}
+            samples = [[t, histogram] for t in range(start, end + 1, step)]
+            histograms = {"status": "success", "data": {"resultType": "matrix", "result": [
+                {"metric": {"instance": "a"}, "histograms": samples}
+            ]}}  # fmt: skip
+            return httpx.Response(200, json=histograms)
         values: dict[str, list[list[Any]]] = {}
         for t in range(start, end + 1, step):
             for instance, value in self.series(t).items():
@@ -252,6 +264,47 @@ async def test_a_query_the_server_refuses_even_for_one_point_fails_at_once(setup
         "the query cannot run: parse error: unexpected end of input inside braces"
     )
     assert len(setup.fake.asked) == 2, "the whole window, then its latest point: no pieces"
+
+
+async def test_a_backfill_the_server_times_out_is_split_and_a_live_timeout_only_degrades(
+    setup: Setup,
+) -> None:
+    setup.fake.timeout_points = 40
+    await setup.detector(backfill_points=100)
+    runner = await setup.runner()
+    await runner.advance(minute(300))
+    got = await setup.get()
+    assert got.state == Detector.STATE_RUNNING
+    assert got.state_reason.startswith(
+        "backfill fetched in pieces of 25 points: dataSources/prom refused 100 at once (the "
+        "server gave up on the query (timeout: query timed out in expression evaluation)"
+    )
+    # A live step the server times out: the query is not wrong, the next step may run.
+    setup.fake.timeout_points = 0
+    await runner.advance(minute(301))
+    got = await setup.get()
+    assert got.state == Detector.STATE_DEGRADED
+    assert "gave up on the query (timeout" in got.state_reason
+    setup.fake.timeout_points = None
+    await runner.advance(minute(303))
+    assert (await setup.get()).state == Detector.STATE_RUNNING
+
+
+# Case 3: native histograms.
+
+
+async def test_a_detector_over_native_histograms_says_what_to_ask_instead(setup: Setup) -> None:
+    await setup.detector(query="rpc_seconds")
+    runner = await setup.runner()
+    await minute_by_minute(runner, 300, 302)
+    got = await setup.get()
+    assert got.state == Detector.STATE_RUNNING
+    assert got.state_reason.startswith(
+        "dataSources/prom warns: 1 series hold native histograms, which have no single value"
+    )
+    assert got.state_reason.endswith(
+        "histogram_quantile(0.99, ...), histogram_count(...) or histogram_sum(...)"
+    )
 
 
 # Case 7: late data.

@@ -304,6 +304,17 @@ async def test_a_backtest_over_the_data_source_finds_what_the_pipeline_finds(set
     ]
 
 
+async def test_a_backtest_over_a_query_with_no_series_says_so(setup: Setup) -> None:
+    request = backtest_request()
+    request.detector.query = 'load{instance="nowhere"}'
+    response = await setup.api.detectors.BacktestDetector(request)
+    assert list(response.series) == [] and list(response.anomalies) == []
+    assert list(response.warnings) == [
+        "the query returned no series over the range from dataSources/prom: check its metric "
+        "names and label matchers, and that the data source holds data that old"
+    ]
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -120,7 +120,8 @@ async def test_an_answer_that_is_not_json_makes_way_for_the_next_url() -> None:
 
 def test_the_breaker_opens_after_failures_in_a_row_and_half_opens_after_the_cooldown() -> None:
     now = [0.0]
-    breaker = CircuitBreaker(Limits(breaker_failures=3, breaker_cooldown=10), lambda: now[0])
+    limits = Limits(breaker_failures=3, breaker_cooldown=10, breaker_cooldown_cap=25)
+    breaker = CircuitBreaker(limits, lambda: now[0])
     for _ in range(2):
         assert breaker.allow()
         breaker.failed()
@@ -137,12 +138,21 @@ def test_the_breaker_opens_after_failures_in_a_row_and_half_opens_after_the_cool
     assert not breaker.allow()  # one at a time
     breaker.failed()
     breaker.end_trial()
-    assert not breaker.allow()  # open again, for another cool-down
-    now[0] = 20.0
+    assert not breaker.allow()  # open again, for a cool-down twice as long
+    now[0] = 29.9
+    assert not breaker.allow()
+    now[0] = 30.0
+    assert breaker.allow()
+    breaker.failed()
+    breaker.end_trial()
+    now[0] = 54.9  # doubled again, but no longer than the cap
+    assert not breaker.allow()
+    now[0] = 55.0
     assert breaker.allow()
     breaker.succeeded()
     breaker.end_trial()
     assert not breaker.is_open and breaker.allow() and breaker.allow()
+    assert breaker.cooldown == 10  # the next opening starts short again
 
 
 async def test_an_open_breaker_spares_the_server_until_a_trial_succeeds() -> None:
@@ -216,7 +226,7 @@ async def test_an_open_breaker_sends_requests_to_the_next_url_without_trying(
     dead_url: str,
 ) -> None:
     good = Scripted()
-    limits = Limits(retries=0, breaker_failures=1, breaker_cooldown=60)
+    limits = Limits(retries=0, breaker_failures=1, breaker_cooldown=60, breaker_cooldown_cap=60)
     async with http_server(good) as url:
         http = SourceHttp("Prometheus", [dead_url, url], limits)
         await ask(http)

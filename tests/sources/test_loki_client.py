@@ -17,7 +17,7 @@ from tests.sources import mock_servers
 from tests.sources.mock_servers import FAST, Handler, form, refuse, success
 
 A, B = "http://loki-a:3100", "http://loki-b:3100"
-T0 = 1_700_000_000
+T0 = 1_700_000_040  # a multiple of every step the tests ask for: the range is on the grid
 NGINX = "<html><body>Welcome to nginx!</body></html>"
 # (shard, nanoseconds, line): three lines share 300 ns, two of them in one stream.
 LINES = [

@@ -124,7 +124,7 @@ async def test_a_url_that_answers_html_is_unavailable() -> None:
 
 async def test_a_server_that_never_answers_times_out() -> None:
     async with http_server(silence) as url:
-        client = PrometheusClient([url], Limits(read_timeout=0.5))
+        client = PrometheusClient([url], Limits(timeout=0.5))
         started = time.monotonic()
         with pytest.raises(UnavailableError, match=r"no answer within 0.5s"):
             await client.query_range("demo", BASE, BASE + 600, 60)

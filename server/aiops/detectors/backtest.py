@@ -124,7 +124,14 @@ async def over_range(
     matrix = await queries.fetch_matrix(
         clients, source, detector.query, first * step, last * step, step, field="detector.query"
     )
-    return await run(detector, _series_of(matrix))
+    response = await run(detector, _series_of(matrix))
+    response.warnings.extend(matrix.warnings)
+    if not matrix.labels:
+        response.warnings.append(
+            f"the query returned no series over the range from {source.name}: check its "
+            "metric names and label matchers, and that the data source holds data that old"
+        )
+    return response
 
 
 async def run(

@@ -32,7 +32,7 @@ from aiops.pipeline.absence import AbsenceTracker, fill_zero
 from aiops.pipeline.tracking import NO_DATA, TrackedAnomaly, track
 from aiops.resources import anomaly_message, detector_message, source_config
 from aiops.sources.clients import SourceClients, SourceConfig
-from aiops.sources.http import QueryError, SourceError, TooLargeError
+from aiops.sources.http import QueryError, QueryTimeoutError, SourceError, TooLargeError
 from aiops.sources.matrix import Matrix, series_key
 from aiops.sources.ranges import fetch_range
 from aiops.store.models import AnomalyRow, CheckpointRow, DataSourceRow, DetectorRow
@@ -46,6 +46,11 @@ Absence = detector_pb2.Absence
 MAX_RETRY_INTERVAL = 15.0
 # A backfill the data source refuses at once is tried in 2, 4, ... 2**this pieces, then shortened.
 MAX_BACKFILL_HALVINGS = 6
+# A data source's warnings in a RUNNING detector's state_reason: the first few, cut short.
+MAX_WARNINGS, MAX_WARNING_CHARS = 3, 300
+# What a server answers a range it will not give at once: a limit on length or samples, or its
+# own query timeout.
+REFUSALS = (QueryError, QueryTimeoutError)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class DetectorRunner:
         self.absence: AbsenceTracker | None = None  # for Absence.POLICY_NO_DATA
         self.failed = False  # a fetch failed since the last point learnt
         self.backfill_note = ""  # how the backfill was cut to fit the data source, if it was
+        self.warnings: list[str] = []  # what the data source warned about in its last answer
         self.saved_at = 0.0  # monotonic time of the last checkpoint
         self.retry_at = 0.0  # after a failed fetch: when to try again
 
@@ -183,10 +189,12 @@ class DetectorRunner:
         try:
             if self.last_time is None:
                 matrix = await self._fetch_backfill(start, end)
+                self.warnings = matrix.warnings
                 await self._learn_backfill(matrix, end)
                 self._stepped(began)
                 return
             matrix = await self._fetch(start, end)
+            self.warnings = matrix.warnings
             new_series = await self._add_new_series(matrix, start)
         except (QueryError, TooLargeError) as error:
             await self._set_state(FAILED, f"the query cannot run: {error}")
@@ -244,10 +252,11 @@ class DetectorRunner:
         """The backfill window. Where the data source refuses it at once (a longest range, a
         most samples per query: Loki's max_query_length, a query frontend's limits), it is
         fetched in 2, 4, ... pieces, or else only its newest part that the server gives;
-        `backfill_note` says which. A query refused even for its latest point fails as it is."""
+        `backfill_note` says which. A server that times the whole window out is refused the
+        same way. A query refused even for its latest point fails as it is."""
         try:
             return await self._fetch(start, end)
-        except QueryError as error:
+        except REFUSALS as error:
             if start == end:
                 raise
             refusal = error
@@ -264,7 +273,7 @@ class DetectorRunner:
             try:
                 limited = replace(limits, max_points_per_request=size)
                 matrix = await fetch_range(piece, start, end, self.step, limited)
-            except QueryError:
+            except REFUSALS:
                 continue
             self.backfill_note = (
                 f"backfill fetched in pieces of {size} points: {self.source.name} "
@@ -276,7 +285,7 @@ class DetectorRunner:
             size = -(-size // 2)
             try:
                 matrix = await self._fetch(end - (size - 1) * self.step, end)
-            except QueryError:
+            except REFUSALS:
                 continue
             self.backfill_note = (
                 f"backfill shortened to its last {size} of {points} points: "
@@ -316,8 +325,12 @@ class DetectorRunner:
         )
 
     def _running_reason(self) -> str:
-        """What a RUNNING detector's `state_reason` says: how its backfill was cut, if it was."""
-        return self.backfill_note
+        """What a RUNNING detector's `state_reason` says: how its backfill was cut, if it was,
+        and what the data source warned about in its last answer (a series of native
+        histograms it cannot score, a partial answer)."""
+        warned = [warning[:MAX_WARNING_CHARS] for warning in self.warnings[:MAX_WARNINGS]]
+        said = [f"{self.source.name} warns: {'; '.join(warned)}"] if warned else []
+        return "; ".join([self.backfill_note, *said] if self.backfill_note else said)
 
     def _write_row(self, row: DetectorRow) -> bool:
         """Writes what else the detector's row shows in the step's transaction; whether it

@@ -8,7 +8,13 @@ import json
 
 import numpy as np
 
-from aiops.sources.matrix import Matrix, ResponseError
+from aiops.sources.matrix import (
+    Matrix,
+    ResponseError,
+    envelope_warnings,
+    histograms_warning,
+    merge_duplicates,
+)
 
 
 def success(body: bytes) -> dict[str, object]:
@@ -56,16 +62,26 @@ def load(body: bytes) -> object:
 
 def vector(body: bytes, time_ms: int) -> Matrix:
     """An instant query's answer as a one-column matrix. Instant answers hold one sample a
-    series, so plain `json` is quick enough for them."""
+    series, so plain `json` is quick enough for them. A native histogram's series is NaN, and
+    series that share a label set are merged, as in range answers (parse_matrix)."""
     document = success(body)
     found = document["data"]
+    histograms: list[dict[str, str]] = []
     try:
         if not isinstance(found, dict) or found.get("resultType") != "vector":
             raise ResponseError("not an instant vector")
         labels = [{str(k): str(v) for k, v in item["metric"].items()} for item in found["result"]]
-        # float() reads Prometheus' "NaN", "+Inf" and "-Inf" as they are.
-        values = np.array([[float(item["value"][1])] for item in found["result"]])
+        values = []
+        for series_labels, item in zip(labels, found["result"], strict=True):
+            if "value" not in item and "histogram" in item:
+                histograms.append(series_labels)
+                values.append(float("nan"))
+            else:  # float() reads Prometheus' "NaN", "+Inf" and "-Inf" as they are.
+                values.append(float(item["value"][1]))
     except (KeyError, TypeError, IndexError, ValueError, AttributeError) as error:
         raise ResponseError(f"malformed instant vector: {error!r}") from None
-    warnings = [str(w) for w in document.get("warnings", [])]  # type: ignore[attr-defined]
-    return Matrix(labels, time_ms, 0, values.reshape(len(labels), 1), warnings)
+    warnings = envelope_warnings(document)
+    if histograms:
+        warnings.append(histograms_warning(histograms))
+    labels, column, merged = merge_duplicates(labels, np.array(values).reshape(len(labels), 1))
+    return Matrix(labels, time_ms, 0, column, warnings + merged)

@@ -28,7 +28,7 @@ class SourceConfig:
     revision: int
     kind: str  # a key of KINDS
     urls: Sequence[str]
-    timeout_seconds: float  # between two reads of an answer
+    timeout_seconds: float  # one request's deadline, retries and failover included
     authorization: str = ""  # the Authorization header, if any
 
     @property
@@ -53,7 +53,7 @@ class SourceClients:
             await cached[1].aclose()
         client = KINDS[source.kind](
             list(source.urls),
-            Limits(read_timeout=source.timeout_seconds),
+            Limits(timeout=source.timeout_seconds),
             authorization=source.authorization or None,
             transport=self.transport,
         )

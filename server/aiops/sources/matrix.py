@@ -2,6 +2,11 @@
 over the bytes: no Python object per sample, so a response of ten million samples parses in
 about a second instead of a minute. Only the small parts (status, warnings, each series' label
 set) go through the json module.
+
+Answers come as servers make them, not always as asked: samples on the server's own step grid
+(VictoriaMetrics, query frontends and Loki align to the step) or outside the range, series that
+share one label set (relabelling, federation, sharded frontends), native histograms in place of
+floats. Each is taken as far as it can be and said in the Matrix's warnings, never silently.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from aiops.sources import decimal
 
 
 class ResponseError(ValueError):
-    """A response that is not the matrix asked for: malformed, an error, or off the grid."""
+    """A response that is not the matrix asked for: malformed, or not a success."""
 
 
 def series_key(labels: dict[str, str]) -> str:
@@ -35,23 +40,28 @@ class Matrix:
 
 
 # What the scan found wrong, by code.
-OK, MALFORMED, OFF_GRID, PRECISION = 0, 1, 2, 3
-PROBLEMS = {
-    MALFORMED: "malformed JSON",
-    OFF_GRID: "a sample outside the requested range or off its step grid",
-    PRECISION: "a timestamp finer than a millisecond",
-}
+OK, MALFORMED = 0, 1
+# What the scan took as it came, counted: samples outside the range (left out), samples off the
+# step grid (put in the step they fall in).
+OUTSIDE, OFF_GRID = 0, 1
+# Per series, besides where its labels are: whether it holds native histograms.
+HISTOGRAMS = 2
 QUOTE, BACKSLASH, COLON, COMMA = 34, 92, 58, 44
 OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY = 123, 125, 91, 93
 
 
 def parse_matrix(body: bytes, start_ms: int, step_ms: int, points: int) -> Matrix:
-    """The series of a query_range response whose samples lie on start_ms + k * step_ms for k
-    in [0, points)."""
+    """The series of a query_range response on the grid start_ms + k * step_ms, k in
+    [0, points): a sample between two steps goes to the earlier one, a sample outside the grid
+    is left out, both with a warning. Series with one label set are merged
+    (`merge_duplicates`). ResponseError when the body is not a successful matrix answer."""
     buf = np.frombuffer(body, dtype=np.uint8)
-    code, position, values, metrics, fallbacks, result = _scan(buf, start_ms, step_ms, points)
+    tallies = np.zeros(2, dtype=np.int64)
+    code, position, values, metrics, fallbacks, result = _scan(
+        buf, start_ms, step_ms, points, tallies
+    )
     if code != OK:
-        raise ResponseError(f"{PROBLEMS[code]} at byte {position}: {_excerpt(body, position)}")
+        raise ResponseError(f"malformed JSON at byte {position}: {_excerpt(body, position)}")
     # The envelope, without the bulk: status, resultType, warnings, or the error.
     start, end = result
     envelope = _load(body[:start] + b"[]" + body[end:]) if end else _load(body)
@@ -66,9 +76,74 @@ def parse_matrix(body: bytes, start_ms: int, step_ms: int, points: int) -> Matri
             values[row, column] = float(body[first:last])
         except ValueError:
             raise ResponseError(f"not a sample value: {body[first:last][:40]!r}") from None
-    labels = [_load(body[first:last]) for first, last in metrics]
-    warnings = [str(warning) for warning in envelope.get("warnings") or []]
-    return Matrix(labels, start_ms, step_ms, values, warnings)
+    labels = [_load(body[first:last]) for first, last, _ in metrics]
+    warnings = envelope_warnings(envelope)
+    if tallies[OUTSIDE]:
+        warnings.append(
+            f"{tallies[OUTSIDE]} samples outside the range asked for were left out: "
+            "the server aligns its answers its own way"
+        )
+    if tallies[OFF_GRID]:
+        warnings.append(
+            f"{tallies[OFF_GRID]} samples off the {step_ms / 1000:g}s step grid were put on "
+            "the step before them: the server aligns its answers its own way"
+        )
+    with_histograms = [labels[row] for row in np.flatnonzero(metrics[:, HISTOGRAMS])]
+    if with_histograms:
+        warnings.append(histograms_warning(with_histograms))
+    labels, values, merged = merge_duplicates(labels, values)
+    return Matrix(labels, start_ms, step_ms, values, warnings + merged)
+
+
+def envelope_warnings(envelope: dict[str, Any]) -> list[str]:
+    """What a successful answer says besides its data: Prometheus' `warnings` and `infos`, and
+    VictoriaMetrics' `isPartial` (some of its storage nodes did not answer)."""
+    said = [str(item) for key in ("warnings", "infos") for item in envelope.get(key) or []]
+    if envelope.get("isPartial") is True:
+        said.append("the answer is partial: some of the server's storage did not answer")
+    return said
+
+
+def histograms_warning(labels: list[dict[str, str]]) -> str:
+    """What to do about series of native histograms, which have no value to score."""
+    return (
+        f"{len(labels)} series hold native histograms, which have no single value to score "
+        f"(first {series_key(labels[0])}): ask for one with histogram_quantile(0.99, ...), "
+        "histogram_count(...) or histogram_sum(...)"
+    )
+
+
+def merge_duplicates(
+    labels: list[dict[str, str]], values: np.ndarray
+) -> tuple[list[dict[str, str]], np.ndarray, list[str]]:
+    """Series that share one label set (a federation, a relabelling or a sharded query
+    frontend's answer) as one: each point from whichever series has it; where two have
+    different values at one point, the first series' value is kept and a warning says so.
+    Returns (labels, values [series, points], warnings)."""
+    rows: dict[str, int] = {}
+    for labels_of_row in labels:
+        rows.setdefault(series_key(labels_of_row), len(rows))
+    if len(rows) == len(labels):
+        return labels, values, []
+    merged = np.full((len(rows), values.shape[1]), np.nan)
+    kept: list[dict[str, str]] = []
+    disagreements = 0
+    for labels_of_row, row_values in zip(labels, values, strict=True):
+        row = rows[series_key(labels_of_row)]
+        if row == len(kept):
+            kept.append(labels_of_row)
+        target = merged[row]
+        disagreements += int(
+            np.count_nonzero((target != row_values) & ~np.isnan(row_values) & ~np.isnan(target))
+        )
+        np.copyto(target, row_values, where=np.isnan(target))
+    if not disagreements:
+        return kept, merged, []
+    warning = (
+        f"series with one label set disagree at {disagreements} points; the value of the "
+        "one the server listed first is kept"
+    )
+    return kept, merged, [warning]
 
 
 def _load(text: bytes) -> Any:
@@ -166,30 +241,33 @@ def _next_item(buf: np.ndarray, i: int, close: int) -> tuple[int, bool]:
 
 
 @njit(cache=True, nogil=True)
-def _timestamp_ms(buf: np.ndarray, i: int) -> tuple[int, int]:
-    """The JSON number of seconds at i, with at most three decimals, in milliseconds, and where
-    it ends; -1 if there is none, -2 if it is finer than a millisecond."""
+def _timestamp_ms(buf: np.ndarray, i: int) -> tuple[int, int, bool]:
+    """The JSON number of seconds at i in whole milliseconds, where it ends, and whether it
+    had a nonzero part finer than a millisecond; -1 if there is none."""
     start, seconds = i, 0
     while i < buf.shape[0] and 48 <= buf[i] <= 57:
         seconds = seconds * 10 + int(buf[i] - 48)
         i += 1
     if i == start:
-        return -1, i
-    millis, scale = 0, 100
+        return -1, i, False
+    millis, scale, finer = 0, 100, False
     if i < buf.shape[0] and buf[i] == 46:  # .
         i += 1
         while i < buf.shape[0] and 48 <= buf[i] <= 57:
-            if scale == 0:
-                return -2, i
-            millis += int(buf[i] - 48) * scale
-            scale //= 10
+            if scale:
+                millis += int(buf[i] - 48) * scale
+                scale //= 10
+            elif buf[i] != 48:
+                finer = True
             i += 1
-    return seconds * 1000 + millis, i
+    return seconds * 1000 + millis, i, finer
 
 
 @njit(cache=True, nogil=True)
-def _samples(buf, i, row, start_ms, step_ms, values, fallbacks, n_fallbacks):  # type: ignore[no-untyped-def]
-    """[[t, "v"], ...] at i into values[row]: (code, position after it, fallbacks, count)."""
+def _samples(buf, i, row, start_ms, step_ms, values, fallbacks, n_fallbacks, tallies):  # type: ignore[no-untyped-def]
+    """[[t, "v"], ...] at i into values[row]: (code, position after it, fallbacks, count).
+    A sample between two steps goes to the earlier one unless that has a sample on the grid;
+    one outside the grid is left out; `tallies` counts both."""
     if i >= buf.shape[0] or buf[i] != OPEN_ARRAY:
         return MALFORMED, i, fallbacks, n_fallbacks
     i = _space(buf, i + 1)
@@ -200,15 +278,19 @@ def _samples(buf, i, row, start_ms, step_ms, values, fallbacks, n_fallbacks):  #
         if i >= buf.shape[0] or buf[i] != OPEN_ARRAY:
             return MALFORMED, i, fallbacks, n_fallbacks
         t_start = _space(buf, i + 1)
-        millis, t_end = _timestamp_ms(buf, t_start)
-        if millis == -2:
-            return PRECISION, t_start, fallbacks, n_fallbacks
+        millis, t_end, finer = _timestamp_ms(buf, t_start)
         if millis < 0:
             return MALFORMED, t_start, fallbacks, n_fallbacks
         offset = millis - start_ms
         column = offset // step_ms
-        if offset < 0 or offset % step_ms or column >= values.shape[1]:
-            return OFF_GRID, t_start, fallbacks, n_fallbacks
+        on_grid = offset % step_ms == 0 and not finer
+        if offset < 0 or column >= values.shape[1]:
+            tallies[OUTSIDE] += 1
+            column = -1
+        elif not on_grid:
+            tallies[OFF_GRID] += 1
+            if not np.isnan(values[row, column]):
+                column = -1
         comma = _space(buf, t_end)
         v_start = _space(buf, comma + 1)
         if comma >= buf.shape[0] or buf[comma] != COMMA or v_start >= buf.shape[0]:
@@ -217,7 +299,9 @@ def _samples(buf, i, row, start_ms, step_ms, values, fallbacks, n_fallbacks):  #
         if v_end < 0:
             return MALFORMED, v_start, fallbacks, n_fallbacks
         value, ok = decimal.parse(buf, v_start + 1, v_end - 1)
-        if ok:
+        if column < 0:
+            pass
+        elif ok:
             values[row, column] = value
         else:  # left to Python's float()
             if n_fallbacks == fallbacks.shape[0]:
@@ -239,12 +323,12 @@ def _samples(buf, i, row, start_ms, step_ms, values, fallbacks, n_fallbacks):  #
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, start_ms, step_ms, points):  # type: ignore[no-untyped-def]
-    """(code, position, values, metric spans, fallbacks, result span) of a response: walks
-    {"data": {"result": [{"metric": {...}, "values": [...]}, ...]}} and skips the rest, which
-    the json module reads."""
+def _scan(buf, start_ms, step_ms, points, tallies):  # type: ignore[no-untyped-def]
+    """(code, position, values, per series [labels' start, end, HISTOGRAMS flag], fallbacks,
+    result span) of a response: walks {"data": {"result": [{"metric": {...}, "values": [...],
+    "histograms": [...]}, ...]}} and skips the rest, which the json module reads."""
     values = np.full((16, points), np.nan)
-    metrics = np.zeros((16, 2), dtype=np.int64)
+    metrics = np.zeros((16, 3), dtype=np.int64)
     fallbacks = np.zeros((16, 4), dtype=np.int64)
     n_series = n_fallbacks = 0
     result = np.zeros(2, dtype=np.int64)
@@ -282,7 +366,7 @@ def _scan(buf, start_ms, step_ms, points):  # type: ignore[no-untyped-def]
                 grown = np.full((2 * n_series, points), np.nan)
                 grown[:n_series] = values
                 values = grown
-                grown_metrics = np.zeros((2 * n_series, 2), dtype=np.int64)
+                grown_metrics = np.zeros((2 * n_series, 3), dtype=np.int64)
                 grown_metrics[:n_series] = metrics
                 metrics = grown_metrics
             i = _space(buf, i + 1)
@@ -317,7 +401,15 @@ def _scan(buf, start_ms, step_ms, points):  # type: ignore[no-untyped-def]
             continue
         if depth == 3 and _key_is(buf, i, key_end, b"values"):
             code, value_end, fallbacks, n_fallbacks = _samples(
-                buf, value_start, n_series, start_ms, step_ms, values, fallbacks, n_fallbacks
+                buf,
+                value_start,
+                n_series,
+                start_ms,
+                step_ms,
+                values,
+                fallbacks,
+                n_fallbacks,
+                tallies,
             )
             if code != OK:
                 position = value_end
@@ -330,6 +422,8 @@ def _scan(buf, start_ms, step_ms, points):  # type: ignore[no-untyped-def]
             if depth == 3 and _key_is(buf, i, key_end, b"metric"):
                 metrics[n_series, 0] = value_start
                 metrics[n_series, 1] = value_end
+            elif depth == 3 and _key_is(buf, i, key_end, b"histograms"):
+                metrics[n_series, HISTOGRAMS] = 1
         next_start, more = _next_item(buf, value_end, closers[depth])
         if next_start < 0:
             code, position = MALFORMED, value_end

@@ -1,5 +1,7 @@
-"""Range queries longer than a server answers at once (Prometheus and Loki both stop at 11,000
-points per series): cut on the step grid, fetched piece by piece, stitched into one Matrix."""
+"""Range queries on the step grid: aligned to multiples of the step since the epoch (as Grafana
+asks, and as VictoriaMetrics, query frontends and Loki answer), and where longer than a server
+answers at once (Prometheus and Loki both stop at 11,000 points per series), fetched piece by
+piece and stitched into one Matrix."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ FetchPiece = Callable[[int, int], Awaitable[Matrix]]
 
 
 async def fetch_range(fetch: FetchPiece, start: int, end: int, step: int, limits: Limits) -> Matrix:
-    """The series at start, start + step, ... end (seconds), NaN where a series has no sample;
-    a series missing from some pieces is NaN there."""
+    """The series at the multiples of `step` (seconds since the epoch) from the last one at or
+    before `start` to the last one at or before `end`, NaN where a series has no sample; a
+    series missing from some pieces is NaN there. The Matrix's start_ms says where it begins."""
     if step <= 0 or end < start:
         raise ValueError(f"bad range: start={start} end={end} step={step}")
+    start, end = start - start % step, end - end % step
     points = (end - start) // step + 1
     rows: dict[tuple[tuple[str, str], ...], int] = {}
     labels: list[dict[str, str]] = []

@@ -739,9 +739,13 @@ type QueryMetricsRequest struct {
 	DataSource string `protobuf:"bytes,1,opt,name=data_source,json=dataSource,proto3" json:"data_source,omitempty"`
 	// A PromQL expression, or a LogQL metric query on Loki; at most 16 KiB.
 	Query string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
-	// The first point's time, a whole number of seconds since the epoch.
+	// The range's start, a whole number of seconds since the epoch. Points lie on
+	// the step grid, the multiples of `step` since the epoch (as Grafana asks and
+	// as many servers answer): the first is the last of them at or before
+	// `start_time`.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	// The last point's time at the latest; after `start_time`.
+	// The range's end: the last point is the last step at or before it; after
+	// `start_time`.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Time between two points: whole seconds from 1s to 1d; 60s when unset.
 	Step          *durationpb.Duration `protobuf:"bytes,5,opt,name=step,proto3" json:"step,omitempty"`
@@ -818,7 +822,9 @@ type QueryMetricsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One per label set the query returns.
 	Series []*MetricSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
-	// What the data source warned about, such as results cut short.
+	// What the data source warned about (its warnings and infos, a partial
+	// answer) and what aiops took as it came: samples off the step grid, series
+	// that repeat a label set, native histograms.
 	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

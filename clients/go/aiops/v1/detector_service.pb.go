@@ -760,7 +760,10 @@ type BacktestDetectorResponse struct {
 	Series []*ScoredSeries `protobuf:"bytes,1,rep,name=series,proto3" json:"series,omitempty"`
 	// The anomalies the detector would have raised, oldest first; not saved, so
 	// without names.
-	Anomalies     []*Anomaly `protobuf:"bytes,2,rep,name=anomalies,proto3" json:"anomalies,omitempty"`
+	Anomalies []*Anomaly `protobuf:"bytes,2,rep,name=anomalies,proto3" json:"anomalies,omitempty"`
+	// Over a data source's range: what it warned about (as QueryMetrics' warnings)
+	// and a hint when the query returned no series.
+	Warnings      []string `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -805,6 +808,13 @@ func (x *BacktestDetectorResponse) GetSeries() []*ScoredSeries {
 func (x *BacktestDetectorResponse) GetAnomalies() []*Anomaly {
 	if x != nil {
 		return x.Anomalies
+	}
+	return nil
+}
+
+func (x *BacktestDetectorResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1625,10 +1635,11 @@ const file_aiops_v1_detector_service_proto_rawDesc = "" +
 	"\x06values\x18\x03 \x03(\x01B\x04\xe2A\x01\x02R\x06values\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x97\x01\n" +
 	"\x18BacktestDetectorResponse\x12.\n" +
 	"\x06series\x18\x01 \x03(\v2\x16.aiops.v1.ScoredSeriesR\x06series\x12/\n" +
-	"\tanomalies\x18\x02 \x03(\v2\x11.aiops.v1.AnomalyR\tanomalies\"\xd4\x02\n" +
+	"\tanomalies\x18\x02 \x03(\v2\x11.aiops.v1.AnomalyR\tanomalies\x12\x1a\n" +
+	"\bwarnings\x18\x03 \x03(\tR\bwarnings\"\xd4\x02\n" +
 	"\fScoredSeries\x12:\n" +
 	"\x06labels\x18\x01 \x03(\v2\".aiops.v1.ScoredSeries.LabelsEntryR\x06labels\x129\n" +
 	"\n" +

@@ -150,12 +150,14 @@ class BacktestSeries(_message.Message):
     def __init__(self, labels: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class BacktestDetectorResponse(_message.Message):
-    __slots__ = ("series", "anomalies")
+    __slots__ = ("series", "anomalies", "warnings")
     SERIES_FIELD_NUMBER: _ClassVar[int]
     ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     series: _containers.RepeatedCompositeFieldContainer[ScoredSeries]
     anomalies: _containers.RepeatedCompositeFieldContainer[_anomaly_pb2.Anomaly]
-    def __init__(self, series: _Optional[_Iterable[_Union[ScoredSeries, _Mapping]]] = ..., anomalies: _Optional[_Iterable[_Union[_anomaly_pb2.Anomaly, _Mapping]]] = ...) -> None: ...
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, series: _Optional[_Iterable[_Union[ScoredSeries, _Mapping]]] = ..., anomalies: _Optional[_Iterable[_Union[_anomaly_pb2.Anomaly, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ScoredSeries(_message.Message):
     __slots__ = ("labels", "start_time", "scores", "expected", "lower", "upper", "severities")

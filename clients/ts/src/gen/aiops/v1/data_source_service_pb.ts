@@ -372,14 +372,18 @@ export type QueryMetricsRequest = Message<"aiops.v1.QueryMetricsRequest"> & {
   query: string;
 
   /**
-   * The first point's time, a whole number of seconds since the epoch.
+   * The range's start, a whole number of seconds since the epoch. Points lie on
+   * the step grid, the multiples of `step` since the epoch (as Grafana asks and
+   * as many servers answer): the first is the last of them at or before
+   * `start_time`.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 3;
    */
   startTime?: Timestamp | undefined;
 
   /**
-   * The last point's time at the latest; after `start_time`.
+   * The range's end: the last point is the last step at or before it; after
+   * `start_time`.
    *
    * @generated from field: google.protobuf.Timestamp end_time = 4;
    */
@@ -412,7 +416,9 @@ export type QueryMetricsResponse = Message<"aiops.v1.QueryMetricsResponse"> & {
   series: MetricSeries[];
 
   /**
-   * What the data source warned about, such as results cut short.
+   * What the data source warned about (its warnings and infos, a partial
+   * answer) and what aiops took as it came: samples off the step grid, series
+   * that repeat a label set, native histograms.
    *
    * @generated from field: repeated string warnings = 2;
    */
