@@ -122,6 +122,16 @@ async def test_bad_queries_name_the_field(api: Api, fields: dict[str, object], f
     assert field in error.violations, error.violations
 
 
+@pytest.mark.parametrize("start", [Timestamp(seconds=BASE, nanos=5), Timestamp(seconds=-60)])
+async def test_a_bad_start_time_says_where_points_lie(api: Api, start: Timestamp) -> None:
+    source = await create(api, "prom")
+    error = await failure(api.data_sources.QueryMetrics(query(source, start_time=start)))
+    assert error.violations["start_time"] == (
+        "a whole number of seconds from 1970: points lie on the step grid, the multiples of "
+        "step since the epoch"
+    )
+
+
 async def test_an_unknown_data_source_is_not_found(api: Api) -> None:
     error = await failure(api.data_sources.QueryMetrics(query("dataSources/nope")))
     assert error.code == grpc.StatusCode.NOT_FOUND

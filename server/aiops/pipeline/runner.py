@@ -102,6 +102,9 @@ class DetectorRunner:
         self.active: dict[int, TrackedAnomaly] = {}
         self.absence: AbsenceTracker | None = None  # for Absence.POLICY_NO_DATA
         self.failed = False  # a fetch failed since the last point learnt
+        # After a failed fetch, until the lookback has passed: the repeats still to drop.
+        self.repeats: lookback.Repeats | None = None
+        self.repeats_until = 0
         self.backfill_note = ""  # how the backfill was cut to fit the data source, if it was
         self.warnings: list[str] = []  # what the data source warned about in its last answer
         self.saved_at = 0.0  # monotonic time of the last checkpoint
@@ -211,9 +214,14 @@ class DetectorRunner:
         changed = self._track_absence(values, start)
         values = self._absent_points(values)
         if self.failed:
-            # The first answer after the data source failed: Prometheus answers for the time it
-            # was down itself with each series' last sample again (its 5-minute lookback).
-            values = lookback.without_repeats(values)
+            # Prometheus answers for the time it was down itself, and until it scrapes again,
+            # with each series' last sample again (its 5-minute lookback).
+            self.repeats = lookback.Repeats()
+            self.repeats_until = end + lookback.LOOKBACK_SECONDS
+        if self.repeats is not None:
+            values = self.repeats.drop(values)
+            if end >= self.repeats_until:
+                self.repeats = None
         scored = await asyncio.to_thread(
             self.algorithm.update, values, self.state, start // self.step, self.scoring
         )
