@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from aiops.detect import change_point
 from aiops.detect.scoring import BOTH, DOWN, MAX_ABS, SPREAD_FLOOR, UP, Z_PER_SIGMA
 
 Point = tuple[float, float, float]  # score, expected value, spread
@@ -102,39 +103,74 @@ def seasonal(values: np.ndarray, period: int, seasons: int, first_step: int = 0)
     return out
 
 
-def cusum(values: np.ndarray, span: int, drift: float, threshold: float) -> list[Point]:
-    """Two-sided CUSUM whose baseline restarts after each detected shift."""
+def cusum(
+    values: np.ndarray,
+    span: int,
+    drift: float,
+    threshold: float,
+    direction: int = BOTH,
+    min_deviation: float = 0.0,
+) -> list[Point]:
+    """The change point as its module docstring tells it, one sample at a time: the plain
+    reference its kernel is held to."""
     alpha = 2.0 / (span + 1.0)
-    mean = variance = 0.0
-    count = 0
+    spread_rate = 2.0 / (change_point.SPREAD_SPAN + 1.0)
+    level = variance = 0.0
+    in_level = 0  # samples in the level; 0 after an alarm: the level is the sample that tripped it
+    learnt = 0  # deviations the spread has learnt
     up = down = 0.0
-    out = []
+    resolution = math.inf  # smallest step between consecutive samples
+    previous = math.nan
+    out: list[Point] = []
     for raw in values:
         x = clean(raw)
-        shifted = False
-        if count < min(span, 10):
+        if not math.isnan(x) and not math.isnan(previous):
+            step = abs(x - previous)
+            largest = max(abs(x), abs(previous))
+            if SPREAD_FLOOR * max(abs(x), 1.0) <= step <= change_point.RESOLUTION_SHARE * largest:
+                resolution = min(resolution, step)
+        spread = max(
+            math.sqrt(variance),
+            resolution if math.isfinite(resolution) else 0.0,
+            SPREAD_FLOOR * max(abs(level), 1.0),
+        )
+        # The level's own variance in spreads squared: 1/n for a mean of n samples, then the
+        # EWMA's settled alpha / (2 - alpha).
+        share = max(1.0 / in_level, alpha / (2.0 - alpha)) if in_level else 1.0
+        alarm = False
+        if learnt < change_point.WARM_UP:
             out.append((0.0, math.nan, math.nan))
         else:
-            spread = max(math.sqrt(variance), SPREAD_FLOOR * max(abs(mean), 1.0))
-            if not math.isnan(x):
-                z = (x - mean) / spread
+            deviation = x - level
+            if not math.isnan(x) and abs(deviation) >= min_deviation:
+                z = deviation / (spread * math.sqrt(1.0 + share))
                 up = max(0.0, up + z - drift)
                 down = max(0.0, down - z - drift)
-            statistic = max(up, down)
+            statistic = {BOTH: max(up, down), UP: up, DOWN: down}[direction]
+            # h scores as the warning threshold's z, 3.92 spreads, on the shared scale.
             z_equivalent = statistic / threshold * 3.92
-            out.append((math.erf(z_equivalent / Z_PER_SIGMA / math.sqrt(2.0)), mean, spread))
-            if statistic >= threshold:
+            score = math.erf(z_equivalent / 2.0 / math.sqrt(2.0)) if statistic > 0 else 0.0
+            out.append((score, level, spread))
+            alarm = max(up, down) >= threshold
+            if alarm or in_level == 0:
                 up = down = 0.0
-                shifted = True
         if math.isnan(x):
             continue
-        if count == 0 or shifted:
-            mean = x
-        else:
-            difference = x - mean
-            mean += alpha * difference
-            variance = (1 - alpha) * (variance + difference * alpha * difference)
-        count += 1
+        previous = x
+        if alarm:
+            level, in_level = x, 0
+            continue
+        if in_level == 0:
+            level, in_level = x, 1
+            continue
+        deviation = x - level
+        squared = deviation * deviation / (1.0 + share)
+        if learnt >= change_point.MIN_SAMPLES:
+            squared = min(squared, (change_point.CLIP * spread) ** 2) / change_point.CLIPPED_MEAN
+        learnt += 1
+        variance += max(spread_rate, 1.0 / learnt) * (squared - variance)
+        level += max(alpha, 1.0 / (in_level + 1)) * deviation
+        in_level += 1
     return out
 
 
@@ -160,7 +196,8 @@ def ensemble(
     baseline = baseline_variance = magnitude = 0.0
     upward = downward = 0.0
     recent = [[0.0] * 5, [0.0] * 5]  # rolling and seasonal distances, a ring of 5
-    records = [0.0, 0.0, 0.0]
+    records = [0.0, 0.0, 0.0, 0.0]
+    judged = [0, 0, 0, 0]  # evidence of each kind its record has seen
     refractory = 0
     out: list[Point] = []
     for t, raw in enumerate(values):
@@ -187,7 +224,7 @@ def ensemble(
             continue
         count = len(seen)
         if count == 0:
-            baseline, magnitude = x, abs(x)
+            magnitude = abs(x)
 
         rolling_distance = distance(x, center, spread) if n >= 10 else 0.0
         seasonal_distance = 0.0
@@ -208,13 +245,24 @@ def ensemble(
         evidence = [directed(sum(r) / min(count + 1, 5)) for r in recent]
 
         if count >= 10:
-            z = distance(x, baseline, math.sqrt(baseline_variance + floor**2))
+            learnt = 1 - 0.998**count  # the slow mean and variance, unbiased
+            z = distance(x, baseline / learnt, math.sqrt(baseline_variance / learnt + floor**2))
             z = min(max(z, -10.0), 10.0)
             upward = max(0.0, upward + z - 0.5)
             downward = max(0.0, downward - z - 0.5)
         evidence.append({BOTH: max(upward, downward), UP: upward, DOWN: downward}[direction])
+        # The point against the band's expected value.
+        evidence.append(directed(seasonal_distance if level_spread < spread else rolling_distance))
 
-        strongest = max(e / (e + r + 1e-12) for e, r in zip(evidence, records, strict=True))
+        # A kind scores once its record has seen 100 of its evidence, against its record or
+        # its floor, whichever is higher.
+        computed = [n >= 10, residuals > 10, count >= 10, n >= 10]
+        strongest = 0.0
+        for kind, e in enumerate(evidence):
+            judged[kind] += computed[kind]
+            if computed[kind] and judged[kind] > 100:
+                bar = max(records[kind], (2.0, 2.0, 10.0, 8.0)[kind])
+                strongest = max(strongest, e / (e + bar + 1e-12))
         alarm = strongest >= 0.5
         if refractory:
             if strongest < 0.75:
@@ -237,9 +285,9 @@ def ensemble(
                     records[kind] = max(records[kind], 2.0 * e)
         out.append((point[0], point[1], point[2]))
 
-        difference = x - baseline
-        baseline += 0.002 * difference
-        baseline_variance = (1 - 0.002) * (baseline_variance + difference * 0.002 * difference)
+        learnt = 1 - 0.998 ** (count + 1)
+        baseline += 0.002 * (x - baseline)
+        baseline_variance += 0.002 * ((x - baseline / learnt) ** 2 - baseline_variance)
         size = abs(x)
         if n >= 10:
             size = min(size, 1000.0 * max(abs(window_now[0]), abs(window_now[-1]), magnitude))

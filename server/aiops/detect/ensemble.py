@@ -1,4 +1,4 @@
-"""The default detector: three kinds of evidence on each series, each judged against its own
+"""The default detector: four kinds of evidence on each series, each judged against its own
 recent record, so that what a series does every day stops scoring and what it has not done for
 a long while does.
 
@@ -6,16 +6,23 @@ The evidence (each computed from the points before the current one):
 - rolling: the distance from the median of the last `window` points, in interquartile spreads;
 - seasonal: the distance from the same phase of earlier periods (an exponentially learnt level
   per slot), in spreads of the seasonal residual;
-- shift: a two-sided CUSUM of deviations from a slow exponentially weighted baseline.
+- shift: a two-sided CUSUM of deviations from a slow exponentially weighted baseline, whose mean
+  and variance are bias-corrected as Adam's moments are (Kingma & Ba 2015);
+- point: the point's own distance from the expected value the band is drawn around.
 The rolling and seasonal distances are averaged over the last RECENT points, which lets a short
-burst count more than one lonely spike and noise cancel out.
+burst count more than one lonely spike and noise cancel out; the point evidence keeps a lone
+spike counting in full.
 
 Each kind keeps a record: a running maximum of its own evidence that fades with `half_life`
-points. Evidence equal to its record scores the default warning threshold (0.95), evidence
-well above it scores near 1. After an alarm every record rises to ALARM_RECORD times its current
-evidence, so one incident does not raise an alarm per kind, and the next REFRACTORY points
-are damped unless their evidence is far above its record. The first WARM_UP points of a
-series score 0: there is no record to judge them by.
+points. Evidence equal to its record, or to the kind's FLOOR where the record is lower, scores
+the default warning threshold (0.95), evidence well above it scores near 1. The floors are what
+noise alone does not reach (a CUSUM of 10 spreads with a drift of 0.5: an in-control run length
+in the hundreds of thousands of points, Siegmund's approximation), so anomaly-free series stay
+quiet by construction, not by luck. A kind scores once its record has seen WARM_UP of its
+evidence (an empty record would make any evidence news). After an alarm every record rises to
+ALARM_RECORD times its current evidence, so one incident does not raise an alarm per kind, and
+the next REFRACTORY points are damped unless their evidence is far above its record. The first
+WARM_UP points of a series score 0.
 
 Settled on the Numenta Anomaly Benchmark (bench/README.md), where this scores above every
 single kind of evidence and the EWMA distance was left out because it only added false alarms.
@@ -31,7 +38,6 @@ from numba import njit, prange
 
 from aiops.detect import rolling
 from aiops.detect.base import Scored, as_values
-from aiops.detect.ewma import learn
 from aiops.detect.scoring import (
     DOWN,
     UP,
@@ -43,8 +49,8 @@ from aiops.detect.scoring import (
 )
 
 # Evidence, by kind: index into the records.
-ROLLING, SEASONAL, SHIFT = 0, 1, 2
-KINDS = 3
+ROLLING, SEASONAL, SHIFT, POINT = 0, 1, 2, 3
+KINDS = 4
 # Points each rolling and seasonal distance is averaged over.
 RECENT = 5
 # Points a series must have shown before the rolling distance, the seasonal residual spread
@@ -66,6 +72,9 @@ SHIFT_DRIFT = 0.5  # spreads of deviation the CUSUM forgives per point
 SHIFT_CLIP = 10.0  # spreads: one wild point moves the CUSUM at most this far
 RECORD_GROWTH = 1.5  # a new record is set this far above the evidence that broke the old one
 ALARM_RECORD = 2.0  # after any alarm, every record rises to this multiple of its evidence
+# Per kind, the evidence that scores the warning threshold at least: what noise does not reach
+# (an average of 5 distances at 2 spreads is 4.5 of its own standard deviations; a point at 8).
+FLOORS = (2.0, 2.0, 10.0, 8.0)
 REFRACTORY = 10  # points after an alarm whose score is damped
 REFRACTORY_DAMPING = 0.5
 UNDAMPED = 0.75  # evidence three times its record is news even right after an alarm
@@ -91,6 +100,7 @@ class EnsembleState:
     cusum: np.ndarray  # [series, 2] upward and downward CUSUM
     magnitude: np.ndarray  # [series] exponentially weighted mean of |x|
     record: np.ndarray  # [series, KINDS]
+    seen: np.ndarray  # [series, KINDS] evidence of each kind its record has seen
     refractory: np.ndarray  # [series] damped points left after an alarm
     count: np.ndarray  # [series] samples seen
 
@@ -116,6 +126,7 @@ class Ensemble:
             cusum=np.zeros((series, 2)),
             magnitude=np.zeros(series),
             record=np.zeros((series, KINDS)),
+            seen=np.zeros((series, KINDS), dtype=np.int64),
             refractory=np.zeros(series, dtype=np.int64),
             count=np.zeros(series, dtype=np.int64),
         )
@@ -130,7 +141,7 @@ class Ensemble:
             state.ring, state.ordered, state.window_count, state.head,
             state.recent, state.level, state.residual_variance,
             state.residuals, state.baseline, state.baseline_variance, state.cusum,
-            state.magnitude, state.record, state.refractory, state.count,
+            state.magnitude, state.record, state.seen, state.refractory, state.count,
             scoring.direction, scoring.min_deviation, scoring.band_z,
             out.scores, out.expected, out.lower, out.upper,
         )  # fmt: skip
@@ -159,7 +170,7 @@ def _distance(x: float, expected: float, spread: float, min_deviation: float) ->
 def _ensemble(
     values, first_step, fade,
     ring, ordered, window_count, head, recent, level, residual_variance,
-    residuals, baseline, baseline_variance, cusum, magnitude, record, refractory, count,
+    residuals, baseline, baseline_variance, cusum, magnitude, record, seen, refractory, count,
     direction, min_deviation, band_z,
     scores, expected, lower, upper,
 ):  # fmt: skip
@@ -196,7 +207,6 @@ def _ensemble(
                 continue
 
             if count[s] == 0:
-                baseline[s] = x
                 magnitude[s] = abs(x)
 
             # Rolling and seasonal distances, averaged over the last RECENT points.
@@ -225,12 +235,25 @@ def _ensemble(
 
             # The CUSUM of deviations from the slow baseline.
             if count[s] >= MIN_SAMPLES:
+                # The slow mean and variance start at 0 and are unbiased as Adam's moments are
+                # (Kingma & Ba 2015): started at the first sample instead, or with no variance,
+                # the first thousand points would look spreads away and the CUSUM run up
+                # hundreds of them on pure noise.
+                learnt = 1.0 - (1.0 - SHIFT_ALPHA) ** count[s]
                 deviation = _distance(
-                    x, baseline[s], math.sqrt(baseline_variance[s] + floor * floor), min_deviation
+                    x,
+                    baseline[s] / learnt,
+                    math.sqrt(baseline_variance[s] / learnt + floor * floor),
+                    min_deviation,
                 )
                 deviation = min(max(deviation, -SHIFT_CLIP), SHIFT_CLIP)
                 cusum[s, 0] = max(0.0, cusum[s, 0] + deviation - SHIFT_DRIFT)
                 cusum[s, 1] = max(0.0, cusum[s, 1] - deviation - SHIFT_DRIFT)
+            # The point itself against what the band shows: a lone spike counts in full.
+            if seasonal_spread < spread:
+                evidence[s, POINT] = _directed(seasonal_distance, direction)
+            else:
+                evidence[s, POINT] = _directed(rolling_distance, direction)
             if direction == UP:
                 evidence[s, SHIFT] = cusum[s, 0]
             elif direction == DOWN:
@@ -238,11 +261,24 @@ def _ensemble(
             else:
                 evidence[s, SHIFT] = max(cusum[s, 0], cusum[s, 1])
 
-            # Each kind of evidence against its record; the strongest decides.
+            # Each kind of evidence against its record, once the record has seen WARM_UP of
+            # them: an empty record would make any evidence news (the seasonal one, starting a
+            # period in, raised an alarm on every series). The strongest decides.
+            computed = (
+                n >= MIN_SAMPLES,
+                residuals[s] > MIN_SAMPLES,
+                count[s] >= MIN_SAMPLES,
+                n >= MIN_SAMPLES,
+            )
             strongest = 0.0
             for kind in range(KINDS):
-                e = evidence[s, kind]
-                strongest = max(strongest, e / (e + record[s, kind] + 1e-12))
+                if not computed[kind]:
+                    continue
+                seen[s, kind] += 1
+                if seen[s, kind] > WARM_UP:
+                    e = evidence[s, kind]
+                    bar = max(record[s, kind], FLOORS[kind])
+                    strongest = max(strongest, e / (e + bar + 1e-12))
             alarm = strongest >= 0.5
             if refractory[s] > 0:
                 if strongest < UNDAMPED:
@@ -266,7 +302,10 @@ def _ensemble(
                         record[s, kind] = max(record[s, kind], ALARM_RECORD * e)
 
             # Learn the sample.
-            learn(x, SHIFT_ALPHA, baseline, baseline_variance, s)
+            learnt = 1.0 - (1.0 - SHIFT_ALPHA) ** (count[s] + 1)
+            baseline[s] += SHIFT_ALPHA * (x - baseline[s])
+            residual = x - baseline[s] / learnt
+            baseline_variance[s] += SHIFT_ALPHA * (residual * residual - baseline_variance[s])
             # A glitch (1e300) would blind the floor for thousands of points: it counts as at
             # most GLITCH times the typical or the window's largest magnitude.
             size = abs(x)
