@@ -20,7 +20,7 @@ def clean(x: float) -> float:
 
 def score(x: float, expected: float, spread: float, direction: int, min_deviation: float) -> float:
     deviation = x - expected
-    if not math.isfinite(deviation) or abs(deviation) < min_deviation:
+    if not math.isfinite(deviation) or abs(deviation) <= min_deviation:
         return 0.0
     signed = {BOTH: abs(deviation), UP: deviation, DOWN: -deviation}[direction]
     z = max(signed, 0.0) / max(spread, SPREAD_FLOOR * max(abs(expected), 1.0))
@@ -142,7 +142,7 @@ def cusum(
             out.append((0.0, math.nan, math.nan))
         else:
             deviation = x - level
-            if not math.isnan(x) and abs(deviation) >= min_deviation:
+            if not math.isnan(x) and (abs(deviation) > min_deviation or min_deviation == 0):
                 z = deviation / (spread * math.sqrt(1.0 + share))
                 up = max(0.0, up + z - drift)
                 down = max(0.0, down - z - drift)
@@ -187,7 +187,7 @@ def ensemble(
     directed = {BOTH: abs, UP: lambda v: max(v, 0.0), DOWN: lambda v: max(-v, 0.0)}[direction]
 
     def distance(x: float, expected: float, spread: float) -> float:
-        return 0.0 if abs(x - expected) < min_deviation else (x - expected) / spread
+        return 0.0 if abs(x - expected) <= min_deviation else (x - expected) / spread
 
     fade = 0.5 ** (1.0 / half_life)
     seen: list[float] = []  # valid samples, oldest first

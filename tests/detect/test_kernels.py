@@ -216,6 +216,15 @@ def test_min_deviation_silences_small_changes() -> None:
         assert scored.upper[0, 29] - scored.expected[0, 29] >= 1.0  # the band shows the floor
 
 
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_min_deviation_of_one_unit_silences_a_gauge_s_unit_steps(name: str) -> None:
+    # Issue 19 case 8: "smaller than it" made an integer gauge need 1.5 to ignore ±1 steps; up
+    # to it, 1 does. A gauge that is 5, and 6 about 3 % of the time.
+    gauge = np.where(np.random.default_rng(8).random(3000) < 0.03, 6.0, 5.0)
+    scored = run(ALGORITHMS[name], gauge[np.newaxis, :], min_deviation=1.0)
+    assert scored.scores.max() < 0.95
+
+
 def test_direction_up_ignores_drops() -> None:
     values = np.array([[10.0, 11.0] * 20 + [0.0, 30.0]])
 

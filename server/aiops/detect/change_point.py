@@ -151,7 +151,7 @@ def _change_point(
                 write_unknown(s, t, scores, expected, lower, upper)
             else:
                 deviation = x - mean[s]
-                if x == x and abs(deviation) >= min_deviation:
+                if x == x and (abs(deviation) > min_deviation or min_deviation == 0):
                     z = deviation / (spread * math.sqrt(1.0 + share))
                     upward[s] = max(0.0, upward[s] + z - drift)
                     downward[s] = max(0.0, downward[s] - z - drift)

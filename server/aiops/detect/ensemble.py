@@ -161,7 +161,7 @@ def _directed(value: float, direction: int) -> float:
 @njit(cache=True, nogil=True, inline="always")
 def _distance(x: float, expected: float, spread: float, min_deviation: float) -> float:
     deviation = x - expected
-    if abs(deviation) < min_deviation:
+    if abs(deviation) <= min_deviation:
         return 0.0
     return deviation / spread
 

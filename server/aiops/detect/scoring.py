@@ -29,7 +29,7 @@ class Scoring:
     """How deviations become scores, the same for every algorithm of a detector."""
 
     direction: int = BOTH
-    min_deviation: float = 0.0  # deviations smaller than this (absolute) never score
+    min_deviation: float = 0.0  # deviations up to this (absolute) never score
     band_z: float = 3.92  # half-width of the drawn band, in spreads: where the warning starts
 
 
@@ -64,7 +64,7 @@ def z_score(
 ) -> float:
     """The deviation of `x` from `expected` in spreads, counted in the watched direction only."""
     deviation = x - expected
-    if abs(deviation) < min_deviation or not math.isfinite(deviation):
+    if abs(deviation) <= min_deviation or not math.isfinite(deviation):
         return 0.0
     if direction == UP:
         deviation = max(deviation, 0.0)

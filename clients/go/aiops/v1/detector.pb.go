@@ -344,9 +344,10 @@ type Detector struct {
 	Algorithm isDetector_Algorithm `protobuf_oneof:"algorithm"`
 	// Which deviations count: both ways when unset.
 	Direction Direction `protobuf:"varint,18,opt,name=direction,proto3,enum=aiops.v1.Direction" json:"direction,omitempty"`
-	// Deviations from the expected value smaller than this, in the series' own
-	// unit, never score: the floor under which a change does not matter however
-	// unusual it is. Zero or more; 0 when unset.
+	// Deviations from the expected value up to this, in the series' own unit,
+	// never score: the floor under which a change does not matter however unusual
+	// it is (1 on a gauge that moves by whole units ignores its ±1 steps). Zero or
+	// more; 0 when unset.
 	MinDeviation float64 `protobuf:"fixed64,19,opt,name=min_deviation,json=minDeviation,proto3" json:"min_deviation,omitempty"`
 	// Score thresholds that raise anomalies. Defaults when unset.
 	Thresholds *SeverityThresholds `protobuf:"bytes,8,opt,name=thresholds,proto3" json:"thresholds,omitempty"`

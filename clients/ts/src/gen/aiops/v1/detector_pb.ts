@@ -131,9 +131,10 @@ export type Detector = Message<"aiops.v1.Detector"> & {
   direction: Direction;
 
   /**
-   * Deviations from the expected value smaller than this, in the series' own
-   * unit, never score: the floor under which a change does not matter however
-   * unusual it is. Zero or more; 0 when unset.
+   * Deviations from the expected value up to this, in the series' own unit,
+   * never score: the floor under which a change does not matter however unusual
+   * it is (1 on a gauge that moves by whole units ignores its ±1 steps). Zero or
+   * more; 0 when unset.
    *
    * @generated from field: double min_deviation = 19;
    */
