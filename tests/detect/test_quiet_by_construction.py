@@ -1,18 +1,20 @@
 """The default detector on anomaly-free series (issue 19): nothing at or above the warning
 threshold while an evidence's record has not seen enough of it, and no evidence that runs up
-on noise alone. Each case is a series a user tried, with the detector's defaults at its step,
-built as CreateDetector builds it."""
+on noise alone; on anomalous ones, an anomaly as long as the series stays away. Each case is a
+series a user tried, with the detector's defaults at its step, built as CreateDetector builds
+it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops.detect.anomalies import find_spans
-from aiops.detectors import spec
+from aiops.detectors import backtest, spec
 from aiops.validation import Violations
-from aiops_api.v1 import detector_pb2
+from aiops_api.v1 import detector_pb2, detector_service_pb2
 
 WARNING, CRITICAL = 0.95, 0.99
 
@@ -67,3 +69,21 @@ def test_a_level_shift_is_still_critical_at_its_first_point() -> None:
     values = np.concatenate([rng.normal(100, 5, 1000), rng.normal(150, 5, 600)])
     spans = find_spans(default_scores(values, 60)[np.newaxis, :], WARNING, CRITICAL)
     assert (spans[0].start, spans[0].severity) == (1000, 2)
+
+
+async def test_a_contextual_anomaly_is_one_anomaly_as_long_as_it_lasts() -> None:
+    # Issue 19 case 3: the night's value at the day's peak level for 6 points (30 minutes)
+    # scored 1.0 on its first point and about 0.4 after, so the anomaly lasted one step.
+    t = np.arange(10 * 288)
+    values = 100 + 80 * np.sin(2 * np.pi * t / 288) + np.random.default_rng(3).normal(0, 2, len(t))
+    night = 9 * 288 + 216  # the trough of the last day
+    values[night : night + 6] = 180.0
+    detector = detector_pb2.Detector(step=Duration(seconds=300))
+    response = await backtest.run(
+        spec.prepare(detector, Violations(), reads=False),
+        [detector_service_pb2.BacktestSeries(start_time=Timestamp(seconds=0), values=values)],
+    )
+    last = [a for a in response.anomalies if a.start_time.seconds >= night * 300]
+    assert [(a.start_time.seconds // 300, a.end_time.seconds // 300) for a in last] == [
+        (night, night + 5)
+    ]

@@ -18,9 +18,11 @@ def scores_of(rows: list[str]) -> np.ndarray:
     return np.array([[levels[c] for c in row] for row in rows])
 
 
-def feed(rows: list[str], sizes: list[int]) -> list[TrackedAnomaly]:
-    """The same points in batches of `sizes`; every anomaly as it last changed."""
+def feed(rows: list[str], sizes: list[int], away: list[str] | None = None) -> list[TrackedAnomaly]:
+    """The same points in batches of `sizes`; every anomaly as it last changed. `away` marks
+    with 'o' the points outside the band."""
     scores = scores_of(rows)
+    outside = np.array([[c == "o" for c in row] for row in away]) if away else None
     values = np.arange(scores.size, dtype=float).reshape(scores.shape)
     active: dict[int, TrackedAnomaly] = {}
     latest: dict[str, TrackedAnomaly] = {}
@@ -36,6 +38,7 @@ def feed(rows: list[str], sizes: list[int]) -> list[TrackedAnomaly]:
             KEYS,
             WARNING,
             CRITICAL,
+            outside[:, batch] if outside is not None else None,
         ):
             latest[anomaly.id] = anomaly
         first += size
@@ -68,3 +71,14 @@ def test_the_peak_and_severity_grow_across_batches() -> None:
     (anomaly,) = found
     assert (anomaly.start, anomaly.end, anomaly.severity) == (0, 30, 2)
     assert anomaly.peak_score == pytest.approx(0.995) and anomaly.peak_value == 2.0
+
+
+@pytest.mark.parametrize("sizes", [[8], [1] * 8, [3, 5], [2, 1, 5]])
+def test_an_anomaly_lasts_while_its_points_stay_outside_the_band(sizes: list[int]) -> None:
+    # Issue 19 case 3: a 6-point contextual anomaly scored high on its first point only (its
+    # detector's records rose with it) was stored as lasting one step. Outside the band alone
+    # opens nothing (series y); back inside, the anomaly ends.
+    found = feed([".C......", "........"], sizes, away=[".oooooo.", ".ooo...."])
+    assert [(a.series, a.start, a.end, a.severity, a.active) for a in found] == [
+        (0, 10, 60, 2, False)
+    ]

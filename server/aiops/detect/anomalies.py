@@ -1,4 +1,5 @@
-"""From per-point scores to anomalies: runs of points at or above the warning threshold."""
+"""From per-point scores to anomalies: runs of points that start at or above the warning
+threshold and go on while the points score that high or stay outside the band."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 WARNING, CRITICAL = 1, 2  # as aiops.v1.Severity
+UP, DOWN = 2, 3  # as aiops.v1.Direction
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,42 @@ def severities(scores: np.ndarray, warning: float, critical: float) -> np.ndarra
     return np.where(scores >= critical, CRITICAL, np.where(scores >= warning, WARNING, 0))
 
 
-def find_spans(scores: np.ndarray, warning: float, critical: float) -> list[Span]:
-    """Every maximal run of points scoring at least `warning`, per series [series, time]; a run
-    is critical when any of its points reaches `critical`. Ordered by start, then series."""
+def outside_band(
+    values: np.ndarray, lower: np.ndarray, upper: np.ndarray, direction: int
+) -> np.ndarray:
+    """Per point [series, time], whether it lies outside [lower, upper] on the watched side
+    (aiops.v1.Direction: 0 or BOTH, UP, DOWN); a missing point or band is not outside."""
+    with np.errstate(invalid="ignore"):
+        above, below = values > upper, values < lower
+    if direction == UP:
+        return above
+    if direction == DOWN:
+        return below
+    return above | below
+
+
+def find_spans(
+    scores: np.ndarray,
+    warning: float,
+    critical: float,
+    outside: np.ndarray | None = None,
+    ongoing: np.ndarray | None = None,
+) -> list[Span]:
+    """Every maximal run of points, per series [series, time], that starts at a point scoring
+    at least `warning` and goes on while its points score that high or lie `outside` the band
+    (an anomaly lasts while the series stays away from normal, though the detector's own
+    evidence may have got used to it); `ongoing` [series] marks runs already open before the
+    first point. A run is critical when any of its points reaches `critical`. Ordered by
+    start, then series."""
     spans = []
     for series, row in enumerate(scores):
-        above = np.concatenate(([False], row >= warning, [False]))
+        running = row >= warning
+        if outside is not None:
+            goes_on = bool(ongoing[series]) if ongoing is not None else False
+            for t, (scored, away) in enumerate(zip(running, outside[series], strict=True)):
+                goes_on = bool(scored or (goes_on and away))
+                running[t] = goes_on
+        above = np.concatenate(([False], running, [False]))
         edges = np.flatnonzero(np.diff(above.astype(np.int8)))
         for start, stop in zip(edges[::2], edges[1::2], strict=True):
             peak = start + int(np.argmax(row[start:stop]))

@@ -11,7 +11,7 @@ import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aiops import queries
-from aiops.detect.anomalies import find_spans, severities
+from aiops.detect.anomalies import find_spans, outside_band, severities
 from aiops.detectors import spec
 from aiops.errors import FieldViolation, InvalidArgument
 from aiops.sources.clients import SourceClients, SourceConfig
@@ -159,7 +159,8 @@ async def run(
             upper=scored.upper[0],
             severities=severities(scored.scores[0], thresholds.warning, thresholds.critical),
         )
-        for span in find_spans(scored.scores, thresholds.warning, thresholds.critical):
+        outside = outside_band(values, scored.lower, scored.upper, detector.direction)
+        for span in find_spans(scored.scores, thresholds.warning, thresholds.critical, outside):
             anomalies.append(
                 anomaly_pb2.Anomaly(
                     series_labels=series.labels,

@@ -19,6 +19,7 @@ import numpy as np
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aiops.detect.anomalies import outside_band
 from aiops.detect.base import Algorithm, Scored
 from aiops.detect.scoring import Scoring
 from aiops.detectors import lifecycle, spec
@@ -319,7 +320,8 @@ class DetectorRunner:
         return self.settings.max_catch_up_points
 
     def _track(self, values: np.ndarray, scored: Scored, start: int) -> list[TrackedAnomaly]:
-        """The anomalies that the scored points open, continue or end."""
+        """The anomalies that the scored points open, continue (while they score or stay
+        outside the band) or end."""
         thresholds = self.detector.thresholds
         return track(
             self.active,
@@ -330,6 +332,7 @@ class DetectorRunner:
             self._anomaly_keys(),
             thresholds.warning,
             thresholds.critical,
+            outside_band(values, scored.lower, scored.upper, self.detector.direction),
         )
 
     def _running_reason(self) -> str:

@@ -50,18 +50,26 @@ def track(
     series_keys: list[str],
     warning: float,
     critical: float,
+    outside: np.ndarray | None = None,
 ) -> list[TrackedAnomaly]:
     """Continues the `active` anomalies (by series) over new points [series, time] starting at
     `first_time`, and opens new ones; returns every anomaly that changed, as it is now, and
-    updates `active` in place."""
+    updates `active` in place. With `outside` [series, time] (anomalies.outside_band), an
+    anomaly also goes on while its points stay outside the band."""
     changed: dict[str, TrackedAnomaly] = {}
     # Only series with an anomalous point or an active anomaly need a look: usually a few.
-    anomalous = np.flatnonzero((scores >= warning).any(axis=1))
+    away = scores >= warning
+    ongoing = np.zeros(scores.shape[0], dtype=bool)
+    ongoing[list(active)] = True
+    if outside is not None:
+        away |= ongoing[:, np.newaxis] & outside
+    anomalous = np.flatnonzero(away.any(axis=1))
     for series in set(active) - set(anomalous.tolist()):
         ended = active.pop(series)
         changed[ended.id] = replace(ended, active=False)
     last = scores.shape[1] - 1
-    for span in find_spans(scores[anomalous], warning, critical):
+    within = outside[anomalous] if outside is not None else None
+    for span in find_spans(scores[anomalous], warning, critical, within, ongoing[anomalous]):
         series = int(anomalous[span.series])
         start, end = first_time + span.start * step, first_time + span.end * step
         peak_score, peak_value = span.peak_score, float(values[series, span.peak])
