@@ -189,7 +189,9 @@ def ensemble(
     def distance(x: float, expected: float, spread: float) -> float:
         return 0.0 if abs(x - expected) <= min_deviation else (x - expected) / spread
 
-    fade = 0.5 ** (1.0 / half_life)
+    # Records fade over at least 7 periods; a kind scores once it has seen a period.
+    fade = 0.5 ** (1.0 / max(half_life, 7 * period))
+    warm_up = max(100, period)
     seen: list[float] = []  # valid samples, oldest first
     levels: dict[int, float] = {}  # seasonal slot -> level
     residual_variance, residuals = 0.0, 0
@@ -213,7 +215,8 @@ def ensemble(
         level, level_spread = levels.get(slot, math.nan), math.inf
         if slot in levels and residuals >= 10:
             level_spread = math.sqrt(residual_variance + floor**2)
-        if level_spread < spread:
+        trusted = level_spread < spread and judged[1] >= warm_up
+        if trusted:
             point = [0.0, level, level_spread]
         elif n >= 10:
             point = [0.0, center, spread]
@@ -252,7 +255,7 @@ def ensemble(
             downward = max(0.0, downward - z - 0.5)
         evidence.append({BOTH: max(upward, downward), UP: upward, DOWN: downward}[direction])
         # The point against the band's expected value.
-        evidence.append(directed(seasonal_distance if level_spread < spread else rolling_distance))
+        evidence.append(directed(seasonal_distance if trusted else rolling_distance))
 
         # A kind scores once its record has seen 100 of its evidence, against its record or
         # its floor, whichever is higher.
@@ -260,8 +263,8 @@ def ensemble(
         strongest = 0.0
         for kind, e in enumerate(evidence):
             judged[kind] += computed[kind]
-            if computed[kind] and judged[kind] > 100:
-                bar = max(records[kind], (2.0, 2.0, 10.0, 8.0)[kind])
+            if computed[kind] and judged[kind] > warm_up:
+                bar = max(records[kind], (2.0, 2.0, 10.0, 6.0)[kind])
                 strongest = max(strongest, e / (e + bar + 1e-12))
         alarm = strongest >= 0.5
         if refractory:

@@ -64,11 +64,12 @@ def test_normal_noise_raises_nothing(seed: int) -> None:
 
 def test_a_level_shift_is_still_critical_at_its_first_point() -> None:
     # The floors keep noise quiet, and the point's own distance keeps a 10-spread jump
-    # critical at once (averaged over 5 points, it would count a fifth).
+    # critical at once (averaged over 5 points, it would count a fifth), once the detector has
+    # seen a period (a day: 1,440 points at 1 minute).
     rng = np.random.default_rng(7)
-    values = np.concatenate([rng.normal(100, 5, 1000), rng.normal(150, 5, 600)])
+    values = np.concatenate([rng.normal(100, 5, 2000), rng.normal(150, 5, 600)])
     spans = find_spans(default_scores(values, 60)[np.newaxis, :], WARNING, CRITICAL)
-    assert (spans[0].start, spans[0].severity) == (1000, 2)
+    assert (spans[0].start, spans[0].severity) == (2000, 2)
 
 
 async def test_a_contextual_anomaly_is_one_anomaly_as_long_as_it_lasts() -> None:

@@ -14,12 +14,16 @@ burst count more than one lonely spike and noise cancel out; the point evidence 
 spike counting in full.
 
 Each kind keeps a record: a running maximum of its own evidence that fades with `half_life`
-points. Evidence equal to its record, or to the kind's FLOOR where the record is lower, scores
+points, or over RECORD_PERIODS periods where that is longer (a memory in time: a peak the series
+reaches every day is no news the next day at any step). Evidence equal to its record, or to the
+kind's FLOOR where the record is lower, scores
 the default warning threshold (0.95), evidence well above it scores near 1. The floors are what
 noise alone does not reach (a CUSUM of 10 spreads with a drift of 0.5: an in-control run length
 in the hundreds of thousands of points, Siegmund's approximation), so anomaly-free series stay
 quiet by construction, not by luck. A kind scores once its record has seen WARM_UP of its
-evidence (an empty record would make any evidence news). After an alarm every record rises to
+evidence and a whole period (an empty record would make any evidence news, and what a series
+does every day is news until a day has been seen); the season's expectation is trusted, for the
+band and the point evidence, from then on. After an alarm every record rises to
 ALARM_RECORD times its current evidence, so one incident does not raise an alarm per kind, and
 the next REFRACTORY points are damped unless their evidence is far above its record. The first
 WARM_UP points of a series score 0.
@@ -73,8 +77,12 @@ SHIFT_CLIP = 10.0  # spreads: one wild point moves the CUSUM at most this far
 RECORD_GROWTH = 1.5  # a new record is set this far above the evidence that broke the old one
 ALARM_RECORD = 2.0  # after any alarm, every record rises to this multiple of its evidence
 # Per kind, the evidence that scores the warning threshold at least: what noise does not reach
-# (an average of 5 distances at 2 spreads is 4.5 of its own standard deviations; a point at 8).
-FLOORS = (2.0, 2.0, 10.0, 8.0)
+# (an average of 5 distances at 2 spreads is 4.5 of its own standard deviations; a point at 6).
+FLOORS = (2.0, 2.0, 10.0, 6.0)
+# A record fades over at least this many periods: a peak the series reaches every day is no
+# news the next day, whatever the step (half_life alone is 1.4 days at 1-minute steps). Its
+# memory is in time, not in points.
+RECORD_PERIODS = 7
 REFRACTORY = 10  # points after an alarm whose score is damped
 REFRACTORY_DAMPING = 0.5
 UNDAMPED = 0.75  # evidence three times its record is news even right after an alarm
@@ -137,7 +145,7 @@ class Ensemble:
         values = as_values(values)
         out = Scored.empty(values.shape)
         _ensemble(
-            values, first_step, 0.5 ** (1.0 / self.half_life),
+            values, first_step, 0.5 ** (1.0 / max(self.half_life, RECORD_PERIODS * self.period)),
             state.ring, state.ordered, state.window_count, state.head,
             state.recent, state.level, state.residual_variance,
             state.residuals, state.baseline, state.baseline_variance, state.cusum,
@@ -176,6 +184,8 @@ def _ensemble(
 ):  # fmt: skip
     series, times = values.shape
     period = level.shape[1]
+    # Until a kind has seen a whole period, what the series does every day is news to it.
+    warm_up = max(WARM_UP, period)
     evidence = np.zeros((series, KINDS))
     for s in prange(series):
         for t in range(times):
@@ -195,7 +205,11 @@ def _ensemble(
                 seasonal_level = level[s, slot]
                 if residuals[s] >= MIN_SAMPLES:
                     seasonal_spread = math.sqrt(residual_variance[s] + floor * floor)
-            if seasonal_spread < spread:
+            # The season's expectation is drawn (and the point judged by it) where it is the
+            # tighter, once its evidence has seen a period: a level learnt from one visit of
+            # each slot would make a jump of every point.
+            seasonal_trusted = seasonal_spread < spread and seen[s, SEASONAL] >= warm_up
+            if seasonal_trusted:
                 write_point(s, t, 0.0, seasonal_level, seasonal_spread, band_z, min_deviation,
                             scores, expected, lower, upper)  # fmt: skip
             elif n >= MIN_SAMPLES:
@@ -250,7 +264,7 @@ def _ensemble(
                 cusum[s, 0] = max(0.0, cusum[s, 0] + deviation - SHIFT_DRIFT)
                 cusum[s, 1] = max(0.0, cusum[s, 1] - deviation - SHIFT_DRIFT)
             # The point itself against what the band shows: a lone spike counts in full.
-            if seasonal_spread < spread:
+            if seasonal_trusted:
                 evidence[s, POINT] = _directed(seasonal_distance, direction)
             else:
                 evidence[s, POINT] = _directed(rolling_distance, direction)
@@ -275,7 +289,7 @@ def _ensemble(
                 if not computed[kind]:
                     continue
                 seen[s, kind] += 1
-                if seen[s, kind] > WARM_UP:
+                if seen[s, kind] > warm_up:
                     e = evidence[s, kind]
                     bar = max(record[s, kind], FLOORS[kind])
                     strongest = max(strongest, e / (e + bar + 1e-12))
