@@ -189,9 +189,9 @@ def ensemble(
     def distance(x: float, expected: float, spread: float) -> float:
         return 0.0 if abs(x - expected) <= min_deviation else (x - expected) / spread
 
-    # Records fade over at least 7 periods; a kind scores once it has seen a period.
+    # Records fade over at least 7 periods.
     fade = 0.5 ** (1.0 / max(half_life, 7 * period))
-    warm_up = max(100, period)
+    warm_up = 100
     seen: list[float] = []  # valid samples, oldest first
     levels: dict[int, float] = {}  # seasonal slot -> level
     residual_variance, residuals = 0.0, 0
@@ -263,7 +263,7 @@ def ensemble(
         strongest = 0.0
         for kind, e in enumerate(evidence):
             judged[kind] += computed[kind]
-            if computed[kind] and judged[kind] > warm_up:
+            if computed[kind] and judged[kind] > (max(100, period) if kind in (0, 2) else 100):
                 bar = max(records[kind], (2.0, 2.0, 10.0, 6.0)[kind])
                 strongest = max(strongest, e / (e + bar + 1e-12))
         alarm = strongest >= 0.5

@@ -184,8 +184,9 @@ def _ensemble(
 ):  # fmt: skip
     series, times = values.shape
     period = level.shape[1]
-    # Until a kind has seen a whole period, what the series does every day is news to it.
-    warm_up = max(WARM_UP, period)
+    # The rolling and shift evidence take a daily cycle for news until they have seen one: they
+    # score from a whole period on (the point and seasonal evidence from WARM_UP on).
+    cycle_warm_up = max(WARM_UP, period)
     evidence = np.zeros((series, KINDS))
     for s in prange(series):
         for t in range(times):
@@ -206,9 +207,9 @@ def _ensemble(
                 if residuals[s] >= MIN_SAMPLES:
                     seasonal_spread = math.sqrt(residual_variance[s] + floor * floor)
             # The season's expectation is drawn (and the point judged by it) where it is the
-            # tighter, once its evidence has seen a period: a level learnt from one visit of
-            # each slot would make a jump of every point.
-            seasonal_trusted = seasonal_spread < spread and seen[s, SEASONAL] >= warm_up
+            # tighter, once its evidence has warmed up: a level learnt from one visit of each
+            # slot would make a jump of every point.
+            seasonal_trusted = seasonal_spread < spread and seen[s, SEASONAL] >= WARM_UP
             if seasonal_trusted:
                 write_point(s, t, 0.0, seasonal_level, seasonal_spread, band_z, min_deviation,
                             scores, expected, lower, upper)  # fmt: skip
@@ -289,7 +290,7 @@ def _ensemble(
                 if not computed[kind]:
                     continue
                 seen[s, kind] += 1
-                if seen[s, kind] > warm_up:
+                if seen[s, kind] > (cycle_warm_up if kind == ROLLING or kind == SHIFT else WARM_UP):
                     e = evidence[s, kind]
                     bar = max(record[s, kind], FLOORS[kind])
                     strongest = max(strongest, e / (e + bar + 1e-12))
