@@ -198,7 +198,10 @@ def ensemble(
     baseline = baseline_variance = magnitude = 0.0
     upward = downward = 0.0
     recent = [[0.0] * 5, [0.0] * 5]  # rolling and seasonal distances, a ring of 5
-    records = [0.0, 0.0, 0.0, 0.0]
+    records = [0.0, 0.0, 0.0, 0.0]  # per kind, the highest evidence of any one event
+    seconds = [0.0, 0.0, 0.0, 0.0]  # the highest of any other event
+    since = [0, 0, 0, 0]  # points since the highest was set
+    hush = [0.0, 0.0, 0.0, 0.0]  # the bar an alarm leaves, halving in 50 points
     judged = [0, 0, 0, 0]  # evidence of each kind its record has seen
     refractory = 0
     out: list[Point] = []
@@ -264,7 +267,7 @@ def ensemble(
         for kind, e in enumerate(evidence):
             judged[kind] += computed[kind]
             if computed[kind] and judged[kind] > (max(100, period) if kind in (0, 2) else 100):
-                bar = max(records[kind], (2.0, 2.0, 10.0, 6.0)[kind])
+                bar = max(1.5 * seconds[kind], hush[kind], (2.0, 2.0, 10.0, 6.0)[kind])
                 strongest = max(strongest, e / (e + bar + 1e-12))
         alarm = strongest >= 0.5
         if refractory:
@@ -280,12 +283,20 @@ def ensemble(
                 else math.erf(3.92 * strongest / (1 - strongest) / 2.0 / math.sqrt(2.0))
             )
         for kind, e in enumerate(evidence):
+            records[kind] *= fade
+            seconds[kind] *= fade
+            hush[kind] *= 0.5 ** (1 / 50)
+            since[kind] += 1
             if e >= records[kind]:
-                records[kind] = 1.5 * e
-            else:
-                records[kind] = max(records[kind] * fade, e)
-                if alarm:
-                    records[kind] = max(records[kind], 2.0 * e)
+                if since[kind] > 10:  # another event: the old highest is the second
+                    seconds[kind] = records[kind]
+                records[kind], since[kind] = e, 0
+            elif e > seconds[kind] and since[kind] > 10:
+                seconds[kind] = e
+            if e >= 1.5 * seconds[kind]:
+                hush[kind] = max(hush[kind], 1.5 * e)
+            if alarm:
+                hush[kind] = max(hush[kind], 2.0 * e)
         out.append((point[0], point[1], point[2]))
 
         learnt = 1 - 0.998 ** (count + 1)

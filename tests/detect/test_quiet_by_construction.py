@@ -88,3 +88,22 @@ async def test_a_contextual_anomaly_is_one_anomaly_as_long_as_it_lasts() -> None
     assert [(a.start_time.seconds // 300, a.end_time.seconds // 300) for a in last] == [
         (night, night + 5)
     ]
+
+
+@pytest.mark.parametrize(
+    "excursions",
+    # One inside the warm-up, or one that alarmed: the next of its size is still caught.
+    [(50, 2500), (2500, 3500), (2500, 2600)],
+)
+def test_one_big_event_does_not_blind_the_detector_to_the_next(
+    excursions: tuple[int, int],
+) -> None:
+    # Issue 19 case 5: each evidence was judged against 1.5 times its highest ever, fading in
+    # points; after one large excursion, later ones of its size scored 0.6 to 0.9 (or 0.96 at
+    # a point after their first). Now against the highest of any other event.
+    values = np.random.default_rng(11).normal(100, 5, 4000)
+    for at in excursions:
+        values[at : at + 3] += 60  # 12 spreads, 3 points
+    spans = find_spans(default_scores(values, 60)[np.newaxis, :], WARNING, CRITICAL)
+    later = [at for at in excursions if at >= 100]  # nothing scores in the first 100 points
+    assert [(span.start, span.severity) for span in spans] == [(at, 2) for at in later]

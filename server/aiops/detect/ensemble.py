@@ -13,20 +13,24 @@ The rolling and seasonal distances are averaged over the last RECENT points, whi
 burst count more than one lonely spike and noise cancel out; the point evidence keeps a lone
 spike counting in full.
 
-Each kind keeps a record: a running maximum of its own evidence that fades with `half_life`
-points, or over RECORD_PERIODS periods where that is longer (a memory in time: a peak the series
-reaches every day is no news the next day at any step). Evidence equal to its record, or to the
-kind's FLOOR where the record is lower, scores
-the default warning threshold (0.95), evidence well above it scores near 1. The floors are what
-noise alone does not reach (a CUSUM of 10 spreads with a drift of 0.5: an in-control run length
-in the hundreds of thousands of points, Siegmund's approximation), so anomaly-free series stay
-quiet by construction, not by luck. A kind scores once its record has seen WARM_UP of its
-evidence and a whole period (an empty record would make any evidence news, and what a series
-does every day is news until a day has been seen); the season's expectation is trusted, for the
-band and the point evidence, from then on. After an alarm every record rises to
-ALARM_RECORD times its current evidence, so one incident does not raise an alarm per kind, and
-the next REFRACTORY points are damped unless their evidence is far above its record. The first
-WARM_UP points of a series score 0.
+Each kind keeps a record of its own evidence: the highest of any one event (evidence more than
+EVENT_GAP points apart is another event) and the highest of any other, both fading with
+`half_life` points or over RECORD_PERIODS periods where that is longer (a memory in time: a peak
+the series reaches every day is no news the next day at any step). Evidence RECORD_GROWTH times
+the second highest, or the kind's FLOOR where that is lower, scores the default warning
+threshold (0.95), evidence well above it scores near 1. Judged by the second highest, one
+outlier (even one in the warm-up) does not blind the detector to the next anomaly of its size;
+an event that recurs becomes normal. The floors are what noise alone does not reach (a CUSUM of
+10 spreads with a drift of 0.5: an in-control run length in the hundreds of thousands of points,
+Siegmund's approximation), so anomaly-free series stay quiet by construction, not by luck. A
+kind scores once it has seen WARM_UP of its evidence (an empty record would make any evidence
+news), the rolling and shift kinds once they have also seen a whole period (what a series does
+every day is news to them until then); the season's expectation is trusted, for the band and
+the point evidence, once its own evidence has warmed up. News leaves a bar of RECORD_GROWTH
+times it, and an alarm one of ALARM_RECORD times every kind's evidence, that halve in 50
+points, so one incident does not raise an alarm per point or per kind; the next REFRACTORY
+points are damped unless their evidence is far above its bar. The first WARM_UP points of a
+series score 0.
 
 Settled on the Numenta Anomaly Benchmark (bench/README.md), where this scores above every
 single kind of evidence and the EWMA distance was left out because it only added false alarms.
@@ -74,8 +78,10 @@ RESIDUAL_ALPHA = 0.01  # of the seasonal residuals' exponentially weighted varia
 SHIFT_ALPHA = 0.002  # of the CUSUM's slow baseline
 SHIFT_DRIFT = 0.5  # spreads of deviation the CUSUM forgives per point
 SHIFT_CLIP = 10.0  # spreads: one wild point moves the CUSUM at most this far
+EVENT_GAP = 10  # points between two events' evidence
+HUSH_FADE = 0.5 ** (1.0 / 50)  # an alarm's bar halves in 50 points
 RECORD_GROWTH = 1.5  # a new record is set this far above the evidence that broke the old one
-ALARM_RECORD = 2.0  # after any alarm, every record rises to this multiple of its evidence
+ALARM_RECORD = 2.0  # after any alarm, every kind's bar rises to this multiple of its evidence
 # Per kind, the evidence that scores the warning threshold at least: what noise does not reach
 # (an average of 5 distances at 2 spreads is 4.5 of its own standard deviations; a point at 6).
 FLOORS = (2.0, 2.0, 10.0, 6.0)
@@ -107,7 +113,10 @@ class EnsembleState:
     baseline_variance: np.ndarray  # [series]
     cusum: np.ndarray  # [series, 2] upward and downward CUSUM
     magnitude: np.ndarray  # [series] exponentially weighted mean of |x|
-    record: np.ndarray  # [series, KINDS]
+    record: np.ndarray  # [series, KINDS] the highest evidence of any one event, fading
+    second: np.ndarray  # [series, KINDS] the highest of any other event, fading
+    since: np.ndarray  # [series, KINDS] points since `record` was set
+    hush: np.ndarray  # [series, KINDS] the short-lived bar an alarm leaves, fading fast
     seen: np.ndarray  # [series, KINDS] evidence of each kind its record has seen
     refractory: np.ndarray  # [series] damped points left after an alarm
     count: np.ndarray  # [series] samples seen
@@ -134,6 +143,9 @@ class Ensemble:
             cusum=np.zeros((series, 2)),
             magnitude=np.zeros(series),
             record=np.zeros((series, KINDS)),
+            second=np.zeros((series, KINDS)),
+            since=np.zeros((series, KINDS), dtype=np.int64),
+            hush=np.zeros((series, KINDS)),
             seen=np.zeros((series, KINDS), dtype=np.int64),
             refractory=np.zeros(series, dtype=np.int64),
             count=np.zeros(series, dtype=np.int64),
@@ -149,7 +161,8 @@ class Ensemble:
             state.ring, state.ordered, state.window_count, state.head,
             state.recent, state.level, state.residual_variance,
             state.residuals, state.baseline, state.baseline_variance, state.cusum,
-            state.magnitude, state.record, state.seen, state.refractory, state.count,
+            state.magnitude, state.record, state.second, state.since, state.hush, state.seen,
+            state.refractory, state.count,
             scoring.direction, scoring.min_deviation, scoring.band_z,
             out.scores, out.expected, out.lower, out.upper,
         )  # fmt: skip
@@ -178,7 +191,8 @@ def _distance(x: float, expected: float, spread: float, min_deviation: float) ->
 def _ensemble(
     values, first_step, fade,
     ring, ordered, window_count, head, recent, level, residual_variance,
-    residuals, baseline, baseline_variance, cusum, magnitude, record, seen, refractory, count,
+    residuals, baseline, baseline_variance, cusum, magnitude, record, second, since, hush, seen,
+    refractory, count,
     direction, min_deviation, band_z,
     scores, expected, lower, upper,
 ):  # fmt: skip
@@ -290,9 +304,10 @@ def _ensemble(
                 if not computed[kind]:
                     continue
                 seen[s, kind] += 1
-                if seen[s, kind] > (cycle_warm_up if kind == ROLLING or kind == SHIFT else WARM_UP):
+                waits_a_cycle = kind != SEASONAL and kind != POINT  # the rolling and shift kinds
+                if seen[s, kind] > (cycle_warm_up if waits_a_cycle else WARM_UP):
                     e = evidence[s, kind]
-                    bar = max(record[s, kind], FLOORS[kind])
+                    bar = max(RECORD_GROWTH * second[s, kind], hush[s, kind], FLOORS[kind])
                     strongest = max(strongest, e / (e + bar + 1e-12))
             alarm = strongest >= 0.5
             if refractory[s] > 0:
@@ -309,12 +324,21 @@ def _ensemble(
                     scores[s, t] = score_of_z(Z_AT_RECORD * strongest / (1.0 - strongest))
             for kind in range(KINDS):
                 e = evidence[s, kind]
+                record[s, kind] *= fade
+                second[s, kind] *= fade
+                hush[s, kind] *= HUSH_FADE
+                since[s, kind] += 1
                 if e >= record[s, kind]:
-                    record[s, kind] = RECORD_GROWTH * e
-                else:
-                    record[s, kind] = max(record[s, kind] * fade, e)
-                    if alarm:
-                        record[s, kind] = max(record[s, kind], ALARM_RECORD * e)
+                    if since[s, kind] > EVENT_GAP:  # a new event: the old highest is second
+                        second[s, kind] = record[s, kind]
+                    record[s, kind] = e
+                    since[s, kind] = 0
+                elif e > second[s, kind] and since[s, kind] > EVENT_GAP:
+                    second[s, kind] = e
+                if e >= RECORD_GROWTH * second[s, kind]:  # news: not again for a while
+                    hush[s, kind] = max(hush[s, kind], RECORD_GROWTH * e)
+                if alarm:
+                    hush[s, kind] = max(hush[s, kind], ALARM_RECORD * e)
 
             # Learn the sample.
             learnt = 1.0 - (1.0 - SHIFT_ALPHA) ** (count[s] + 1)
