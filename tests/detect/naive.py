@@ -198,11 +198,13 @@ def ensemble(
     baseline = baseline_variance = magnitude = 0.0
     upward = downward = 0.0
     recent = [[0.0] * 5, [0.0] * 5]  # rolling and seasonal distances, a ring of 5
-    records = [0.0, 0.0, 0.0, 0.0]  # per kind, the highest evidence of any one event
-    seconds = [0.0, 0.0, 0.0, 0.0]  # the highest of any other event
-    since = [0, 0, 0, 0]  # points since the highest was set
-    hush = [0.0, 0.0, 0.0, 0.0]  # the bar an alarm leaves, halving in 50 points
-    judged = [0, 0, 0, 0]  # evidence of each kind its record has seen
+    floors = (2.0, 2.0, 10.0, 6.0, 30.0)  # rolling, seasonal, shift, point, flat
+    records = [0.0] * 5  # per kind, the highest evidence of any one event
+    seconds = [0.0] * 5  # the highest of any other event
+    since = [0] * 5  # points since the highest was set
+    hush = [0.0] * 5  # the bar news and alarms leave, halving in 50 points
+    judged = [0] * 5  # evidence of each kind its record has seen
+    unmoved = 0  # points in a row equal to the one before
     refractory = 0
     out: list[Point] = []
     for t, raw in enumerate(values):
@@ -259,15 +261,17 @@ def ensemble(
         evidence.append({BOTH: max(upward, downward), UP: upward, DOWN: downward}[direction])
         # The point against the band's expected value.
         evidence.append(directed(seasonal_distance if trusted else rolling_distance))
+        unmoved = unmoved + 1 if seen and x == seen[-1] else 0
+        evidence.append(float(unmoved) if min_deviation == 0 else 0.0)
 
         # A kind scores once its record has seen 100 of its evidence, against its record or
         # its floor, whichever is higher.
-        computed = [n >= 10, residuals > 10, count >= 10, n >= 10]
+        computed = [n >= 10, residuals > 10, count >= 10, n >= 10, n >= 10]
         strongest = 0.0
         for kind, e in enumerate(evidence):
             judged[kind] += computed[kind]
-            if computed[kind] and judged[kind] > (max(100, period) if kind in (0, 2) else 100):
-                bar = max(1.5 * seconds[kind], hush[kind], (2.0, 2.0, 10.0, 6.0)[kind])
+            if computed[kind] and judged[kind] > (max(100, period) if kind in (0, 2, 4) else 100):
+                bar = max(1.5 * seconds[kind], hush[kind], floors[kind])
                 strongest = max(strongest, e / (e + bar + 1e-12))
         alarm = strongest >= 0.5
         if refractory:
@@ -293,7 +297,7 @@ def ensemble(
                 records[kind], since[kind] = e, 0
             elif e > seconds[kind] and since[kind] > 10:
                 seconds[kind] = e
-            if e >= 1.5 * seconds[kind]:
+            if e >= max(1.5 * seconds[kind], floors[kind]):
                 hush[kind] = max(hush[kind], 1.5 * e)
             if alarm:
                 hush[kind] = max(hush[kind], 2.0 * e)

@@ -1,4 +1,4 @@
-"""The default detector: four kinds of evidence on each series, each judged against its own
+"""The default detector: five kinds of evidence on each series, each judged against its own
 recent record, so that what a series does every day stops scoring and what it has not done for
 a long while does.
 
@@ -8,7 +8,9 @@ The evidence (each computed from the points before the current one):
   per slot), in spreads of the seasonal residual;
 - shift: a two-sided CUSUM of deviations from a slow exponentially weighted baseline, whose mean
   and variance are bias-corrected as Adam's moments are (Kingma & Ba 2015);
-- point: the point's own distance from the expected value the band is drawn around.
+- point: the point's own distance from the expected value the band is drawn around;
+- flat: how many points in a row the value has not moved (a stuck exporter, a frozen gauge),
+  where min_deviation is 0.
 The rolling and seasonal distances are averaged over the last RECENT points, which lets a short
 burst count more than one lonely spike and noise cancel out; the point evidence keeps a lone
 spike counting in full.
@@ -24,13 +26,13 @@ an event that recurs becomes normal. The floors are what noise alone does not re
 10 spreads with a drift of 0.5: an in-control run length in the hundreds of thousands of points,
 Siegmund's approximation), so anomaly-free series stay quiet by construction, not by luck. A
 kind scores once it has seen WARM_UP of its evidence (an empty record would make any evidence
-news), the rolling and shift kinds once they have also seen a whole period (what a series does
-every day is news to them until then); the season's expectation is trusted, for the band and
-the point evidence, once its own evidence has warmed up. News leaves a bar of RECORD_GROWTH
-times it, and an alarm one of ALARM_RECORD times every kind's evidence, that halve in 50
-points, so one incident does not raise an alarm per point or per kind; the next REFRACTORY
-points are damped unless their evidence is far above its bar. The first WARM_UP points of a
-series score 0.
+news), the rolling, shift and flat kinds once they have also seen a whole period (what a series
+does every day is news to them until then); the season's expectation is trusted, for the band and
+the point evidence, once its own evidence has warmed up. News (evidence over its bar) leaves a
+bar of RECORD_GROWTH times it, and an alarm one of ALARM_RECORD times every kind's evidence,
+that halve in 50 points, so one incident does not raise an alarm per point or per kind; the
+next REFRACTORY points are damped unless their evidence is far above its bar. The first
+WARM_UP points of a series score 0.
 
 Settled on the Numenta Anomaly Benchmark (bench/README.md), where this scores above every
 single kind of evidence and the EWMA distance was left out because it only added false alarms.
@@ -57,8 +59,8 @@ from aiops.detect.scoring import (
 )
 
 # Evidence, by kind: index into the records.
-ROLLING, SEASONAL, SHIFT, POINT = 0, 1, 2, 3
-KINDS = 4
+ROLLING, SEASONAL, SHIFT, POINT, FLAT = 0, 1, 2, 3, 4
+KINDS = 5
 # Points each rolling and seasonal distance is averaged over.
 RECENT = 5
 # Points a series must have shown before the rolling distance, the seasonal residual spread
@@ -83,8 +85,9 @@ HUSH_FADE = 0.5 ** (1.0 / 50)  # an alarm's bar halves in 50 points
 RECORD_GROWTH = 1.5  # a new record is set this far above the evidence that broke the old one
 ALARM_RECORD = 2.0  # after any alarm, every kind's bar rises to this multiple of its evidence
 # Per kind, the evidence that scores the warning threshold at least: what noise does not reach
-# (an average of 5 distances at 2 spreads is 4.5 of its own standard deviations; a point at 6).
-FLOORS = (2.0, 2.0, 10.0, 6.0)
+# (an average of 5 distances at 2 spreads is 4.5 of its own standard deviations; a point at 6;
+# 30 points unmoved).
+FLOORS = (2.0, 2.0, 10.0, 6.0, 30.0)
 # A record fades over at least this many periods: a peak the series reaches every day is no
 # news the next day, whatever the step (half_life alone is 1.4 days at 1-minute steps). Its
 # memory is in time, not in points.
@@ -119,6 +122,7 @@ class EnsembleState:
     hush: np.ndarray  # [series, KINDS] the short-lived bar an alarm leaves, fading fast
     seen: np.ndarray  # [series, KINDS] evidence of each kind its record has seen
     refractory: np.ndarray  # [series] damped points left after an alarm
+    unmoved: np.ndarray  # [series] points in a row equal to the one before
     count: np.ndarray  # [series] samples seen
 
 
@@ -148,6 +152,7 @@ class Ensemble:
             hush=np.zeros((series, KINDS)),
             seen=np.zeros((series, KINDS), dtype=np.int64),
             refractory=np.zeros(series, dtype=np.int64),
+            unmoved=np.zeros(series, dtype=np.int64),
             count=np.zeros(series, dtype=np.int64),
         )
 
@@ -162,7 +167,7 @@ class Ensemble:
             state.recent, state.level, state.residual_variance,
             state.residuals, state.baseline, state.baseline_variance, state.cusum,
             state.magnitude, state.record, state.second, state.since, state.hush, state.seen,
-            state.refractory, state.count,
+            state.refractory, state.unmoved, state.count,
             scoring.direction, scoring.min_deviation, scoring.band_z,
             out.scores, out.expected, out.lower, out.upper,
         )  # fmt: skip
@@ -192,14 +197,14 @@ def _ensemble(
     values, first_step, fade,
     ring, ordered, window_count, head, recent, level, residual_variance,
     residuals, baseline, baseline_variance, cusum, magnitude, record, second, since, hush, seen,
-    refractory, count,
+    refractory, unmoved, count,
     direction, min_deviation, band_z,
     scores, expected, lower, upper,
 ):  # fmt: skip
     series, times = values.shape
     period = level.shape[1]
-    # The rolling and shift evidence take a daily cycle for news until they have seen one: they
-    # score from a whole period on (the point and seasonal evidence from WARM_UP on).
+    # The rolling, shift and flat evidence take a daily cycle for news until they have seen one:
+    # they score from a whole period on (the point and seasonal evidence from WARM_UP on).
     cycle_warm_up = max(WARM_UP, period)
     evidence = np.zeros((series, KINDS))
     for s in prange(series):
@@ -278,6 +283,13 @@ def _ensemble(
                 deviation = min(max(deviation, -SHIFT_CLIP), SHIFT_CLIP)
                 cusum[s, 0] = max(0.0, cusum[s, 0] + deviation - SHIFT_DRIFT)
                 cusum[s, 1] = max(0.0, cusum[s, 1] - deviation - SHIFT_DRIFT)
+            # How long the value has not moved: a stuck exporter, a frozen gauge.
+            if n > 0 and x == ring[s, (head[s] - 1) % ring.shape[1]]:
+                unmoved[s] += 1
+            else:
+                unmoved[s] = 0
+            # Where changes up to min_deviation do not matter, neither does their absence.
+            evidence[s, FLAT] = unmoved[s] if min_deviation == 0.0 else 0.0
             # The point itself against what the band shows: a lone spike counts in full.
             if seasonal_trusted:
                 evidence[s, POINT] = _directed(seasonal_distance, direction)
@@ -298,13 +310,14 @@ def _ensemble(
                 residuals[s] > MIN_SAMPLES,
                 count[s] >= MIN_SAMPLES,
                 n >= MIN_SAMPLES,
+                n >= MIN_SAMPLES,
             )
             strongest = 0.0
             for kind in range(KINDS):
                 if not computed[kind]:
                     continue
                 seen[s, kind] += 1
-                waits_a_cycle = kind != SEASONAL and kind != POINT  # the rolling and shift kinds
+                waits_a_cycle = kind != SEASONAL and kind != POINT  # rolling, shift, flat
                 if seen[s, kind] > (cycle_warm_up if waits_a_cycle else WARM_UP):
                     e = evidence[s, kind]
                     bar = max(RECORD_GROWTH * second[s, kind], hush[s, kind], FLOORS[kind])
@@ -335,7 +348,7 @@ def _ensemble(
                     since[s, kind] = 0
                 elif e > second[s, kind] and since[s, kind] > EVENT_GAP:
                     second[s, kind] = e
-                if e >= RECORD_GROWTH * second[s, kind]:  # news: not again for a while
+                if e >= max(RECORD_GROWTH * second[s, kind], FLOORS[kind]):  # news: not again soon
                     hush[s, kind] = max(hush[s, kind], RECORD_GROWTH * e)
                 if alarm:
                     hush[s, kind] = max(hush[s, kind], ALARM_RECORD * e)

@@ -107,3 +107,11 @@ def test_one_big_event_does_not_blind_the_detector_to_the_next(
     spans = find_spans(default_scores(values, 60)[np.newaxis, :], WARNING, CRITICAL)
     later = [at for at in excursions if at >= 100]  # nothing scores in the first 100 points
     assert [(span.start, span.severity) for span in spans] == [(at, 2) for at in later]
+
+
+def test_a_stuck_exporter_is_an_anomaly_while_it_is_stuck() -> None:
+    # Issue 19 case 6: a value that stops moving was seen only when it moved again.
+    values = np.random.default_rng(4).normal(100, 5, 3000)
+    values[2200:2400] = values[2199]
+    spans = find_spans(default_scores(values, 60)[np.newaxis, :], WARNING, CRITICAL)
+    assert 2200 + 25 <= spans[0].start <= 2200 + 35  # a floor of 30 points unmoved
