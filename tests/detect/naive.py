@@ -267,12 +267,13 @@ def ensemble(
         # A kind scores once its record has seen 100 of its evidence, against its record or
         # its floor, whichever is higher.
         computed = [n >= 10, residuals > 10, count >= 10, n >= 10, n >= 10]
-        strongest = 0.0
+        strongest = flat = 0.0
         for kind, e in enumerate(evidence):
             judged[kind] += computed[kind]
             if computed[kind] and judged[kind] > (max(100, period) if kind in (0, 2, 4) else 100):
                 bar = max(1.5 * seconds[kind], hush[kind], floors[kind])
                 strongest = max(strongest, e / (e + bar + 1e-12))
+                flat = e / (e + bar + 1e-12) if kind == 4 else flat
         alarm = strongest >= 0.5
         if refractory:
             if strongest < 0.75:
@@ -286,6 +287,12 @@ def ensemble(
                 if strongest >= 1
                 else math.erf(3.92 * strongest / (1 - strongest) / 2.0 / math.sqrt(2.0))
             )
+            # Nothing inside the band reaches the warning threshold, but a value stuck.
+            if not math.isnan(point[1]):
+                half = max(3.92 * max(point[2], 1e-9 * max(abs(point[1]), 1.0)), min_deviation)
+                if abs(x - point[1]) <= half and flat < strongest:
+                    edge = math.erf(3.92 / 2.0 / math.sqrt(2.0)) * (1.0 - 1e-9)
+                    point[0] = min(point[0], edge)
         for kind, e in enumerate(evidence):
             records[kind] *= fade
             seconds[kind] *= fade

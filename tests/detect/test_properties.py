@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from aiops.detect import registry
 from aiops.detect.base import Algorithm
 from aiops.detect.ensemble import RECENT, Ensemble
-from aiops.detect.scoring import Scoring
+from aiops.detect.scoring import Scoring, z_for_score
 
 ALGORITHMS: list[Algorithm] = [
     registered.build(**registered.example) for registered in registry.ALGORITHMS
@@ -83,3 +83,25 @@ def test_an_obvious_spike_scores_above_its_neighbourhood(
     result = scores(algorithm, values)[0]
     assert result[at] > 0.95
     assert result[at] > result[at - 10 : at].max()
+
+
+@PROPERTY_SETTINGS
+@given(
+    algorithm=algorithms,
+    seed=st.integers(0, 2**32 - 1),
+    at=st.integers(200, 1100),
+    length=st.integers(1, 60),
+    size=st.floats(-50.0, 50.0),
+)
+def test_a_point_at_or_above_the_warning_threshold_lies_outside_the_band(
+    algorithm: Algorithm, seed: int, at: int, length: int, size: float
+) -> None:
+    """What the chart shows as normal is never an anomaly (issue 19 case 2: points inside
+    their own band scored 0.951), on noise with a burst or a shift of any size."""
+    values = noisy(seed, 1200)
+    values[0, at : at + length] += size
+    band = Scoring(band_z=z_for_score(0.95))  # as a detector's warning threshold draws it
+    scored = algorithm.update(values, algorithm.new_state(1), 0, band)
+    alarmed = scored.scores[0] >= 0.95
+    inside = (scored.lower[0] <= values[0]) & (values[0] <= scored.upper[0])
+    assert not np.any(alarmed & inside), np.flatnonzero(alarmed & inside)

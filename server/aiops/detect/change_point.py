@@ -54,7 +54,6 @@ from aiops.detect.scoring import (
     clean,
     score_of_z,
     spread_floor,
-    write_point,
     write_unknown,
 )
 
@@ -150,6 +149,14 @@ def _change_point(
             if learnt[s] < WARM_UP:
                 write_unknown(s, t, scores, expected, lower, upper)
             else:
+                # The band: the values that keep both CUSUMs under the threshold this point,
+                # the edges where the score reaches the warning threshold (narrower as a shift
+                # accumulates), and never inside min_deviation.
+                scale = spread * math.sqrt(1.0 + share)
+                expected[s, t] = mean[s]
+                room_up = max(scale * (threshold + drift - upward[s]), min_deviation)
+                room_down = max(scale * (threshold + drift - downward[s]), min_deviation)
+                upper[s, t], lower[s, t] = mean[s] + room_up, mean[s] - room_down
                 deviation = x - mean[s]
                 if x == x and (abs(deviation) > min_deviation or min_deviation == 0):
                     z = deviation / (spread * math.sqrt(1.0 + share))
@@ -161,9 +168,7 @@ def _change_point(
                     statistic = downward[s]
                 else:
                     statistic = max(upward[s], downward[s])
-                score = score_of_z(statistic / threshold * band_z)
-                write_point(s, t, score, mean[s], spread, band_z, min_deviation,
-                            scores, expected, lower, upper)  # fmt: skip
+                scores[s, t] = score_of_z(statistic / threshold * band_z)
                 # Either side restarts the baseline, watched or not: the level has moved.
                 shifted = max(upward[s], downward[s]) >= threshold
                 if shifted or count[s] == 0:

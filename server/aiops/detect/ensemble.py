@@ -92,6 +92,8 @@ FLOORS = (2.0, 2.0, 10.0, 6.0, 30.0)
 # news the next day, whatever the step (half_life alone is 1.4 days at 1-minute steps). Its
 # memory is in time, not in points.
 RECORD_PERIODS = 7
+# A point inside the band scores at most this much of the band edge's score: under the warning.
+BELOW_BAND_EDGE = 1.0 - 1e-9
 REFRACTORY = 10  # points after an alarm whose score is damped
 REFRACTORY_DAMPING = 0.5
 UNDAMPED = 0.75  # evidence three times its record is news even right after an alarm
@@ -312,7 +314,7 @@ def _ensemble(
                 n >= MIN_SAMPLES,
                 n >= MIN_SAMPLES,
             )
-            strongest = 0.0
+            strongest = flat = 0.0
             for kind in range(KINDS):
                 if not computed[kind]:
                     continue
@@ -322,6 +324,8 @@ def _ensemble(
                     e = evidence[s, kind]
                     bar = max(RECORD_GROWTH * second[s, kind], hush[s, kind], FLOORS[kind])
                     strongest = max(strongest, e / (e + bar + 1e-12))
+                    if kind == FLAT:
+                        flat = e / (e + bar + 1e-12)
             alarm = strongest >= 0.5
             if refractory[s] > 0:
                 if strongest < UNDAMPED:
@@ -335,6 +339,11 @@ def _ensemble(
                     scores[s, t] = 1.0
                 else:
                     scores[s, t] = score_of_z(Z_AT_RECORD * strongest / (1.0 - strongest))
+                # Nothing inside the band reaches the warning threshold (the band's edge): what
+                # the chart shows as normal is not an anomaly. A value that has stopped moving
+                # is the exception: that it does not move is the anomaly.
+                if lower[s, t] <= x <= upper[s, t] and flat < strongest:
+                    scores[s, t] = min(scores[s, t], score_of_z(band_z) * BELOW_BAND_EDGE)
             for kind in range(KINDS):
                 e = evidence[s, kind]
                 record[s, kind] *= fade
