@@ -208,6 +208,7 @@ def _ensemble(
     # The rolling, shift and flat evidence take a daily cycle for news until they have seen one:
     # they score from a whole period on (the point and seasonal evidence from WARM_UP on).
     cycle_warm_up = max(WARM_UP, period)
+    below_edge = score_of_z(band_z) * BELOW_BAND_EDGE  # the most a point inside the band scores
     evidence = np.zeros((series, KINDS))
     for s in prange(series):
         for t in range(times):
@@ -270,12 +271,13 @@ def _ensemble(
                 evidence[s, kind] = _directed(average, direction)
 
             # The CUSUM of deviations from the slow baseline.
+            unlearnt = (1.0 - SHIFT_ALPHA) ** count[s]  # the moments' share still unlearnt
             if count[s] >= MIN_SAMPLES:
                 # The slow mean and variance start at 0 and are unbiased as Adam's moments are
                 # (Kingma & Ba 2015): started at the first sample instead, or with no variance,
                 # the first thousand points would look spreads away and the CUSUM run up
                 # hundreds of them on pure noise.
-                learnt = 1.0 - (1.0 - SHIFT_ALPHA) ** count[s]
+                learnt = 1.0 - unlearnt
                 deviation = _distance(
                     x,
                     baseline[s] / learnt,
@@ -343,7 +345,7 @@ def _ensemble(
                 # the chart shows as normal is not an anomaly. A value that has stopped moving
                 # is the exception: that it does not move is the anomaly.
                 if lower[s, t] <= x <= upper[s, t] and flat < strongest:
-                    scores[s, t] = min(scores[s, t], score_of_z(band_z) * BELOW_BAND_EDGE)
+                    scores[s, t] = min(scores[s, t], below_edge)
             for kind in range(KINDS):
                 e = evidence[s, kind]
                 record[s, kind] *= fade
@@ -363,7 +365,7 @@ def _ensemble(
                     hush[s, kind] = max(hush[s, kind], ALARM_RECORD * e)
 
             # Learn the sample.
-            learnt = 1.0 - (1.0 - SHIFT_ALPHA) ** (count[s] + 1)
+            learnt = 1.0 - unlearnt * (1.0 - SHIFT_ALPHA)
             baseline[s] += SHIFT_ALPHA * (x - baseline[s])
             residual = x - baseline[s] / learnt
             baseline_variance[s] += SHIFT_ALPHA * (residual * residual - baseline_variance[s])
