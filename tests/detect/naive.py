@@ -270,7 +270,9 @@ def ensemble(
         strongest = flat = 0.0
         for kind, e in enumerate(evidence):
             judged[kind] += computed[kind]
-            if computed[kind] and judged[kind] > (max(100, period) if kind in (0, 2, 4) else 100):
+            if computed[kind] and judged[kind] > (
+                max(warm_up, period) if kind in (0, 2, 4) else warm_up
+            ):
                 bar = max(1.5 * seconds[kind], hush[kind], floors[kind])
                 strongest = max(strongest, e / (e + bar + 1e-12))
                 flat = e / (e + bar + 1e-12) if kind == 4 else flat

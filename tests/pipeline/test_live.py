@@ -104,7 +104,8 @@ async def test_a_spike_scraped_by_prometheus_is_stored_within_two_steps(
             assert await instant(prometheus_server, query), f"no answer: {query}"
 
 
-async def start_detector(api: Api, url: str) -> str:
+async def start_detector(api: Api, url: str, step: int = STEP) -> str:
+    """A robust z-score detector over `live` (window 5, scores exported), one step a `step`."""
     await api.data_sources.CreateDataSource(
         data_source_service_pb2.CreateDataSourceRequest(
             data_source=prometheus(urls=[url]), data_source_id="live"
@@ -113,7 +114,7 @@ async def start_detector(api: Api, url: str) -> str:
     spec = detector(
         "dataSources/live",
         query="live",
-        step={"seconds": STEP},
+        step={"seconds": step},
         robust_z_score=detector_pb2.RobustZScore(window=5),
         export_scores=True,
     )

@@ -13,16 +13,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from aiops_api.v1 import anomaly_pb2, data_source_service_pb2, detector_pb2, detector_service_pb2
+from aiops_api.v1 import anomaly_pb2, detector_pb2, detector_service_pb2
 from tests.conftest import Api, connected, serving
 from tests.pipeline.conftest import Scraped
-from tests.pipeline.test_live import instant, listed, until_running, wait_for
+from tests.pipeline.test_live import instant, listed, start_detector, until_running, wait_for
 from tests.prometheus import PrometheusServer
-from tests.rpc import detector, prometheus
 
 Detector = detector_pb2.Detector
 STEP = 1  # seconds
-WINDOW = 5  # the detector's, in steps: ten repeats of one sample would fill it
+WINDOW = 5  # test_live's detector's, in steps: ten repeats of one sample would fill it
 OUTAGE = 10  # seconds Prometheus is down
 RECOVERY = 8  # seconds after Prometheus is back by which the detector runs again
 AFTER = 5  # seconds watched after it runs again
@@ -43,7 +42,7 @@ async def test_a_detector_neither_learns_nor_flags_the_stretch_of_a_prometheus_o
     ):
         await scraped_since(prometheus_server, 0)
         await asyncio.sleep(WINDOW + 1)  # history for the backfill: a full window
-        name = await start_detector(api, prometheus_server.url)
+        name = await start_detector(api, prometheus_server.url, STEP)
         await until_running(api, name)
         backfilled = await latest_scored(api, name)
 
@@ -123,26 +122,6 @@ async def scraped_since(prometheus_server: PrometheusServer, since: float) -> fl
 
     await wait_for(newer, 10, "a scrape")
     return latest
-
-
-async def start_detector(api: Api, url: str) -> str:
-    """A robust z-score detector over `live`, one step a second (test_live's, at two)."""
-    await api.data_sources.CreateDataSource(
-        data_source_service_pb2.CreateDataSourceRequest(
-            data_source=prometheus(urls=[url]), data_source_id="live"
-        )
-    )
-    spec = detector(
-        "dataSources/live",
-        query="live",
-        step={"seconds": STEP},
-        robust_z_score=detector_pb2.RobustZScore(window=WINDOW),
-    )
-    created = await api.detectors.CreateDetector(
-        detector_service_pb2.CreateDetectorRequest(detector=spec, detector_id="live")
-    )
-    await api.detectors.StartDetector(detector_service_pb2.StartDetectorRequest(name=created.name))
-    return created.name
 
 
 async def state(api: Api, name: str) -> Detector.State:

@@ -58,8 +58,8 @@ def find_spans(
     spans = []
     for series, row in enumerate(scores):
         running = row >= warning
-        if outside is not None:
-            goes_on = bool(ongoing[series]) if ongoing is not None else False
+        goes_on = bool(ongoing[series]) if ongoing is not None else False
+        if outside is not None and (goes_on or running.any()):  # else nothing to go on
             for t, (scored, away) in enumerate(zip(running, outside[series], strict=True)):
                 goes_on = bool(scored or (goes_on and away))
                 running[t] = goes_on

@@ -20,7 +20,8 @@ class Repeats:
     point of a series stays (there is nothing to tell it by); a series that really held still
     loses points that teach nothing new."""
 
-    def __init__(self) -> None:
+    def __init__(self, until: int) -> None:
+        self.until = until  # seconds since the epoch: no repeat is looked for past it
         self.value = np.zeros(0)  # [series] NaN: none seen yet
         self.changed = np.zeros(0, dtype=bool)  # [series]
 

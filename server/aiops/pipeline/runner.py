@@ -105,7 +105,6 @@ class DetectorRunner:
         self.failed = False  # a fetch failed since the last point learnt
         # After a failed fetch, until the lookback has passed: the repeats still to drop.
         self.repeats: lookback.Repeats | None = None
-        self.repeats_until = 0
         self.backfill_note = ""  # how the backfill was cut to fit the data source, if it was
         self.warnings: list[str] = []  # what the data source warned about in its last answer
         self.saved_at = 0.0  # monotonic time of the last checkpoint
@@ -217,11 +216,10 @@ class DetectorRunner:
         if self.failed:
             # Prometheus answers for the time it was down itself, and until it scrapes again,
             # with each series' last sample again (its 5-minute lookback).
-            self.repeats = lookback.Repeats()
-            self.repeats_until = end + lookback.LOOKBACK_SECONDS
+            self.repeats = lookback.Repeats(until=end + lookback.LOOKBACK_SECONDS)
         if self.repeats is not None:
             values = self.repeats.drop(values)
-            if end >= self.repeats_until:
+            if end >= self.repeats.until:
                 self.repeats = None
         scored = await asyncio.to_thread(
             self.algorithm.update, values, self.state, start // self.step, self.scoring
